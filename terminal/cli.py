@@ -1,0 +1,83 @@
+"""The ``till`` command: JSON on stdout for scripting sub-commands, one translated line on
+stderr and a non-zero exit for bad input."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from terminal.errors import CommandError
+from terminal.i18n import translator
+
+# Sub-command modules under terminal/commands, in the order `till --help` lists them.
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "run",
+    "init",
+    "enroll",
+    "sale",
+    "refund",
+    "balance",
+    "scan",
+    "receipt",
+    "sync",
+    "headoffice",
+)
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def cli_language() -> str:
+    return os.environ.get("TILL_LANGUAGE") or os.environ.get("LANG", "en")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="till", description="The loyalty till.")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="where the till keeps its database (default: TILL_DATA_DIR, else platformdirs)",
+    )
+    parser.add_argument("--config", default=None, help="a TOML config file (default: TILL_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"terminal.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"terminal.commands.{name}":
+                continue  # not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def emit(result: Any) -> None:
+    """Print a result as JSON on stdout (the scripting contract)."""
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    t = translator(cli_language())
+    try:
+        result = args.func(args)
+    except CommandError as exc:
+        print(f"till: {t(exc.key, **exc.params)}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    if result is not None:
+        emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per ``till`` sub-command; each has ``register(subparsers)``."""
