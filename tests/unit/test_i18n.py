@@ -27,7 +27,9 @@ def test_every_language_has_every_key_with_the_same_placeholders(lang: str) -> N
 
 
 # Literal keys handed to the translator or to CommandError anywhere in our code.
-_KEY_USE = re.compile(r"""(?:\bt|\bplural|CommandError|_T)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
+_KEY_USE = re.compile(
+    r"""(?:\bt|\bplural|CommandError|_T)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']"""
+)
 
 
 def test_every_key_the_code_uses_exists_in_english() -> None:

@@ -17,8 +17,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 FORBIDDEN = {
-    "loyalty": {"scanner", "printer", "sync", "terminal", "textual", "rich", "httpx", "escpos", "cv2",
-                "pyzbar"},
+    "loyalty": {
+        "scanner",
+        "printer",
+        "sync",
+        "terminal",
+        "textual",
+        "rich",
+        "httpx",
+        "escpos",
+        "cv2",
+        "pyzbar",
+    },
     "scanner": {"loyalty", "printer", "sync", "terminal", "textual", "httpx", "escpos"},
     "printer": {"loyalty", "scanner", "sync", "terminal", "textual", "httpx", "cv2", "pyzbar"},
     "sync": {"scanner", "printer", "terminal", "textual", "escpos", "cv2", "pyzbar"},
@@ -42,7 +52,10 @@ def test_module_does_not_load_forbidden_packages(package: str, module: str) -> N
         f"importlib.import_module({module!r})\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     loaded = set(json.loads(out.stdout))
-    assert not (loaded & FORBIDDEN[package]), f"{module} loaded {sorted(loaded & FORBIDDEN[package])}"
+    assert not (loaded & FORBIDDEN[package]), (
+        f"{module} loaded {sorted(loaded & FORBIDDEN[package])}"
+    )
