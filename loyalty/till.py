@@ -57,6 +57,7 @@ class Till:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._program: Program | None = None
+        self._terminal_id: str | None = None
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -102,10 +103,13 @@ class Till:
 
     @property
     def terminal_id(self) -> str:
-        value = self.db.meta("terminal_id")
-        if value is None:
-            raise NotInitialised(path=self.db.path)
-        return value
+        """Fixed once the till is set up, so it is read from the file only once."""
+        if self._terminal_id is None:
+            value = self.db.meta("terminal_id")
+            if value is None:
+                raise NotInitialised(path=self.db.path)
+            self._terminal_id = value
+        return self._terminal_id
 
     # -- the program -----------------------------------------------------------------------
     @property
