@@ -114,13 +114,18 @@ class Till:
     # -- the program -----------------------------------------------------------------------
     @property
     def program(self) -> Program:
-        version = self.db.meta("program_version")
-        if self._program is None or self._program.version != version:
+        """The program in force. Cached: every change of program goes through this object
+        (install_program, outbox.apply_page), which drops the cache."""
+        if self._program is None:
+            version = self.db.meta("program_version")
             row = self.db.one("SELECT document FROM programs WHERE version = ?", (version,))
             if row is None:
                 raise NotInitialised(path=self.db.path)
             self._program = parse_program(row["document"], f"stored program {version}")
         return self._program
+
+    def forget_program(self) -> None:
+        self._program = None
 
     def install_program(self, text: str, source: str, now: dt.datetime | None = None) -> Program:
         """Check a new program and make it the one in force. A bad document raises ProgramError

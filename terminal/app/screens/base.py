@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Label
 
 from terminal.app.widgets.chrome import KeyBar, StatusLine
 from terminal.i18n import Translator
@@ -30,6 +32,7 @@ class TillScreen(Screen[None]):
         return self.till_app.services
 
     def compose(self) -> ComposeResult:
+        self.set_class(self.t.right_to_left, "rtl")
         yield StatusLine(id="status")
         with Vertical(id="body"):
             yield from self.compose_body()
@@ -50,3 +53,10 @@ class TillDialog(ModalScreen[T]):
     @property
     def t(self) -> Translator:
         return self.till_app.t
+
+
+def field(label: str, widget: Widget) -> Horizontal:
+    """A one-line form row: label, then the input (compact, so a form fits 80x24)."""
+    if hasattr(widget, "compact"):
+        widget.compact = True
+    return Horizontal(Label(label), widget, classes="field")

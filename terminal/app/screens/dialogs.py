@@ -6,10 +6,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from loyalty.policy import Override
-from terminal.app.screens.base import TillDialog
+from terminal.app.screens.base import TillDialog, field
 from terminal.auth import sign_in
 
 
@@ -20,12 +20,9 @@ class OverrideDialog(TillDialog[Override | None]):
         t = self.t
         with Vertical(classes="dialog"):
             yield Static(t("app.override.title"), classes="title")
-            yield Label(t("app.override.manager"))
-            yield Input(id="manager")
-            yield Label(t("app.sign_in.pin"))
-            yield Input(id="pin", password=True)
-            yield Label(t("app.override.reason"))
-            yield Input(id="reason")
+            yield field(t("app.override.manager"), Input(id="manager"))
+            yield field(t("app.sign_in.pin"), Input(id="pin", password=True))
+            yield field(t("app.override.reason"), Input(id="reason"))
             yield Static("", id="message", classes="error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

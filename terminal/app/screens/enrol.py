@@ -5,11 +5,11 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Select, Static
 
 from loyalty.errors import LoyaltyError, Refused
 from terminal.app import messages as m
-from terminal.app.screens.base import TillScreen
+from terminal.app.screens.base import TillScreen, field
 from terminal.i18n import LANGUAGES
 
 LANGUAGE_NAMES = {
@@ -31,18 +31,17 @@ class EnrolScreen(TillScreen):
     def compose_body(self) -> ComposeResult:
         t = self.t
         yield Static(t("app.enrol.title"), classes="title")
-        yield Label(t("app.enrol.name"))
-        yield Input(id="name")
-        yield Label(t("app.enrol.phone"))
-        yield Input(id="phone")
-        yield Label(t("app.enrol.birthday"))
-        yield Input(id="birthday", placeholder="MM-DD")
-        yield Label(t("app.enrol.language"))
-        yield Select(
-            [(LANGUAGE_NAMES[x], x) for x in LANGUAGES],
-            value=self.till_app.language,
-            allow_blank=False,
-            id="language",
+        yield field(t("app.enrol.name"), Input(id="name"))
+        yield field(t("app.enrol.phone"), Input(id="phone"))
+        yield field(t("app.enrol.birthday"), Input(id="birthday", placeholder="MM-DD"))
+        yield field(
+            t("app.enrol.language"),
+            Select(
+                [(LANGUAGE_NAMES[x], x) for x in LANGUAGES],
+                value=self.till_app.language,
+                allow_blank=False,
+                id="language",
+            ),
         )
         yield Checkbox(t("app.enrol.consent"), id="consent")
         yield Static("", id="message", classes="error")

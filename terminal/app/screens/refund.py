@@ -5,13 +5,13 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from loyalty.errors import LoyaltyError
 from loyalty.money import parse_amount
 from loyalty.rules import BasketLine
 from terminal.app import messages as m
-from terminal.app.screens.base import TillScreen
+from terminal.app.screens.base import TillScreen, field
 
 
 class RefundScreen(TillScreen):
@@ -23,10 +23,10 @@ class RefundScreen(TillScreen):
     def compose_body(self) -> ComposeResult:
         t = self.t
         yield Static(t("app.refund.title"), classes="title")
-        yield Label(t("app.refund.receipt"))
-        yield Input(id="receipt")
-        yield Label(t("app.refund.lines"))
-        yield Input(id="lines", placeholder=t("app.refund.lines_hint"))
+        yield field(t("app.refund.receipt"), Input(id="receipt"))
+        yield field(
+            t("app.refund.lines"), Input(id="lines", placeholder=t("app.refund.lines_hint"))
+        )
         yield Static("", id="message", classes="error")
         yield Static("", id="result")
 

@@ -16,7 +16,7 @@ from loyalty.program import localised
 from loyalty.rules import BasketLine
 from loyalty.sales import SaleRequest, SaleResult
 from terminal.app import messages as m
-from terminal.app.screens.base import TillScreen
+from terminal.app.screens.base import TillScreen, field
 from terminal.app.services import MemberView
 from terminal.app.widgets.member_panel import MemberPanel
 
@@ -58,12 +58,16 @@ class SaleScreen(TillScreen):
         with Horizontal(id="sale"):
             yield MemberPanel(self.view, id="member")
             with Vertical(id="basket"):
-                yield Label(t("app.sale.total"))
-                yield Input(id="total", placeholder="0.00")
-                yield Label(t("app.sale.lines"))
-                yield Input(id="lines", placeholder=t("app.sale.lines_hint"))
-                yield Label(t("app.sale.points_payment"))
-                yield Input(id="points", placeholder="0", type="integer")
+                yield field(t("app.sale.total"), Input(id="total", placeholder="0.00"))
+                yield field(
+                    t("app.sale.lines"), Input(id="lines", placeholder=t("app.sale.lines_hint"))
+                )
+                yield field(
+                    t("app.sale.points_payment"),
+                    Input(id="points", placeholder="0", type="integer"),
+                )
+                yield Static("", id="preview")
+                yield Static("", id="message", classes="error")
                 yield Label(t("app.sale.rewards"))
                 options = [
                     Option(self._reward_label(r, lang, True), id=r.id) for r in self.view.affordable
@@ -72,8 +76,6 @@ class SaleScreen(TillScreen):
                     for r in self.view.other_rewards
                 ]
                 yield OptionList(*options, id="rewards")
-                yield Static("", id="preview")
-                yield Static("", id="message", classes="error")
 
     def _reward_label(self, reward: object, lang: str, affordable: bool) -> str:
         name = localised(reward.name, lang)  # type: ignore[attr-defined]

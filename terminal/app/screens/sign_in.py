@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
-from terminal.app.screens.base import TillScreen
+from terminal.app.screens.base import TillScreen, field
 from terminal.auth import Cashier, sign_in
 
 
 class SignInScreen(TillScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("app.sign_in.title"), classes="title")
-        yield Label(self.t("app.sign_in.cashier"))
-        yield Input(id="cashier-id")
-        yield Label(self.t("app.sign_in.pin"))
-        yield Input(id="pin", password=True)
+        yield field(self.t("app.sign_in.cashier"), Input(id="cashier-id"))
+        yield field(self.t("app.sign_in.pin"), Input(id="pin", password=True))
         yield Static("", id="message", classes="error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

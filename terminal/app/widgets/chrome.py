@@ -6,22 +6,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import ProgressBar, Static
 
 if TYPE_CHECKING:
     from terminal.app.app import TillApp
 
 
-class StatusLine(Horizontal):
-    """Always visible: is head office reachable, what has not reached it, are the devices up."""
+class StatusLine(Vertical):
+    """Always visible: is head office reachable, what has not reached it, are the devices up.
+    One line of text that wraps on a narrow screen, and a progress bar while a sync runs."""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status-online")
-        yield Static(id="status-sync")
+        yield Static(id="status-text")
         yield ProgressBar(total=100, show_eta=False, id="status-progress")
-        yield Static(id="status-devices")
-        yield Static(id="status-cashier")
 
     @property
     def till_app(self) -> TillApp:
@@ -43,26 +42,23 @@ class StatusLine(Horizontal):
     def _update(self, *_: object) -> None:
         app = self.till_app
         t = app.t
-        online = self.query_one("#status-online", Static)
-        online.update(t("app.status.online") if app.online else t("app.status.offline"))
-        online.set_class(app.online, "online")
-        online.set_class(not app.online, "offline")
+        online = t("app.status.online") if app.online else t("app.status.offline")
+        style = "black on $success" if app.online else "black on $warning"
         last = app.last_sync or t("app.status.never")
-        self.query_one("#status-sync", Static).update(
-            t("app.status.sync", last=last, unsynced=t.number(app.unsynced))
-        )
-        bar = self.query_one("#status-progress", ProgressBar)
-        bar.display = app.sync_progress >= 0
-        bar.update(progress=max(app.sync_progress, 0))
-        self.query_one("#status-devices", Static).update(
+        parts = [
+            t("app.status.sync", last=last, unsynced=t.number(app.unsynced)),
             t(
                 "app.status.devices",
                 printer=t(f"app.device.{app.printer_state}"),
                 camera=t(f"app.device.{app.camera_state}"),
-            )
-        )
-        cashier = app.cashier.name if app.cashier else "—"
-        self.query_one("#status-cashier", Static).update(t("app.status.cashier", name=cashier))
+            ),
+            t("app.status.cashier", name=app.cashier.name if app.cashier else "—"),
+        ]
+        text = Content.from_markup(f"[{style}] {online} [/] ") + Content(" · ".join(parts))
+        self.query_one("#status-text", Static).update(text)
+        bar = self.query_one("#status-progress", ProgressBar)
+        bar.display = app.sync_progress >= 0
+        bar.update(progress=max(app.sync_progress, 0))
 
 
 class KeyBar(Static):
@@ -83,5 +79,5 @@ class KeyBar(Static):
                 continue
             seen.add(binding.id)
             key = app.get_key_display(binding)
-            parts.append(f"[b]{key}[/b] {t('key.' + binding.id)}")
-        self.update("  ".join(parts))
+            parts.append(f"[b]{key}[/b]\u00a0{t('key.' + binding.id)}")
+        self.update("   ".join(parts))
