@@ -65,8 +65,8 @@ async def test_scan_sell_and_return_to_idle(services: TillServices) -> None:
         await type_in(pilot, "400000000002")  # Eleni's card, typed
         await settle(pilot)
         assert isinstance(app.screen, SaleScreen)
-        assert "Eleni Georgiou" in text_of(app, "#member-name")
-        assert "1,200 points available" in text_of(app, "#member-available")
+        assert "Eleni Georgiou" in text_of(app, "#member")
+        assert "1,200 points available" in text_of(app, "#member")
         await type_in(pilot, "20.00", enter=False)
         await settle(pilot)
         assert "Earns 20" in text_of(app, "#preview")
@@ -145,7 +145,7 @@ async def test_enrol_a_member_and_sell_to_them(services: TillServices) -> None:
         await settle(pilot)
         (enrolled,) = events(app, m.MemberEnrolled)
         assert isinstance(app.screen, SaleScreen)
-        assert "Zofia Kowalska" in text_of(app, "#member-name")
+        assert "Zofia Kowalska" in text_of(app, "#member")
         member = services.till.member(enrolled.enrolment.member.member_id)
         assert member.card_number == enrolled.enrolment.card_number
 

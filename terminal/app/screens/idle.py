@@ -61,7 +61,12 @@ class IdleScreen(TillScreen):
         self.till_app.events_seen.append(event)
         self.query_one("#code", Input).value = ""
         self.query_one("#message", Static).update("")
-        self.app.push_screen(SaleScreen(event.view))
+        if not self.app.is_screen_installed("sale"):
+            self.app.install_screen(SaleScreen(), "sale")
+        sale = self.app.get_screen("sale")
+        assert isinstance(sale, SaleScreen)
+        self.app.push_screen(sale)
+        sale.load(event.view)
 
     def on_lookup_failed(self, event: m.LookupFailed) -> None:
         self.till_app.events_seen.append(event)

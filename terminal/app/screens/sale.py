@@ -44,19 +44,20 @@ class SaleScreen(TillScreen):
         Binding("escape", "cancel", "cancel", id="sale.cancel"),
     ]
 
-    def __init__(self, view: MemberView) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.view = view
+        self.view: MemberView | None = None
         self.reward_id: str | None = None
         self.override: Override | None = None
         self.authorisation: Authorisation | None = None
         self.refused: Refused | None = None
+        self._language = ""
 
     def compose_body(self) -> ComposeResult:
         t = self.t
-        lang = self.till_app.language
+        self._language = self.till_app.language
         with Horizontal(id="sale"):
-            yield MemberPanel(self.view, id="member")
+            yield MemberPanel(id="member")
             with Vertical(id="basket"):
                 yield field(t("app.sale.total"), Input(id="total", placeholder="0.00"))
                 yield field(
@@ -69,22 +70,48 @@ class SaleScreen(TillScreen):
                 yield Static("", id="preview")
                 yield Static("", id="message", classes="error")
                 yield Label(t("app.sale.rewards"))
-                options = [
-                    Option(self._reward_label(r, lang, True), id=r.id) for r in self.view.affordable
-                ] + [
-                    Option(self._reward_label(r, lang, False), id=r.id, disabled=True)
-                    for r in self.view.other_rewards
-                ]
-                yield OptionList(*options, id="rewards")
+                yield OptionList(id="rewards")
+
+    def load(self, view: MemberView) -> None:
+        """Show a newly scanned member: the screen is built once and refilled per scan."""
+        self.view = view
+        self.reward_id = self.override = self.authorisation = self.refused = None
+        if self._language != self.till_app.language:
+            self.refresh(recompose=True)
+            self.call_after_refresh(self._fill)
+        else:
+            self._fill()
+
+    def _fill(self) -> None:
+        view = self.view
+        assert view is not None
+        lang = self.till_app.language
+        self.query_one(MemberPanel).show(view)
+        for name in ("total", "lines", "points"):
+            inp = self.query_one(f"#{name}", Input)
+            with inp.prevent(Input.Changed):
+                inp.value = ""
+        self.query_one("#preview", Static).update("")
+        self.query_one("#message", Static).update("")
+        rewards = self.query_one("#rewards", OptionList)
+        rewards.set_options(
+            [Option(self._reward_label(r, lang, True), id=r.id) for r in view.affordable]
+            + [
+                Option(self._reward_label(r, lang, False), id=r.id, disabled=True)
+                for r in view.other_rewards
+            ]
+        )
+        self.query_one("#total", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        if self.view is not None and self._language != self.till_app.language:
+            self.load(self.view)
 
     def _reward_label(self, reward: object, lang: str, affordable: bool) -> str:
         name = localised(reward.name, lang)  # type: ignore[attr-defined]
         cost = self.t.plural("app.points", reward.cost_points)  # type: ignore[attr-defined]
         mark = "★ " if affordable else "  "
         return f"{mark}{name} — {cost}"
-
-    def on_mount(self) -> None:
-        self.query_one("#total", Input).focus()
 
     # -- building the request ---------------------------------------------------------------------
     def request(self) -> SaleRequest:
@@ -101,6 +128,7 @@ class SaleScreen(TillScreen):
         points_text = self.query_one("#points", Input).value.strip()
         cashier = self.till_app.cashier
         assert cashier is not None
+        assert self.view is not None
         return SaleRequest(
             member_id=self.view.member.member_id,
             cashier_id=cashier.cashier_id,

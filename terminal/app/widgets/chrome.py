@@ -69,6 +69,8 @@ class KeyBar(Static):
         self.call_after_refresh(self._update)
 
     def _update(self, *_: object) -> None:
+        if not self.is_attached or not self.is_mounted:
+            return  # removed by a recompose (language switch) before this ran
         app: TillApp = self.app  # type: ignore[assignment]
         t = app.t
         parts = []
