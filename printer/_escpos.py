@@ -65,7 +65,7 @@ def _cache_dir() -> str:
 
 
 def escpos(module: str = "escpos.escpos") -> ModuleType:
-    """Import an escpos module (``escpos.printer``, ``escpos.constants``...) without side effects."""
+    """Import an escpos module (``escpos.printer``...) without its side effects."""
     with _lock:
         if module not in _modules:
             os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", _cache_dir())
