@@ -111,8 +111,9 @@ class FakeNetworkPrinter:
                 if self.stall_after is not None and received >= self.stall_after:
                     time.sleep(0.05)  # stalled: neither reads nor answers
                     continue
+                want = 4096 if self.stall_after is None else self.stall_after - received
                 try:
-                    chunk = conn.recv(4096)
+                    chunk = conn.recv(min(4096, want))
                 except TimeoutError:
                     continue
                 except OSError:
