@@ -147,7 +147,7 @@ def test_a_stalled_printer_times_out_and_the_queue_goes_on_after_it(
     queue.enqueue(sample("en", "R-1"))
     (job,) = queue.process(printer, encoder(printer.profile))
     assert (job.problem, job.sent) == (Problem.TIMEOUT, False)
-    server.stall_after = 2000  # takes part of the job, then stops
+    server.stall_after = 500  # takes part of the 1.2 kB job, then stops
     (job,) = queue.process(printer, encoder(printer.profile))
     assert (job.problem, job.sent) == (Problem.TIMEOUT, True)
     server.stall_after = None
