@@ -16,7 +16,7 @@ from printer import _escpos
 from printer.document import Align, Direction, Emphasis, Receipt
 from printer.layout import Placed, layout
 from printer.profile import PrinterProfile
-from printer.shaping import FAMILIES, check_shaping, font, segments
+from printer.shaping import FAMILIES, check_shaping, segments, sized_font
 
 _THRESHOLD = 128  # grey levels at or above this are paper, below are ink
 _FRAGMENT = 960  # python-escpos' GS v 0 fragment height
@@ -39,7 +39,7 @@ def metrics(size: int) -> Metrics:
     ascent = descent = 0
     for family in FAMILIES:
         for bold in (False, True):
-            a, d = font(family, bold, size).getmetrics()
+            a, d = sized_font(family, bold, size).getmetrics()
             ascent, descent = max(ascent, a), max(descent, d)
     # The font ascents already include room for stacked Thai marks; tighten a little.
     return Metrics(size, round(ascent * 0.9), round((ascent + descent) * 0.85))
@@ -60,7 +60,7 @@ class Ruler:
         if key not in self._cache:
             size, bold = self.sizes[emphasis], emphasis is not Emphasis.NORMAL
             self._cache[key] = sum(
-                font(seg.family, bold, size).getlength(
+                sized_font(seg.family, bold, size).getlength(
                     seg.text, direction="rtl" if seg.rtl else "ltr"
                 )
                 for seg in segments(text, self.rtl)
@@ -73,7 +73,7 @@ def _draw_text(
 ) -> None:
     size, bold = ruler.sizes[emphasis], emphasis is not Emphasis.NORMAL
     for seg in segments(text, ruler.rtl):
-        f = font(seg.family, bold, size)
+        f = sized_font(seg.family, bold, size)
         direction = "rtl" if seg.rtl else "ltr"
         draw.text((x, baseline), seg.text, font=f, fill=0, anchor="ls", direction=direction)
         x += f.getlength(seg.text, direction=direction)

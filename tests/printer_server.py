@@ -128,9 +128,7 @@ class FakeNetworkPrinter:
                     break
         record.closed = True
 
-    def _parse(
-        self, buf: bytearray, skip: int, record: Connection, conn: socket.socket
-    ) -> int:
+    def _parse(self, buf: bytearray, skip: int, record: Connection, conn: socket.socket) -> int:
         """Move complete commands from buf to the record; answer DLE EOT. Returns bytes of
         image payload still expected."""
         i = 0
