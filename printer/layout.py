@@ -46,6 +46,8 @@ def clusters(text: str) -> list[str]:
 
 def wrap(text: str, width: float, measure: Measure, emphasis: Emphasis) -> list[str]:
     """Greedy wrap at spaces; a word wider than the line breaks between clusters."""
+    if measure(text, emphasis) <= width:
+        return [text]
     lines: list[str] = []
     current = ""
     for word in text.split(" "):
