@@ -11,8 +11,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from loyalty.errors import LoyaltyError
 from terminal.errors import CommandError
 from terminal.i18n import translator
+from terminal.messages import describe
 
 # Sub-command modules under terminal/commands, in the order `till --help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -72,10 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"till: {t(exc.key, **exc.params)}", file=sys.stderr)
         return exc.exit_code
+    except LoyaltyError as exc:
+        print(f"till: {describe(t, exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     if result is not None:
-        emit(result)
+        try:
+            emit(result)
+        except BrokenPipeError:  # `till ... | head`: the reader left; not our error
+            sys.stderr.close()
     return 0
 
 

@@ -1,0 +1,100 @@
+"""What a member has: head office's snapshot plus this till's unacknowledged entries.
+
+available = head office's spendable balance + its pending points released by now
+            + this till's unacknowledged entries that are spendable now.
+Local earnings wait out the program's pending (return-window) days like head office's do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from loyalty.db import from_text
+from loyalty.ledger import Entry
+from loyalty.members import Member
+from loyalty.program import Program, Tier
+
+EARNING_KINDS = ("earn", "bonus")
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    member_id: str
+    available: int
+    pending: int
+    pending_release_at: dt.datetime | None  # when the next pending points become spendable
+    server_balance: int
+    unsynced_points: int  # this till's entries head office has not acknowledged yet
+    includes_offline: bool  # the figures include entries head office has not seen
+    as_of: dt.datetime | None  # head office's snapshot time
+    tier_id: str  # as head office last said
+    provisional_tier_id: str  # with this till's unsynced spend (shown as provisional)
+    tier_progress: int  # qualifying spend or points, unsynced included
+    next_tier_id: str | None
+    to_next_tier: int  # spend (minor units) or points still needed
+    tier_deadline: dt.date | None  # for calendar-year tiers: the last day to qualify
+    expiring_points: int
+    expiring_at: dt.datetime | None
+    status: str
+
+
+def compute(
+    program: Program, member: Member, unacked: Sequence[Entry], now: dt.datetime
+) -> Balance:
+    released = pending = 0
+    next_release: dt.datetime | None = None
+    for points, release_text in member.pending:
+        release = from_text(release_text)
+        if release <= now:
+            released += points
+        else:
+            pending += points
+            next_release = release if next_release is None else min(next_release, release)
+    local_available = local_pending = 0
+    hold = dt.timedelta(days=program.pending_days)
+    earn_time = {e.entry_id: from_text(e.occurred_at) for e in unacked if e.kind in EARNING_KINDS}
+    qualifying = 0
+    for e in unacked:
+        origin = earn_time.get(e.reverses or "") if e.kind == "reverse" else None
+        when = earn_time.get(e.entry_id) or origin
+        if when is not None and program.pending_days and when + hold > now:
+            local_pending += e.points
+            release = when + hold
+            next_release = release if next_release is None else min(next_release, release)
+        else:
+            local_available += e.points
+        if e.kind == "earn" and e.reason == "base":
+            qualifying += e.amount_minor if program.tier_rule.measure == "spend" else 0
+        if program.tier_rule.measure == "points" and e.kind in EARNING_KINDS:
+            qualifying += e.points
+    progress = member.tier_progress + qualifying
+    current = program.tier(member.tier_id)
+    provisional = current
+    for tier in program.tiers:
+        if tier.threshold <= progress and tier.threshold > provisional.threshold:
+            provisional = tier
+    nxt: Tier | None = next((t for t in program.tiers if t.threshold > progress), None)
+    deadline = None
+    if nxt is not None and program.tier_rule.window == "calendar_year":
+        deadline = dt.date(now.astimezone(program.timezone).year, 12, 31)
+    return Balance(
+        member_id=member.member_id,
+        available=member.balance + released + local_available,
+        pending=pending + local_pending,
+        pending_release_at=next_release,
+        server_balance=member.balance,
+        unsynced_points=sum(e.points for e in unacked),
+        includes_offline=bool(unacked),
+        as_of=from_text(member.snapshot_at) if member.snapshot_at else None,
+        tier_id=current.id,
+        provisional_tier_id=provisional.id,
+        tier_progress=progress,
+        next_tier_id=nxt.id if nxt else None,
+        to_next_tier=(nxt.threshold - progress) if nxt else 0,
+        tier_deadline=deadline,
+        expiring_points=member.expiring_points,
+        expiring_at=from_text(member.expiring_at) if member.expiring_at else None,
+        status=member.status,
+    )

@@ -1,0 +1,191 @@
+"""The append-only ledger: entries with a per-till, gap-free ``seq`` and a hash chain.
+
+``seq`` is allocated inside the caller's write transaction as MAX(seq)+1, so two sales can never
+take the same number and a rolled-back sale leaves no gap. Each entry's hash covers its facts and
+the previous entry's hash, so an edit made behind the triggers' back shows in ``verify_chain``.
+The ledger is also the sync outbox: ``acked_at`` is set when head office acknowledged an entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry before the ledger gave it an id, a seq and a hash."""
+
+    member_id: str
+    kind: str
+    points: int
+    amount_minor: int = 0
+    receipt_no: str | None = None
+    reverses: str | None = None
+    reward_id: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    entry_id: str
+    terminal_id: str
+    seq: int
+    member_id: str
+    kind: str
+    points: int
+    amount_minor: int
+    currency: str
+    receipt_no: str | None
+    reverses: str | None
+    reward_id: str | None
+    program_version: str
+    occurred_at: str
+    offline: bool
+    cashier_id: str
+    reason: str
+    prev_hash: str
+    hash: str
+    acked_at: str | None = None
+
+    def facts(self) -> dict[str, object]:
+        out = asdict(self)
+        out.pop("acked_at")
+        return out
+
+
+_COLUMNS = (
+    "entry_id, terminal_id, seq, member_id, kind, points, amount_minor, currency, receipt_no, "
+    "reverses, reward_id, program_version, occurred_at, offline, cashier_id, reason, prev_hash, "
+    "hash, acked_at"
+)
+
+
+def entry_hash(prev_hash: str, fields: tuple[object, ...]) -> str:
+    payload = json.dumps([prev_hash, *fields], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def append(
+    conn: sqlite3.Connection,
+    terminal_id: str,
+    entries: Iterable[NewEntry],
+    *,
+    currency: str,
+    program_version: str,
+    occurred_at: str,
+    offline: bool,
+    cashier_id: str,
+) -> list[Entry]:
+    """Append entries in one go. Must run inside the caller's write transaction."""
+    if not conn.in_transaction:
+        raise RuntimeError("ledger.append outside a write transaction")
+    last = conn.execute(
+        "SELECT seq, hash FROM ledger WHERE terminal_id = ? ORDER BY seq DESC LIMIT 1",
+        (terminal_id,),
+    ).fetchone()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    out: list[Entry] = []
+    for new in entries:
+        seq += 1
+        entry_id = str(uuid.uuid4())
+        fields = (
+            entry_id, terminal_id, seq, new.member_id, new.kind, new.points, new.amount_minor,
+            currency, new.receipt_no, new.reverses, new.reward_id, program_version, occurred_at,
+            int(offline), cashier_id, new.reason,
+        )  # fmt: skip
+        digest = entry_hash(prev, fields)
+        conn.execute(
+            f"INSERT INTO ledger ({_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+            (*fields, prev, digest, None),
+        )
+        out.append(Entry(*fields[:13], bool(offline), cashier_id, new.reason, prev, digest))  # type: ignore[arg-type]
+        prev = digest
+    return out
+
+
+def _row(row: sqlite3.Row) -> Entry:
+    values = tuple(row)
+    return Entry(*values[:13], bool(values[13]), *values[14:])  # type: ignore[arg-type,call-arg]
+
+
+def unacked_for_member(conn: sqlite3.Connection, member_id: str) -> list[Entry]:
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM ledger WHERE member_id = ? AND acked_at IS NULL ORDER BY seq",
+        (member_id,),
+    )
+    return [_row(r) for r in rows]
+
+
+def for_receipts(conn: sqlite3.Connection, receipt_nos: Iterable[str]) -> list[Entry]:
+    nos = list(receipt_nos)
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM ledger WHERE receipt_no IN ({', '.join('?' * len(nos))}) "
+        "ORDER BY seq",
+        nos,
+    )
+    return [_row(r) for r in rows]
+
+
+def reversed_points(conn: sqlite3.Connection, entry_ids: Iterable[str]) -> dict[str, int]:
+    """How many points of each entry were already reversed (as a positive number)."""
+    ids = list(entry_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        f"SELECT reverses, SUM(points) FROM ledger WHERE reverses IN ({', '.join('?' * len(ids))}) "
+        "GROUP BY reverses",
+        ids,
+    )
+    return {r[0]: abs(r[1]) for r in rows}
+
+
+def unacked(conn: sqlite3.Connection, terminal_id: str, limit: int) -> list[Entry]:
+    """The outbox: entries head office has not acknowledged yet, in seq order."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM ledger WHERE acked_at IS NULL AND terminal_id = ? "
+        "ORDER BY seq LIMIT ?",
+        (terminal_id, limit),
+    )
+    return [_row(r) for r in rows]
+
+
+def unacked_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM ledger WHERE acked_at IS NULL").fetchone()[0])
+
+
+def offline_redeemed(conn: sqlite3.Connection, member_id: str | None = None) -> int:
+    """Points redeemed without head office's authorisation and not yet acknowledged: what the
+    offline allowance (per member) and budget (per till) count against."""
+    sql = (
+        "SELECT COALESCE(-SUM(points), 0) FROM ledger "
+        "WHERE acked_at IS NULL AND offline = 1 AND kind IN ('redeem', 'donate')"
+    )
+    if member_id is None:
+        return int(conn.execute(sql).fetchone()[0])
+    return int(conn.execute(sql + " AND member_id = ?", (member_id,)).fetchone()[0])
+
+
+def verify_chain(conn: sqlite3.Connection, terminal_id: str) -> int | None:
+    """The first seq whose hash or link does not match, or None when the chain is intact and
+    gap-free."""
+    prev = GENESIS
+    expected = 1
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM ledger WHERE terminal_id = ? ORDER BY seq", (terminal_id,)
+    )
+    for row in rows:
+        e = _row(row)
+        fields = tuple(e.facts().values())[:16]
+        fields = (*fields[:13], int(e.offline), *fields[14:])
+        if e.seq != expected or e.prev_hash != prev or entry_hash(prev, fields) != e.hash:
+            return e.seq
+        prev = e.hash
+        expected += 1
+    return None

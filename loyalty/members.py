@@ -1,0 +1,220 @@
+"""The member cache: what head office last said about each member, plus members enrolled here.
+
+Personal data is kept minimal: a display name, a language, a birthday without year, and the phone
+number only as an HMAC with the chain's salt (for look-up). Snapshots from head office replace a
+member's row; the till's own unacknowledged ledger entries are added on top in balance.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import json
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loyalty.errors import BadInput
+
+MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+CARD_NUMBER = re.compile(r"^\d{12,19}$")
+BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+MAX_NAME = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One row of the member cache: head office's snapshot of the member."""
+
+    member_id: str
+    card_number: str | None
+    display_name: str
+    language: str
+    status: str  # active | blocked
+    balance: int  # spendable, per head office
+    pending: tuple[tuple[int, str], ...]  # (points, release time) per head office
+    tier_id: str | None
+    tier_progress: int
+    expiring_points: int
+    expiring_at: str | None
+    has_purchased: bool
+    birthday: str | None
+    phone_hash: str | None
+    snapshot_at: str | None  # head office's clock when it made the snapshot
+
+    @property
+    def blocked(self) -> bool:
+        return self.status == "blocked"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSnapshot:
+    """Head office's view of a member, as it arrives in a pull or a push answer."""
+
+    member_id: str
+    snapshot_at: str
+    card_number: str | None = None
+    display_name: str = ""
+    language: str = "en"
+    status: str = "active"
+    balance: int = 0
+    pending: tuple[tuple[int, str], ...] = field(default_factory=tuple)
+    tier_id: str | None = None
+    tier_progress: int = 0
+    expiring_points: int = 0
+    expiring_at: str | None = None
+    has_purchased: bool = False
+    birthday: str | None = None
+    phone_hash: str | None = None
+
+
+_SELECT = (
+    "SELECT member_id, card_number, display_name, language, status, balance, pending_json, "
+    "tier_id, tier_progress, expiring_points, expiring_at, has_purchased, birthday, phone_hash, "
+    "snapshot_at FROM members"
+)
+
+
+def _member(row: sqlite3.Row) -> Member:
+    v = tuple(row)
+    pending = tuple((int(p), str(t)) for p, t in json.loads(v[6]))
+    return Member(*v[:6], pending, *v[7:11], bool(v[11]), *v[12:])  # type: ignore[arg-type,call-arg]
+
+
+def get(conn: sqlite3.Connection, member_id: str) -> Member | None:
+    row = conn.execute(_SELECT + " WHERE member_id = ?", (member_id,)).fetchone()
+    return _member(row) if row else None
+
+
+def by_card(conn: sqlite3.Connection, card_number: str) -> Member | None:
+    row = conn.execute(_SELECT + " WHERE card_number = ?", (card_number,)).fetchone()
+    return _member(row) if row else None
+
+
+def by_phone(conn: sqlite3.Connection, phone_hash: str) -> list[Member]:
+    return [_member(r) for r in conn.execute(_SELECT + " WHERE phone_hash = ?", (phone_hash,))]
+
+
+def normalise_phone(phone: str) -> str:
+    """'+30 210-123 4567' -> '302101234567'; refuses what cannot be a phone number."""
+    digits = re.sub(r"[\s().-]", "", phone)
+    digits = (
+        digits[1:] if digits.startswith("+") else digits[2:] if digits.startswith("00") else digits
+    )
+    if not digits.isascii() or not digits.isdigit() or not 6 <= len(digits) <= 15:
+        raise BadInput("malformed_phone")
+    return digits
+
+
+def phone_hash(salt: str, phone: str) -> str:
+    return hmac.new(salt.encode(), normalise_phone(phone).encode(), hashlib.sha256).hexdigest()
+
+
+def check_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > MAX_NAME:
+        raise BadInput("malformed_name", maximum=MAX_NAME)
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in cleaned):
+        raise BadInput("malformed_name", maximum=MAX_NAME)
+    return cleaned
+
+
+def check_snapshot(s: MemberSnapshot) -> None:
+    if not MEMBER_ID.match(s.member_id):
+        raise BadInput("malformed_member_id", value=s.member_id[:40])
+    if s.card_number is not None and not CARD_NUMBER.match(s.card_number):
+        raise BadInput("malformed_card_number", value=s.card_number[:40])
+    if s.birthday is not None and not BIRTHDAY.match(s.birthday):
+        raise BadInput("malformed_birthday", value=s.birthday[:10])
+    if s.status not in ("active", "blocked"):
+        raise BadInput("malformed_status", value=s.status[:20])
+    if not LANGUAGE.match(s.language):
+        raise BadInput("malformed_language", value=s.language[:10])
+
+
+def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: str) -> int:
+    """Replace members' rows with head office's snapshots. Inside the caller's transaction."""
+    n = 0
+    for s in snapshots:
+        check_snapshot(s)
+        conn.execute(
+            "INSERT INTO members (member_id, card_number, display_name, language, status, "
+            "balance, pending_json, tier_id, tier_progress, expiring_points, expiring_at, "
+            "has_purchased, birthday, phone_hash, snapshot_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(member_id) DO UPDATE SET card_number = excluded.card_number, "
+            "display_name = excluded.display_name, language = excluded.language, "
+            "status = excluded.status, balance = excluded.balance, "
+            "pending_json = excluded.pending_json, tier_id = excluded.tier_id, "
+            "tier_progress = excluded.tier_progress, expiring_points = excluded.expiring_points, "
+            "expiring_at = excluded.expiring_at, has_purchased = excluded.has_purchased, "
+            "birthday = excluded.birthday, phone_hash = excluded.phone_hash, "
+            "snapshot_at = excluded.snapshot_at, updated_at = excluded.updated_at "
+            # An older snapshot (a slow answer overtaken by a newer pull) never wins.
+            "WHERE members.snapshot_at IS NULL OR excluded.snapshot_at >= members.snapshot_at",
+            (
+                s.member_id,
+                s.card_number,
+                s.display_name,
+                s.language,
+                s.status,
+                s.balance,
+                json.dumps([list(p) for p in s.pending]),
+                s.tier_id,
+                s.tier_progress,
+                s.expiring_points,
+                s.expiring_at,
+                int(s.has_purchased),
+                s.birthday,
+                s.phone_hash,
+                s.snapshot_at,
+                now,
+            ),  # fmt: skip
+        )
+        n += 1
+    return n
+
+
+def erase(conn: sqlite3.Connection, member_ids: Iterable[str]) -> None:
+    """Head office erased these members: drop their personal data from this till. Their ledger
+    entries stay (they hold only the pseudonymous member id and points)."""
+    for member_id in member_ids:
+        conn.execute("DELETE FROM members WHERE member_id = ?", (member_id,))
+        conn.execute("DELETE FROM enrolments WHERE member_id = ?", (member_id,))
+
+
+def read_members_file(path: Path, salt: str, snapshot_at: str) -> list[MemberSnapshot]:
+    """A CSV export of members (member_id, card_number, display_name, language, phone, birthday,
+    tier_id, balance, status) as snapshots; the phone is hashed on the way in."""
+    out: list[MemberSnapshot] = []
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            for i, row in enumerate(csv.DictReader(f), start=2):
+                try:
+                    phone = (row.get("phone") or "").strip()
+                    snap = MemberSnapshot(
+                        member_id=(row.get("member_id") or "").strip(),
+                        snapshot_at=snapshot_at,
+                        card_number=(row.get("card_number") or "").strip() or None,
+                        display_name=check_name(row.get("display_name") or ""),
+                        language=(row.get("language") or "en").strip() or "en",
+                        status=(row.get("status") or "active").strip() or "active",
+                        balance=int(row.get("balance") or 0),
+                        tier_id=(row.get("tier_id") or "").strip() or None,
+                        tier_progress=int(row.get("tier_progress") or 0),
+                        has_purchased=int(row.get("balance") or 0) > 0,
+                        birthday=(row.get("birthday") or "").strip() or None,
+                        phone_hash=phone_hash(salt, phone) if phone else None,
+                    )
+                    check_snapshot(snap)
+                except (ValueError, BadInput) as exc:
+                    raise BadInput("malformed_members_file", file=str(path), line=i,
+                                   detail=str(exc)) from None  # fmt: skip
+                out.append(snap)
+    except OSError as exc:
+        raise BadInput("unreadable_file", file=str(path), detail=exc.strerror or "") from None
+    return out

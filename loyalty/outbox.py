@@ -1,0 +1,210 @@
+"""What sync needs from the till's database: the outbox to push, acknowledgements to record,
+and pages of head office's changes to apply, each in one transaction with its cursor.
+
+The ledger is the outbox: an entry leaves it (``acked_at`` set) only from head office's answer.
+Enrolments travel beside the entries (their personal data is not in the append-only ledger, so
+head office can erase it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from loyalty import ledger, members
+from loyalty.db import from_text, set_meta, to_text
+from loyalty.errors import ProgramError
+from loyalty.ledger import Entry
+from loyalty.members import MemberSnapshot
+from loyalty.program import parse_program
+from loyalty.till import Till, _aware
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEnrolment:
+    member_id: str
+    card_number: str
+    display_name: str
+    language: str
+    phone_hash: str | None
+    birthday: str | None
+    consent_at: str
+    consent_version: str
+    enrolled_at: str
+    terminal_id: str
+    cashier_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One page of head office's changes since a cursor."""
+
+    cursor: str
+    members: tuple[MemberSnapshot, ...] = ()
+    erased: tuple[str, ...] = ()
+    programs: tuple[str, ...] = ()  # program documents, oldest first; the last one is in force
+    public_keys: tuple[tuple[str, bytes], ...] = ()
+    revoked_keys: tuple[str, ...] = ()
+    denied: tuple[tuple[str, str], ...] = ()  # (member id or card number, reason)
+    undenied: tuple[str, ...] = ()
+    server_time: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    members: int
+    erased: int
+    program_version: str | None
+    program_errors: tuple[ProgramError, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    outbox: int
+    enrolments: int
+    last_acked_seq: int
+    last_push_at: dt.datetime | None
+    last_pull_at: dt.datetime | None
+    cursor: str | None
+    clock_drift_ms: int | None  # this till's clock minus head office's, at the last exchange
+
+
+def pending_entries(till: Till, limit: int, after_seq: int = 0) -> list[Entry]:
+    with till.db.read() as conn:
+        entries = ledger.unacked(conn, till.terminal_id, limit + 1 if after_seq else limit)
+    return [e for e in entries if e.seq > after_seq][:limit]
+
+
+def pending_enrolments(till: Till) -> list[PendingEnrolment]:
+    with till.db.read() as conn:
+        rows = conn.execute(
+            "SELECT member_id, card_number, display_name, language, phone_hash, birthday, "
+            "consent_at, consent_version, enrolled_at, terminal_id, cashier_id "
+            "FROM enrolments WHERE acked_at IS NULL ORDER BY enrolled_at"
+        ).fetchall()
+    return [PendingEnrolment(*tuple(r)) for r in rows]
+
+
+def acknowledge(
+    till: Till,
+    up_to_seq: int,
+    snapshots: Sequence[MemberSnapshot],
+    enrolments: Sequence[str] = (),
+    server_time: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Record head office's answer to a push, in one transaction: entries up to ``up_to_seq``
+    leave the outbox, the members touched take head office's balances. Returns how many entries
+    were newly acknowledged (0 for a replayed answer)."""
+    now = _aware(now)
+    stamp = to_text(now)
+    with till.db.write() as conn:
+        cur = conn.execute(
+            "UPDATE ledger SET acked_at = ? WHERE terminal_id = ? AND seq <= ? "
+            "AND acked_at IS NULL",
+            (stamp, till.terminal_id, up_to_seq),
+        )
+        acked = cur.rowcount
+        for member_id in enrolments:
+            conn.execute(
+                "UPDATE enrolments SET acked_at = ? WHERE member_id = ? AND acked_at IS NULL",
+                (stamp, member_id),
+            )
+        members.upsert(conn, snapshots, stamp)
+        last = int(till.db.meta("last_acked_seq") or "0")
+        set_meta(conn, "last_acked_seq", str(max(last, up_to_seq)))
+        set_meta(conn, "last_push_at", stamp)
+        if server_time is not None:
+            _drift(conn, now, server_time)
+    return acked
+
+
+def _drift(conn: object, now: dt.datetime, server_time: dt.datetime) -> None:
+    drift_ms = int((now - server_time).total_seconds() * 1000)
+    set_meta(conn, "clock_drift_ms", str(drift_ms))  # type: ignore[arg-type]
+
+
+def apply_page(till: Till, page: ChangePage, now: dt.datetime | None = None) -> PageResult:
+    """Apply one page of changes and its cursor in one transaction. A program that does not
+    parse is skipped (reported in the result) and the program in force stays."""
+    now = _aware(now)
+    stamp = to_text(now)
+    parsed = []
+    errors: list[ProgramError] = []
+    for i, doc in enumerate(page.programs):
+        try:
+            parsed.append(parse_program(doc, f"head office program #{i + 1}"))
+        except ProgramError as exc:
+            errors.append(exc)
+    current = till.program
+    parsed = [p for p in parsed if p.currency == current.currency]
+    with till.db.write() as conn:
+        n = members.upsert(conn, page.members, stamp)
+        members.erase(conn, page.erased)
+        for program in parsed:
+            conn.execute(
+                "INSERT INTO programs(version, document, received_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(version) DO NOTHING",
+                (program.version, program.document, stamp),
+            )
+        if parsed:
+            set_meta(conn, "program_version", parsed[-1].version)
+        for key_id, key in page.public_keys:
+            conn.execute(
+                "INSERT INTO public_keys(key_id, public_key) VALUES (?, ?) "
+                "ON CONFLICT(key_id) DO UPDATE SET public_key = excluded.public_key",
+                (key_id, key),
+            )
+        for key_id in page.revoked_keys:
+            conn.execute("DELETE FROM public_keys WHERE key_id = ?", (key_id,))
+        for code, reason in page.denied:
+            conn.execute(
+                "INSERT INTO deny_list(code, reason) VALUES (?, ?) "
+                "ON CONFLICT(code) DO UPDATE SET reason = excluded.reason",
+                (code, reason),
+            )
+        for code in page.undenied:
+            conn.execute("DELETE FROM deny_list WHERE code = ?", (code,))
+        set_meta(conn, "pull_cursor", page.cursor)
+        set_meta(conn, "last_pull_at", stamp)
+        if page.server_time is not None:
+            _drift(conn, now, page.server_time)
+    return PageResult(n, len(page.erased), parsed[-1].version if parsed else None, tuple(errors))
+
+
+def forget_cursor(till: Till) -> None:
+    """Head office said the cursor expired: the next pull starts from a full snapshot."""
+    with till.db.write() as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'pull_cursor'")
+
+
+def public_keys(till: Till) -> dict[str, bytes]:
+    with till.db.read() as conn:
+        return {
+            r[0]: bytes(r[1]) for r in conn.execute("SELECT key_id, public_key FROM public_keys")
+        }
+
+
+def deny_list(till: Till) -> frozenset[str]:
+    with till.db.read() as conn:
+        rows = conn.execute("SELECT code FROM deny_list").fetchall()
+        blocked = conn.execute("SELECT member_id FROM members WHERE status = 'blocked'").fetchall()
+    return frozenset(r[0] for r in rows) | frozenset(r[0] for r in blocked)
+
+
+def state(till: Till) -> SyncState:
+    meta = till.db.meta
+    with till.db.read() as conn:
+        outbox = ledger.unacked_count(conn)
+        enrol = conn.execute("SELECT COUNT(*) FROM enrolments WHERE acked_at IS NULL").fetchone()
+    push, pull, drift = meta("last_push_at"), meta("last_pull_at"), meta("clock_drift_ms")
+    return SyncState(
+        outbox=outbox,
+        enrolments=int(enrol[0]),
+        last_acked_seq=int(meta("last_acked_seq") or "0"),
+        last_push_at=from_text(push) if push else None,
+        last_pull_at=from_text(pull) if pull else None,
+        cursor=meta("pull_cursor"),
+        clock_drift_ms=int(drift) if drift is not None else None,
+    )

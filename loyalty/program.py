@@ -1,0 +1,412 @@
+"""The loyalty program: a versioned TOML document turned into frozen values.
+
+Every field is checked on load; a bad document raises ProgramError naming the file, the field
+(a dotted path such as ``rewards[2].cost_points``) and what was wrong, so head office can fix it
+and the till keeps the program it had. The rules that use these values are in rules.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from loyalty.errors import ProgramError
+from loyalty.money import MINOR_UNITS
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+RewardEffect = Literal["fixed_discount", "percent_discount", "free_item", "donation", "experience"]
+REWARD_EFFECTS: tuple[str, ...] = (
+    "fixed_discount",
+    "percent_discount",
+    "free_item",
+    "donation",
+    "experience",
+)
+
+# A text in several languages: {"en": "Gold", "el": "Χρυσό"}; English is required.
+Localised = Mapping[str, str]
+
+
+def localised(text: Localised, lang: str) -> str:
+    return text.get(lang) or text["en"]
+
+
+@dataclass(frozen=True, slots=True)
+class EarnRule:
+    points: int  # this many points ...
+    per_minor: int  # ... per this much eligible spend in minor units
+    rounding: Literal["down", "half_up"]
+    excluded_categories: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    id: str
+    name: Localised
+    threshold: int  # qualifying spend (minor units) or points, per TierRule.measure
+    multiplier_percent: int  # 150 = earn 1.5x base
+
+
+@dataclass(frozen=True, slots=True)
+class TierRule:
+    measure: Literal["spend", "points"]
+    window: Literal["rolling", "calendar_year"]
+    window_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    id: str
+    name: Localised
+    kind: Literal["multiplier", "bonus"]
+    multiplier_percent: int  # for kind == multiplier: 200 = double points
+    bonus_points: int  # for kind == bonus
+    trigger: Literal["always", "birthday", "first_purchase"]
+    starts: dt.date | None
+    ends: dt.date | None  # inclusive
+    weekdays: frozenset[int]  # 0 = Monday; empty = every day
+    categories: frozenset[str]  # empty = every eligible category
+    min_spend_minor: int
+    stackable: bool
+    birthday_window_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reward:
+    id: str
+    name: Localised
+    cost_points: int
+    effect: RewardEffect
+    amount_minor: int  # fixed discount, free item's value, donation amount
+    percent: int  # percent discount
+    cap_minor: int  # percent discount's cap (0 = none)
+    sku: str  # free item
+    charity: str  # donation's recipient
+    min_basket_minor: int
+    tiers: frozenset[str]  # empty = every tier
+
+
+@dataclass(frozen=True, slots=True)
+class PointsPayment:
+    points: int  # this many points ...
+    value_minor: int  # ... pay this much
+    min_points: int
+    max_points: int
+    max_percent: int  # of the basket after rewards
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    policy: Literal["never", "after_months", "end_of_period"]
+    months: int
+    period: Literal["year", "quarter"]
+    periods: int
+
+
+@dataclass(frozen=True, slots=True)
+class OfflinePolicy:
+    member_allowance_points: int
+    terminal_budget_points: int
+    max_snapshot_age: dt.timedelta
+    manager_override: bool
+    override_max_points: int
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    version: str
+    name: Localised
+    currency: str
+    minor_units: int
+    timezone: ZoneInfo
+    earn: EarnRule
+    tier_rule: TierRule
+    tiers: tuple[Tier, ...]  # ascending threshold; the first is where every member starts
+    promotions: tuple[Promotion, ...]
+    rewards: tuple[Reward, ...]
+    points_payment: PointsPayment | None
+    pending_days: int
+    expiry: Expiry
+    offline: OfflinePolicy
+    refund_when_spent: Literal["allow_negative", "cap_at_available"]
+    document: str  # the TOML text, kept so the program can be stored and re-read exactly
+
+    def reward(self, reward_id: str) -> Reward | None:
+        return next((r for r in self.rewards if r.id == reward_id), None)
+
+    def tier(self, tier_id: str | None) -> Tier:
+        return next((t for t in self.tiers if t.id == tier_id), self.tiers[0])
+
+
+class _Reader:
+    """Reads typed fields out of a TOML table, raising ProgramError with the field's path."""
+
+    def __init__(self, source: str, data: Mapping[str, Any], path: str = "") -> None:
+        self.source = source
+        self.data = data
+        self.path = path
+
+    def fail(self, field: str, problem: str, **params: Any) -> ProgramError:
+        return ProgramError(self.source, f"{self.path}{field}", problem, **params)
+
+    def sub(self, field: str, required: bool = True) -> _Reader:
+        value = self.data.get(field)
+        if value is None:
+            if required:
+                raise self.fail(field, "missing")
+            value = {}
+        if not isinstance(value, Mapping):
+            raise self.fail(field, "not_a_table")
+        return _Reader(self.source, value, f"{self.path}{field}.")
+
+    def items(self, field: str) -> list[_Reader]:
+        value = self.data.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise self.fail(field, "not_a_list_of_tables")
+        return [_Reader(self.source, v, f"{self.path}{field}[{i}].") for i, v in enumerate(value)]
+
+    def text(self, field: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
+        value = self.data.get(field, default)
+        if value is None:
+            raise self.fail(field, "missing")
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field, "not_text")
+        if choices and value not in choices:
+            raise self.fail(field, "not_one_of", choices=", ".join(choices), value=value)
+        return value
+
+    def integer(self, field: str, default: int | None = None, minimum: int = 0) -> int:
+        value = self.data.get(field, default)
+        if value is None:
+            raise self.fail(field, "missing")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(field, "not_an_integer", value=repr(value))
+        if value < minimum:
+            raise self.fail(field, "below_minimum", minimum=minimum, value=value)
+        return value
+
+    def flag(self, field: str, default: bool) -> bool:
+        value = self.data.get(field, default)
+        if not isinstance(value, bool):
+            raise self.fail(field, "not_true_or_false", value=repr(value))
+        return value
+
+    def date(self, field: str) -> dt.date | None:
+        value = self.data.get(field)
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise self.fail(field, "not_a_date", value=repr(value))
+        return value
+
+    def words(self, field: str) -> frozenset[str]:
+        value = self.data.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(field, "not_a_list_of_text")
+        return frozenset(value)
+
+    def localised(self, field: str) -> Localised:
+        value = self.data.get(field)
+        if isinstance(value, str) and value.strip():
+            return {"en": value}
+        if not isinstance(value, Mapping) or not isinstance(value.get("en"), str):
+            raise self.fail(field, "needs_english_text")
+        if not all(isinstance(v, str) and v.strip() for v in value.values()):
+            raise self.fail(field, "not_text")
+        return dict(value)
+
+
+def parse_program(text: str, source: str = "<program>") -> Program:
+    """Parse and check a program document. Raises ProgramError; never returns half a program."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProgramError(source, "(document)", "not_toml", detail=str(exc)) from None
+    root = _Reader(source, data)
+    head = root.sub("program")
+    currency = head.text("currency")
+    if currency in MINOR_UNITS:
+        digits = head.integer("minor_units", MINOR_UNITS[currency])
+    else:
+        digits = head.integer("minor_units")
+    try:
+        timezone = ZoneInfo(head.text("timezone"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise head.fail("timezone", "unknown_time_zone", value=head.data["timezone"]) from None
+
+    earn = root.sub("earn")
+    earn_rule = EarnRule(
+        points=earn.integer("points", minimum=0),
+        per_minor=earn.integer("per_minor", minimum=1),
+        rounding=earn.text("rounding", "down", ("down", "half_up")),  # type: ignore[arg-type]
+        excluded_categories=earn.words("excluded_categories"),
+    )
+    tier_rule_r = root.sub("tier_rule")
+    tier_rule = TierRule(
+        measure=tier_rule_r.text("measure", "spend", ("spend", "points")),  # type: ignore[arg-type]
+        window=tier_rule_r.text("window", "rolling", ("rolling", "calendar_year")),  # type: ignore[arg-type]
+        window_days=tier_rule_r.integer("window_days", 365, minimum=1),
+    )
+    tiers = tuple(_tier(r) for r in root.items("tiers"))
+    _check_tiers(root, tiers)
+    promotions = tuple(_promotion(r) for r in root.items("promotions"))
+    rewards = tuple(_reward(r, {t.id for t in tiers}) for r in root.items("rewards"))
+    _unique(root, "promotions", [p.id for p in promotions])
+    _unique(root, "rewards", [r.id for r in rewards])
+
+    payment = None
+    if "points_payment" in data:
+        pp = root.sub("points_payment")
+        payment = PointsPayment(
+            points=pp.integer("points", minimum=1),
+            value_minor=pp.integer("value_minor", minimum=1),
+            min_points=pp.integer("min_points", 0),
+            max_points=pp.integer("max_points", minimum=1),
+            max_percent=pp.integer("max_percent", 100, minimum=1),
+        )
+        if payment.max_percent > 100:
+            raise pp.fail("max_percent", "above_maximum", maximum=100, value=payment.max_percent)
+        if payment.min_points > payment.max_points:
+            raise pp.fail("min_points", "above_maximum", maximum=payment.max_points,
+                          value=payment.min_points)  # fmt: skip
+
+    exp = root.sub("expiry", required=False)
+    expiry = Expiry(
+        policy=exp.text("policy", "never", ("never", "after_months", "end_of_period")),  # type: ignore[arg-type]
+        months=exp.integer("months", 0),
+        period=exp.text("period", "year", ("year", "quarter")),  # type: ignore[arg-type]
+        periods=exp.integer("periods", 1, minimum=1),
+    )
+    if expiry.policy == "after_months" and expiry.months < 1:
+        raise exp.fail("months", "below_minimum", minimum=1, value=expiry.months)
+
+    off = root.sub("offline")
+    offline = OfflinePolicy(
+        member_allowance_points=off.integer("member_allowance_points"),
+        terminal_budget_points=off.integer("terminal_budget_points"),
+        max_snapshot_age=dt.timedelta(hours=off.integer("max_snapshot_age_hours", minimum=1)),
+        manager_override=off.flag("manager_override", False),
+        override_max_points=off.integer("override_max_points", 0),
+    )
+    refunds = root.sub("refunds", required=False)
+    return Program(
+        version=head.text("version"),
+        name=head.localised("name"),
+        currency=currency,
+        minor_units=digits,
+        timezone=timezone,
+        earn=earn_rule,
+        tier_rule=tier_rule,
+        tiers=tiers,
+        promotions=promotions,
+        rewards=rewards,
+        points_payment=payment,
+        pending_days=root.sub("pending", required=False).integer("days", 0),
+        expiry=expiry,
+        offline=offline,
+        refund_when_spent=refunds.text(  # type: ignore[arg-type]
+            "when_points_spent", "allow_negative", ("allow_negative", "cap_at_available")
+        ),
+        document=text,
+    )
+
+
+def load_program(path: str) -> Program:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise ProgramError(path, "(file)", "unreadable", detail=exc.strerror or str(exc)) from None
+    except UnicodeDecodeError:
+        raise ProgramError(path, "(file)", "not_utf8") from None
+    return parse_program(text, path)
+
+
+def _tier(r: _Reader) -> Tier:
+    return Tier(
+        id=r.text("id"),
+        name=r.localised("name"),
+        threshold=r.integer("threshold"),
+        multiplier_percent=r.integer("multiplier_percent", 100, minimum=100),
+    )
+
+
+def _check_tiers(root: _Reader, tiers: tuple[Tier, ...]) -> None:
+    if not tiers:
+        raise root.fail("tiers", "missing")
+    if tiers[0].threshold != 0:
+        raise root.fail("tiers[0].threshold", "first_tier_must_start_at_zero")
+    for i in range(1, len(tiers)):
+        if tiers[i].threshold <= tiers[i - 1].threshold:
+            raise root.fail(f"tiers[{i}].threshold", "not_ascending")
+    _unique(root, "tiers", [t.id for t in tiers])
+
+
+def _unique(root: _Reader, field: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            raise root.fail(f"{field}[{i}].id", "duplicate_id", value=ident)
+        seen.add(ident)
+
+
+def _promotion(r: _Reader) -> Promotion:
+    kind = r.text("kind", choices=("multiplier", "bonus"))
+    weekdays = r.words("weekdays")
+    unknown = weekdays - set(WEEKDAYS)
+    if unknown:
+        raise r.fail("weekdays", "not_one_of", choices=", ".join(WEEKDAYS), value=min(unknown))
+    promo = Promotion(
+        id=r.text("id"),
+        name=r.localised("name"),
+        kind=kind,  # type: ignore[arg-type]
+        multiplier_percent=r.integer("multiplier_percent", 100, minimum=100),
+        bonus_points=r.integer("bonus_points", 0),
+        trigger=r.text("trigger", "always", ("always", "birthday", "first_purchase")),  # type: ignore[arg-type]
+        starts=r.date("starts"),
+        ends=r.date("ends"),
+        weekdays=frozenset(WEEKDAYS.index(d) for d in weekdays),
+        categories=r.words("categories"),
+        min_spend_minor=r.integer("min_spend_minor", 0),
+        stackable=r.flag("stackable", False),
+        birthday_window_days=r.integer("birthday_window_days", 0),
+    )
+    if kind == "multiplier" and promo.multiplier_percent == 100:
+        raise r.fail("multiplier_percent", "missing")
+    if kind == "bonus" and promo.bonus_points == 0:
+        raise r.fail("bonus_points", "missing")
+    if promo.starts and promo.ends and promo.ends < promo.starts:
+        raise r.fail("ends", "before_start")
+    return promo
+
+
+def _reward(r: _Reader, tier_ids: set[str]) -> Reward:
+    effect = r.text("effect", choices=REWARD_EFFECTS)
+    reward = Reward(
+        id=r.text("id"),
+        name=r.localised("name"),
+        cost_points=r.integer("cost_points", minimum=1),
+        effect=effect,  # type: ignore[arg-type]
+        amount_minor=r.integer("amount_minor", 0),
+        percent=r.integer("percent", 0),
+        cap_minor=r.integer("cap_minor", 0),
+        sku=r.data.get("sku", "") if isinstance(r.data.get("sku", ""), str) else "",
+        charity=r.data.get("charity", "") if isinstance(r.data.get("charity", ""), str) else "",
+        min_basket_minor=r.integer("min_basket_minor", 0),
+        tiers=r.words("tiers"),
+    )
+    if effect in ("fixed_discount", "free_item", "donation") and reward.amount_minor < 1:
+        raise r.fail("amount_minor", "missing")
+    if effect == "percent_discount" and not 1 <= reward.percent <= 100:
+        raise r.fail("percent", "not_a_percent", value=reward.percent)
+    if effect == "free_item" and not reward.sku:
+        raise r.fail("sku", "missing")
+    if effect == "donation" and not reward.charity:
+        raise r.fail("charity", "missing")
+    if reward.tiers - tier_ids:
+        raise r.fail("tiers", "unknown_tier", value=min(reward.tiers - tier_ids))
+    return reward

@@ -1,0 +1,225 @@
+"""A sale: earn, redeem a reward, pay with points; one transaction with its receipt number.
+
+Everything a sale writes (the sale row, its ledger entries, its receipt number, and so the
+member's balance) commits together or not at all; a refusal writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from loyalty import ledger, members, policy
+from loyalty.balance import Balance, compute
+from loyalty.db import set_meta, to_text
+from loyalty.errors import BadInput, NotFound, Refused
+from loyalty.ledger import Entry, NewEntry
+from loyalty.policy import Authorisation, Override
+from loyalty.rules import BasketLine, EarnLine, MemberContext, Pricing, earn, price
+from loyalty.till import Till, _aware, check_cashier
+
+MAX_LINES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SaleRequest:
+    member_id: str
+    cashier_id: str
+    lines: tuple[BasketLine, ...]
+    reward_id: str | None = None
+    payment_points: int = 0
+    authorisation: Authorisation | None = None
+    override: Override | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SaleResult:
+    receipt_no: str
+    occurred_at: dt.datetime
+    pricing: Pricing
+    earned: tuple[EarnLine, ...]
+    entries: tuple[Entry, ...]
+    before: Balance
+    after: Balance
+    mode: str  # how a redemption was allowed: none, online, offline, override
+
+    @property
+    def points_earned(self) -> int:
+        return sum(line.points for line in self.earned)
+
+
+def next_receipt_no(conn: object, till: Till) -> str:
+    counter = int(till.db.meta("receipts_issued") or "0") + 1
+    set_meta(conn, "receipts_issued", str(counter))  # type: ignore[arg-type]
+    return f"{till.terminal_id}-{counter:06d}"
+
+
+def preview(till: Till, req: SaleRequest, now: dt.datetime | None = None) -> SaleResult:
+    """What the sale would do, without writing: for the cashier's screen before confirming."""
+    return _sale(till, req, _aware(now), commit=False)
+
+
+def sale(till: Till, req: SaleRequest, now: dt.datetime | None = None) -> SaleResult:
+    return _sale(till, req, _aware(now), commit=True)
+
+
+def _check(req: SaleRequest) -> None:
+    check_cashier(req.cashier_id)
+    if not req.lines or len(req.lines) > MAX_LINES:
+        raise BadInput("empty_basket")
+    if not isinstance(req.payment_points, int) or req.payment_points < 0:
+        raise BadInput("negative_points", value=req.payment_points)
+    if req.override is not None:
+        check_cashier(req.override.manager_id)
+        if not req.override.reason.strip():
+            raise BadInput("reason_required")
+    if req.authorisation is not None and req.authorisation.member_id != req.member_id:
+        raise Refused("authorisation_for_another_member")
+
+
+def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleResult:
+    _check(req)
+    program = till.program
+    stamp = to_text(now)
+    with till.db.write() if commit else till.db.read() as conn:
+        member = members.get(conn, req.member_id)
+        if member is None:
+            raise NotFound("unknown_member", member=req.member_id[:40])
+        if member.blocked:
+            raise Refused("member_blocked", member=member.member_id)
+        unacked = ledger.unacked_for_member(conn, member.member_id)
+        before = compute(program, member, unacked, now)
+        pricing = price(program, req.lines, req.reward_id, req.payment_points, member.tier_id)
+        redeem = pricing.redeemed_points
+        mode = "none"
+        if redeem:
+            online = req.authorisation is not None and req.authorisation.points >= redeem
+            decision = policy.decide(
+                program.offline,
+                redeem,
+                before.available,
+                0 if online else ledger.offline_redeemed(conn, member.member_id),
+                0 if online else ledger.offline_redeemed(conn),
+                before.as_of,
+                now,
+                req.authorisation,
+                req.override,
+            )
+            if not decision.allowed:
+                assert decision.refusal is not None
+                raise Refused(decision.refusal, decision.next_steps, points=redeem,
+                              available=before.available, limit=decision.limit)  # fmt: skip
+            mode = decision.mode
+        bought = member.has_purchased or _bought_here(conn, member)
+        context = MemberContext(member.tier_id, member.birthday, bought)
+        earned = earn(program, req.lines, pricing.paid_minor, context, now)
+        receipt_no = next_receipt_no(conn, till) if commit else "(preview)"
+        new = _entries(member.member_id, receipt_no, pricing, earned)
+        offline = mode != "online"
+        if commit:
+            conn.execute(
+                "INSERT INTO sales (receipt_no, kind, terminal_id, member_id, cashier_id, "
+                "occurred_at, currency, total_minor, discount_minor, donation_minor, "
+                "payment_points, payment_minor, paid_minor, eligible_minor, lines_json, "
+                "reward_id, refund_of, program_version, mode, hold_id, override_json) "
+                "VALUES (?, 'sale', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                (
+                    receipt_no,
+                    till.terminal_id,
+                    member.member_id,
+                    req.cashier_id,
+                    stamp,
+                    program.currency,
+                    pricing.total_minor,
+                    pricing.discount_minor,
+                    pricing.donation_minor,
+                    pricing.payment_points,
+                    pricing.payment_minor,
+                    pricing.paid_minor,
+                    earned[0].eligible_minor if earned else 0,
+                    json.dumps([[x.sku, x.category, x.amount_minor] for x in req.lines]),
+                    pricing.reward.id if pricing.reward else None,
+                    program.version,
+                    mode,
+                    req.authorisation.hold_id if req.authorisation else None,
+                    json.dumps(
+                        {"manager_id": req.override.manager_id, "reason": req.override.reason}
+                    )
+                    if req.override and mode == "override"
+                    else None,
+                ),  # fmt: skip
+            )
+            entries = ledger.append(
+                conn, till.terminal_id, new, currency=program.currency,
+                program_version=program.version, occurred_at=stamp, offline=offline,
+                cashier_id=req.cashier_id,
+            )  # fmt: skip
+            after = compute(program, member, [*unacked, *entries], now)
+        else:
+            entries = []
+            after = _preview_after(program, member, unacked, new, now, till, req.cashier_id)
+    return SaleResult(receipt_no, now, pricing, earned, tuple(entries), before, after, mode)
+
+
+def _bought_here(conn: object, member: members.Member) -> bool:
+    row = conn.execute(  # type: ignore[attr-defined]
+        "SELECT 1 FROM sales WHERE member_id = ? AND kind = 'sale' LIMIT 1", (member.member_id,)
+    ).fetchone()
+    return row is not None
+
+
+def _entries(
+    member_id: str, receipt_no: str, pricing: Pricing, earned: Sequence[EarnLine]
+) -> list[NewEntry]:
+    out: list[NewEntry] = []
+    reward = pricing.reward
+    if reward is not None:
+        kind = "donate" if reward.effect == "donation" else "redeem"
+        amount = pricing.donation_minor if kind == "donate" else pricing.discount_minor
+        out.append(NewEntry(member_id, kind, -reward.cost_points, amount, receipt_no,
+                            reward_id=reward.id, reason=f"reward:{reward.effect}"))  # fmt: skip
+    if pricing.payment_points:
+        out.append(NewEntry(member_id, "redeem", -pricing.payment_points, pricing.payment_minor,
+                            receipt_no, reason="points_payment"))  # fmt: skip
+    for line in earned:
+        out.append(NewEntry(member_id, line.kind, line.points, line.eligible_minor, receipt_no,
+                            reason=line.reason))  # fmt: skip
+    return out
+
+
+def _preview_after(
+    program: object,
+    member: members.Member,
+    unacked: list[Entry],
+    new: list[NewEntry],
+    now: dt.datetime,
+    till: Till,
+    cashier_id: str,
+) -> Balance:
+    stamp = to_text(now)
+    fake = [
+        Entry(
+            f"preview-{i}",
+            till.terminal_id,
+            0,
+            n.member_id,
+            n.kind,
+            n.points,
+            n.amount_minor,
+            "",
+            n.receipt_no,
+            n.reverses,
+            n.reward_id,
+            "",
+            stamp,
+            True,
+            cashier_id,
+            n.reason,
+            "",
+            "",
+        )  # fmt: skip
+        for i, n in enumerate(new)
+    ]
+    return compute(till.program, member, [*unacked, *fake], now)

@@ -1,0 +1,159 @@
+"""The till database's schema, versioned by sqlite-utils Migrations (recorded in the
+``_sqlite_migrations`` table). Append a new migration; never edit an applied one."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("loyalty-till")
+
+LEDGER_KINDS = ("earn", "redeem", "reverse", "adjust", "bonus", "expire", "donate", "enroll")
+# Columns of a ledger row that are facts: never updated, never deleted.
+LEDGER_FACTS = (
+    "entry_id", "terminal_id", "seq", "member_id", "kind", "points", "amount_minor", "currency",
+    "receipt_no", "reverses", "reward_id", "program_version", "occurred_at", "offline",
+    "cashier_id", "reason", "prev_hash", "hash",
+)  # fmt: skip
+SALE_FACTS = (
+    "receipt_no", "kind", "terminal_id", "member_id", "cashier_id", "occurred_at", "currency",
+    "total_minor", "discount_minor", "donation_minor", "payment_points", "payment_minor",
+    "paid_minor", "eligible_minor", "lines_json", "reward_id", "refund_of", "program_version",
+    "mode", "hold_id", "override_json",
+)  # fmt: skip
+
+
+def _run(db: Database, statements: str) -> None:
+    # One statement at a time: executescript() would COMMIT the migration's transaction.
+    for statement in statements.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    kinds = ", ".join(f"'{k}'" for k in LEDGER_KINDS)
+    _run(
+        db,
+        f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE programs (
+    version TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    received_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE members (
+    member_id TEXT PRIMARY KEY,
+    card_number TEXT UNIQUE,
+    display_name TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT 'en',
+    phone_hash TEXT,
+    birthday TEXT,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'blocked')),
+    balance INTEGER NOT NULL DEFAULT 0,
+    pending_json TEXT NOT NULL DEFAULT '[]',
+    tier_id TEXT,
+    tier_progress INTEGER NOT NULL DEFAULT 0,
+    expiring_points INTEGER NOT NULL DEFAULT 0,
+    expiring_at TEXT,
+    has_purchased INTEGER NOT NULL DEFAULT 0 CHECK (has_purchased IN (0, 1)),
+    snapshot_at TEXT,
+    updated_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX members_phone ON members(phone_hash) WHERE phone_hash IS NOT NULL;
+CREATE TABLE enrolments (
+    member_id TEXT PRIMARY KEY,
+    card_number TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    language TEXT NOT NULL,
+    phone_hash TEXT,
+    birthday TEXT,
+    consent_at TEXT NOT NULL,
+    consent_version TEXT NOT NULL,
+    enrolled_at TEXT NOT NULL,
+    terminal_id TEXT NOT NULL,
+    cashier_id TEXT NOT NULL,
+    acked_at TEXT
+) STRICT;
+CREATE TABLE ledger (
+    entry_id TEXT PRIMARY KEY,
+    terminal_id TEXT NOT NULL,
+    seq INTEGER NOT NULL CHECK (seq > 0),
+    member_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ({kinds})),
+    points INTEGER NOT NULL,
+    amount_minor INTEGER NOT NULL DEFAULT 0,
+    currency TEXT NOT NULL,
+    receipt_no TEXT,
+    reverses TEXT REFERENCES ledger(entry_id),
+    reward_id TEXT,
+    program_version TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    offline INTEGER NOT NULL CHECK (offline IN (0, 1)),
+    cashier_id TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    acked_at TEXT,
+    UNIQUE (terminal_id, seq)
+) STRICT;
+CREATE INDEX ledger_unacked_member ON ledger(member_id) WHERE acked_at IS NULL;
+CREATE INDEX ledger_unacked_seq ON ledger(seq) WHERE acked_at IS NULL;
+CREATE INDEX ledger_receipt ON ledger(receipt_no) WHERE receipt_no IS NOT NULL;
+CREATE INDEX ledger_reverses ON ledger(reverses) WHERE reverses IS NOT NULL;
+CREATE TABLE sales (
+    receipt_no TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('sale', 'refund')),
+    terminal_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    cashier_id TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    total_minor INTEGER NOT NULL,
+    discount_minor INTEGER NOT NULL,
+    donation_minor INTEGER NOT NULL,
+    payment_points INTEGER NOT NULL,
+    payment_minor INTEGER NOT NULL,
+    paid_minor INTEGER NOT NULL,
+    eligible_minor INTEGER NOT NULL,
+    lines_json TEXT NOT NULL,
+    reward_id TEXT,
+    refund_of TEXT REFERENCES sales(receipt_no),
+    program_version TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    hold_id TEXT,
+    override_json TEXT
+) STRICT;
+CREATE INDEX sales_refund_of ON sales(refund_of) WHERE refund_of IS NOT NULL;
+CREATE INDEX sales_member ON sales(member_id, occurred_at);
+CREATE TABLE public_keys (key_id TEXT PRIMARY KEY, public_key BLOB NOT NULL) STRICT;
+CREATE TABLE deny_list (code TEXT PRIMARY KEY, reason TEXT NOT NULL DEFAULT '') STRICT
+""",
+    )
+    # The ledger and the sales are append-only: corrections are new entries. Only `acked_at`
+    # may change, once, from empty to the time head office acknowledged the entry.
+    for table, facts in (("ledger", LEDGER_FACTS), ("sales", SALE_FACTS)):
+        db.execute(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )
+        db.execute(
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE OF {', '.join(facts)} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )
+    db.execute(
+        "CREATE TRIGGER ledger_ack_once BEFORE UPDATE OF acked_at ON ledger "
+        "WHEN OLD.acked_at IS NOT NULL "
+        "BEGIN SELECT RAISE(ABORT, 'a ledger entry is acknowledged once'); END"
+    )
+
+
+@migrations()
+def m002_offline_redemption_index(db: Database) -> None:
+    # The offline allowance and budget are sums over unacknowledged offline redemptions; this
+    # index holds only those rows (bounded by the budget), so the sums stay cheap however
+    # long the till stays offline.
+    db.execute(
+        "CREATE INDEX ledger_unacked_offline_redemptions ON ledger(member_id, points) "
+        "WHERE acked_at IS NULL AND offline = 1 AND kind IN ('redeem', 'donate')"
+    )

@@ -1,0 +1,310 @@
+"""The till's loyalty operations, each one atomic: set up, install a program, enrol, adjust,
+look up and show a balance. Sales and refunds are in sales.py and refunds.py.
+
+``Till`` owns the one writer connection of its process. Every operation takes ``now`` (aware UTC)
+so tests and replays control the clock; the default is the system clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+import sqlite3
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from stdnum import luhn
+
+from loyalty import ledger, members
+from loyalty.balance import Balance, compute
+from loyalty.db import Database, set_meta, to_text, utc_now
+from loyalty.errors import BadInput, NotFound, NotInitialised, ProgramError, Refused
+from loyalty.ledger import Entry, NewEntry
+from loyalty.members import Member, MemberSnapshot
+from loyalty.program import Program, parse_program
+
+TERMINAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+CASHIER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+DB_FILE = "till.sqlite"
+CONSENT_VERSION = "2026-1"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    member: Member
+    card_number: str
+    entries: tuple[Entry, ...]
+
+
+def check_cashier(cashier_id: str) -> str:
+    if not CASHIER_ID.match(cashier_id or ""):
+        raise BadInput("malformed_cashier_id")
+    return cashier_id
+
+
+def _aware(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return utc_now()
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("naive datetime: times must be timezone-aware")
+    return now
+
+
+class Till:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._program: Program | None = None
+        self._terminal_id: str | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, data_dir: str | Path, must_exist: bool = True) -> Till:
+        path = Path(data_dir) / DB_FILE
+        if must_exist and not path.exists():
+            raise NotInitialised(path=str(Path(data_dir)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        till = cls(Database(path))
+        if must_exist and till.db.meta("terminal_id") is None:
+            raise NotInitialised(path=str(Path(data_dir)))
+        return till
+
+    def close(self) -> None:
+        self.db.close()
+
+    def initialise(
+        self,
+        terminal_id: str,
+        program_text: str,
+        source: str,
+        now: dt.datetime | None = None,
+        phone_salt: str | None = None,
+    ) -> Program:
+        """Set up an empty till: its id, its first program, the chain's phone salt."""
+        now = _aware(now)
+        if not TERMINAL_ID.match(terminal_id or ""):
+            raise BadInput("malformed_terminal_id")
+        existing = self.db.meta("terminal_id")
+        if existing is not None and existing != terminal_id:
+            raise Refused("already_initialised", terminal_id=existing)
+        program = parse_program(program_text, source)
+        with self.db.write() as conn:
+            set_meta(conn, "terminal_id", terminal_id)
+            if self.db.meta("phone_salt") is None:
+                set_meta(conn, "phone_salt", phone_salt or secrets.token_hex(16))
+            if self.db.meta("card_prefix") is None:
+                # Till-issued card numbers: 2 + 5 digits of this till + 5-digit counter + Luhn.
+                set_meta(conn, "card_prefix", f"2{zlib.crc32(terminal_id.encode()) % 100000:05d}")
+            self._store_program(conn, program, now)
+        self._program = program
+        return program
+
+    @property
+    def terminal_id(self) -> str:
+        """Fixed once the till is set up, so it is read from the file only once."""
+        if self._terminal_id is None:
+            value = self.db.meta("terminal_id")
+            if value is None:
+                raise NotInitialised(path=self.db.path)
+            self._terminal_id = value
+        return self._terminal_id
+
+    # -- the program -----------------------------------------------------------------------
+    @property
+    def program(self) -> Program:
+        version = self.db.meta("program_version")
+        if self._program is None or self._program.version != version:
+            row = self.db.one("SELECT document FROM programs WHERE version = ?", (version,))
+            if row is None:
+                raise NotInitialised(path=self.db.path)
+            self._program = parse_program(row["document"], f"stored program {version}")
+        return self._program
+
+    def install_program(self, text: str, source: str, now: dt.datetime | None = None) -> Program:
+        """Check a new program and make it the one in force. A bad document raises ProgramError
+        and the previous program stays in force."""
+        program = parse_program(text, source)
+        current = self.program
+        if program.currency != current.currency:
+            raise ProgramError(source, "program.currency", "currency_changed",
+                               value=program.currency)  # fmt: skip
+        with self.db.write() as conn:
+            self._store_program(conn, program, _aware(now))
+        self._program = program
+        return program
+
+    def _store_program(self, conn: sqlite3.Connection, program: Program, now: dt.datetime) -> None:
+        conn.execute(
+            "INSERT INTO programs(version, document, received_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(version) DO NOTHING",
+            (program.version, program.document, to_text(now)),
+        )
+        stored = conn.execute(
+            "SELECT document FROM programs WHERE version = ?", (program.version,)
+        ).fetchone()[0]
+        if stored != program.document:
+            raise ProgramError(program.document[:0] or "program", "program.version",
+                               "version_reused", value=program.version)  # fmt: skip
+        set_meta(conn, "program_version", program.version)
+
+    # -- members ---------------------------------------------------------------------------
+    def member(self, member_id: str) -> Member:
+        with self.db.read() as conn:
+            found = members.get(conn, member_id)
+        if found is None:
+            raise NotFound("unknown_member", member=member_id[:40])
+        return found
+
+    def find_member(self, code: str) -> Member:
+        """A member id, a card number or a phone number, as a cashier would type it."""
+        code = code.strip()
+        with self.db.read() as conn:
+            found = members.get(conn, code)
+            if found is None and members.CARD_NUMBER.match(code):
+                found = members.by_card(conn, code)
+            if found is None:
+                try:
+                    matches = members.by_phone(conn, self._phone_hash(code))
+                except BadInput:
+                    matches = []
+                found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            raise NotFound("unknown_member", member=code[:40])
+        return found
+
+    def _phone_hash(self, phone: str) -> str:
+        return members.phone_hash(self.db.meta("phone_salt") or "", phone)
+
+    def import_members(self, path: Path, now: dt.datetime | None = None) -> int:
+        now = _aware(now)
+        snaps = members.read_members_file(path, self.db.meta("phone_salt") or "", to_text(now))
+        with self.db.write() as conn:
+            return members.upsert(conn, snaps, to_text(now))
+
+    def apply_snapshots(self, snaps: list[MemberSnapshot], now: dt.datetime | None = None) -> int:
+        with self.db.write() as conn:
+            return members.upsert(conn, snaps, to_text(_aware(now)))
+
+    def enroll(
+        self,
+        name: str,
+        cashier_id: str,
+        consent: bool,
+        language: str = "en",
+        phone: str | None = None,
+        birthday: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> Enrolment:
+        """A new member at the till, with their consent recorded. Gets a card number at once so
+        the shopper can earn on this very sale; head office learns of them at the next sync."""
+        now = _aware(now)
+        if not consent:
+            raise Refused("consent_required")
+        name = members.check_name(name)
+        check_cashier(cashier_id)
+        if not members.LANGUAGE.match(language):
+            raise BadInput("malformed_language", value=language[:10])
+        if birthday is not None and not members.BIRTHDAY.match(birthday):
+            raise BadInput("malformed_birthday", value=birthday[:10])
+        hashed = self._phone_hash(phone) if phone else None
+        program = self.program
+        stamp = to_text(now)
+        with self.db.write() as conn:
+            if hashed and members.by_phone(conn, hashed):
+                raise Refused("phone_already_enrolled")
+            counter = int(self.db.meta("cards_issued") or "0") + 1
+            body = f"{self.db.meta('card_prefix')}{counter:05d}"
+            card = body + luhn.calc_check_digit(body)
+            member_id = f"M{card}"
+            set_meta(conn, "cards_issued", str(counter))
+            conn.execute(
+                "INSERT INTO enrolments (member_id, card_number, display_name, language, "
+                "phone_hash, birthday, consent_at, consent_version, enrolled_at, terminal_id, "
+                "cashier_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    member_id,
+                    card,
+                    name,
+                    language,
+                    hashed,
+                    birthday,
+                    stamp,
+                    CONSENT_VERSION,
+                    stamp,
+                    self.terminal_id,
+                    cashier_id,
+                ),  # fmt: skip
+            )
+            snap = MemberSnapshot(
+                member_id=member_id, snapshot_at=stamp, card_number=card, display_name=name,
+                language=language, birthday=birthday, phone_hash=hashed,
+                tier_id=program.tiers[0].id,
+            )  # fmt: skip
+            members.upsert(conn, [snap], stamp)
+            entries = ledger.append(
+                conn, self.terminal_id, [NewEntry(member_id, "enroll", 0, reason="till")],
+                currency=program.currency, program_version=program.version, occurred_at=stamp,
+                offline=True, cashier_id=cashier_id,
+            )  # fmt: skip
+            member = members.get(conn, member_id)
+        assert member is not None
+        return Enrolment(member, card, tuple(entries))
+
+    # -- balance and adjustments -----------------------------------------------------------
+    def balance(self, member_id: str, now: dt.datetime | None = None) -> Balance:
+        now = _aware(now)
+        with self.db.read() as conn:
+            member = members.get(conn, member_id)
+            if member is None:
+                raise NotFound("unknown_member", member=member_id[:40])
+            unacked = ledger.unacked_for_member(conn, member_id)
+        return compute(self.program, member, unacked, now)
+
+    def adjust(
+        self,
+        member_id: str,
+        points: int,
+        reason: str,
+        cashier_id: str,
+        now: dt.datetime | None = None,
+    ) -> Entry:
+        """A manual correction with a reason and a cashier: a new entry, never an edit."""
+        now = _aware(now)
+        if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+            raise BadInput("malformed_points")
+        if not reason.strip() or len(reason) > 200:
+            raise BadInput("reason_required")
+        check_cashier(cashier_id)
+        program = self.program
+        with self.db.write() as conn:
+            member = members.get(conn, member_id)
+            if member is None:
+                raise NotFound("unknown_member", member=member_id[:40])
+            if points < 0:
+                balance = compute(program, member, ledger.unacked_for_member(conn, member_id), now)
+                if balance.available + points < 0:
+                    raise Refused("insufficient_points", available=balance.available)
+            (entry,) = ledger.append(
+                conn, self.terminal_id, [NewEntry(member_id, "adjust", points, reason=reason)],
+                currency=program.currency, program_version=program.version,
+                occurred_at=to_text(now), offline=True, cashier_id=cashier_id,
+            )  # fmt: skip
+        return entry
+
+    def receipt_entries(self, receipt_no: str) -> list[Entry]:
+        with self.db.read() as conn:
+            return ledger.for_receipts(conn, [receipt_no])
+
+    def outbox_size(self) -> int:
+        with self.db.read() as conn:
+            return ledger.unacked_count(conn)
+
+    def sale_record(self, receipt_no: str) -> dict[str, object]:
+        row = self.db.one("SELECT * FROM sales WHERE receipt_no = ?", (receipt_no,))
+        if row is None:
+            raise NotFound("unknown_receipt", receipt=receipt_no[:40])
+        record = dict(row)
+        record["lines"] = json.loads(record.pop("lines_json"))
+        return record
