@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from printer.device import Printer, PrinterSpec, Status, parse_printer
-from printer.document import Align, Code, Direction, Emphasis, Line, Receipt, Row, Separator
+from printer.document import Align, Block, Code, Direction, Emphasis, Line, Receipt, Row, Separator
 from printer.errors import PrinterError, Problem
 from printer.profile import PrinterProfile
 from printer.queue import Job, JobState, PrintQueue
@@ -46,6 +46,7 @@ def encoder(profile: PrinterProfile, mode: Mode = Mode.AUTO) -> Callable[[Receip
 
 __all__ = [
     "Align",
+    "Block",
     "Code",
     "Direction",
     "Emphasis",

@@ -25,8 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -87,10 +87,16 @@ class PrintQueue:
     """Print jobs in the caller's SQLite connection (the till's single writer)."""
 
     def __init__(
-        self, conn: sqlite3.Connection, clock: Callable[[], dt.datetime] = _utcnow
+        self,
+        conn: sqlite3.Connection,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        lock: AbstractContextManager[Any] | None = None,
     ) -> None:
+        """``lock`` is the lock that serialises the caller's use of ``conn`` (the till's
+        ``Database.lock``), held around every read and write of the queue."""
         self.conn = conn
         self.clock = clock
+        self.lock: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
         with self._write() as c:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -101,18 +107,23 @@ class PrintQueue:
     @contextmanager
     def _write(self, join: bool = False) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction, or the caller's own when ``join`` allows it."""
-        if self.conn.in_transaction:
-            if not join:
-                raise RuntimeError("the print queue needs its own transaction here")
-            yield self.conn
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.rollback()
-            raise
-        self.conn.commit()
+        with self.lock:
+            if self.conn.in_transaction:
+                if not join:
+                    raise RuntimeError("the print queue needs its own transaction here")
+                yield self.conn
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self.lock:
+            return list(self.conn.execute(sql, args))
 
     def _now(self) -> str:
         return self.clock().astimezone(dt.UTC).isoformat(timespec="milliseconds")
@@ -142,9 +153,8 @@ class PrintQueue:
         )
 
     def job(self, job_id: int) -> Job:
-        row = self.conn.execute(
-            f"SELECT {self._COLUMNS} FROM print_jobs WHERE job_id = ?", (job_id,)
-        ).fetchone()
+        rows = self._rows(f"SELECT {self._COLUMNS} FROM print_jobs WHERE job_id = ?", (job_id,))
+        row = rows[0] if rows else None
         if row is None:
             raise PrinterError(Problem.NO_SUCH_JOB, job_id=job_id)
         return self._job(row)
@@ -158,7 +168,7 @@ class PrintQueue:
         if state is not None:
             sql += " AND state = ?"
             args.append(state.value)
-        return [self._job(r) for r in self.conn.execute(sql + " ORDER BY job_id", args)]
+        return [self._job(r) for r in self._rows(sql + " ORDER BY job_id", args)]
 
     # -- writing ------------------------------------------------------------------------------
 
