@@ -21,7 +21,7 @@ from loyalty.till import Till
 from printer import JobState, Mode, PrinterProfile, PrintQueue, Row, render
 from terminal.cli import main
 from terminal.i18n import translator
-from terminal.receipts import Shop, from_sale
+from terminal.receipts import Shop, from_enrolment, from_sale
 
 ROOT = Path(__file__).resolve().parents[2]
 # member id -> language, from fixtures/members.csv
@@ -173,3 +173,29 @@ def test_unknown_receipt_is_a_translated_error(
     code, out, err = till(capsys, "receipt", "NOPE-1", "--text")
     assert code == 2 and out is None
     assert err.startswith("till: ") and "NOPE-1" in err
+
+
+def test_refund_and_enrolment_receipts(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    no = sell(capsys, "M000005")  # Thai
+    code, out, err = till(capsys, "refund", "--receipt", no)
+    assert code == 0 and out is not None, err
+    code, shown, err = till(capsys, "receipt", str(out["receipt_no"]), "--text")
+    assert code == 0 and shown is not None, err
+    th = translator("th")
+    assert th("receipt.title.refund") in shown["text"]
+    assert th("receipt.points_reversed") in shown["text"]
+    assert no in shown["text"]  # "refund of" the original receipt
+
+    t = Till.open(data_dir)
+    try:
+        enrolment = t.enroll("Νίκη", "anna", True, language="el")
+        balance = t.balance(enrolment.member.member_id)
+        now = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+        slip = from_enrolment(enrolment, balance, "anna", t, Shop("Olive & Oak"), now)
+    finally:
+        t.close()
+    assert slip.receipt_no == f"ENROL-{enrolment.card_number}"
+    assert not slip.kick_drawer
+    rendered = render(slip, PrinterProfile.load("TM-T20II", 80))
+    assert rendered.mode is Mode.TEXT
+    assert enrolment.card_number in rendered.text
