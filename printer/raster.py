@@ -6,6 +6,7 @@ The image is the preview PNG too: what the till shows is what the printer gets, 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -19,6 +20,9 @@ from printer.profile import PrinterProfile
 from printer.shaping import FAMILIES, Segment, check_shaping, segments, sized_font
 
 _FRAGMENT = 960  # python-escpos' GS v 0 fragment height
+# FreeType faces are not safe to use from two threads at once, and the fonts are shared:
+# the print worker and the till screen's preview take turns.
+FONT_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ class Rendered:
         drawn with our fonts (one cell per character of the printer's font A)."""
         if self.raster_image is not None:
             return self.raster_image
-        return _grid_image(list(self.placed), self.profile, self.receipt)
+        with raster.FONT_LOCK:
+            return _grid_image(list(self.placed), self.profile, self.receipt)
 
     def png(self) -> bytes:
         buf = io.BytesIO()
@@ -81,8 +82,9 @@ def render(receipt: Receipt, profile: PrinterProfile, mode: Mode = Mode.AUTO) ->
         data = text.encode_text(receipt, profile, placed)
         preview = text.preview_text(placed, profile.columns)
         return Rendered(receipt, profile, Mode.TEXT, data, preview, tuple(placed), missing)
-    laid, ruler = raster.raster_layout(receipt, profile)
-    image = raster.draw(laid, ruler)
+    with raster.FONT_LOCK:
+        laid, ruler = raster.raster_layout(receipt, profile)
+        image = raster.draw(laid, ruler)
     data = raster.encode_raster(image, receipt, profile)
     # The character preview of a raster receipt: the same content at the text-mode width.
     preview = text.preview_text(text.text_layout(receipt, profile), profile.columns)
