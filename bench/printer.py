@@ -62,16 +62,23 @@ def vary(receipt: Receipt, i: int) -> Receipt:
     return replace(receipt, receipt_no=turn(receipt.receipt_no), blocks=tuple(blocks))
 
 
-def timings(fn: Callable[[int], object], rounds: int, cold: bool = False) -> list[float]:
-    fn(0)  # warm caches (fonts, code page tables), as a running till has them
-    out = []
+Case = tuple[str, Callable[[int], object], bool]  # name, fn(round), cold
+
+
+def interleaved(cases: list[Case], rounds: int) -> list[tuple[str, list[float]]]:
+    """Time the cases round-robin, so a neighbour's load on this shared machine hits them all
+    alike; one untimed warm-up call each first (fonts, code page tables, as a running till)."""
+    for _, fn, _ in cases:
+        fn(0)
+    out: dict[str, list[float]] = {name: [] for name, _, _ in cases}
     for i in range(1, rounds + 1):
-        if cold:
-            _ink.cache_clear()  # as the first receipt in a language after start-up
-        t0 = time.perf_counter()
-        fn(i)
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+        for name, fn, cold in cases:
+            if cold:
+                _ink.cache_clear()  # as the first receipt of a language after start-up
+            t0 = time.perf_counter()
+            fn(i)
+            out[name].append((time.perf_counter() - t0) * 1000)
+    return list(out.items())
 
 
 def p95(values: list[float]) -> float:
@@ -100,28 +107,6 @@ def main() -> int:
         p.cut()
         return bytes(p.output)
 
-    rows: list[tuple[str, list[float]]] = [
-        ("direct escpos, text (en)", timings(direct_text, args.rounds)),
-        (
-            "printer, text (en)",
-            timings(lambda i: render(vary(en, i), profile, Mode.TEXT), args.rounds),
-        ),
-    ]
-    raster_rounds = max(10, args.rounds // 4)
-    for lang in ("ro", "th", "fa"):
-        r = sample(lang)
-        rows.append(
-            (
-                f"printer, raster ({lang})",
-                timings(lambda i, r=r: render(vary(r, i), profile), raster_rounds),
-            )
-        )
-        rows.append(
-            (
-                f"printer, raster ({lang}), no run cache",
-                timings(lambda i, r=r: render(vary(r, i), profile), raster_rounds, cold=True),
-            )
-        )
     image = render(sample("fa"), profile).image
 
     def direct_raster(i: int) -> bytes:
@@ -129,7 +114,24 @@ def main() -> int:
         p.image(image, impl="bitImageRaster")
         return bytes(p.output)
 
-    rows.append(("direct escpos, raster encode only (fa)", timings(direct_raster, raster_rounds)))
+    rows = interleaved(
+        [
+            ("direct escpos, text (en)", direct_text, False),
+            ("printer, text (en)", lambda i: render(vary(en, i), profile, Mode.TEXT), False),
+        ],
+        args.rounds,
+    )
+    warm: list[Case] = []
+    cold: list[Case] = []
+    for lang in ("ro", "th", "fa"):
+        r = sample(lang)
+        fn = lambda i, r=r: render(vary(r, i), profile)  # noqa: E731
+        warm.append((f"printer, raster ({lang})", fn, False))
+        cold.append((f"printer, raster ({lang}), no run cache", fn, True))
+    warm.append(("direct escpos, raster encode only (fa)", direct_raster, False))
+    # Apart: a cold case empties the run cache the warm cases rely on.
+    rows += interleaved(warm, max(10, args.rounds // 4))
+    rows += interleaved(cold, max(10, args.rounds // 4))
 
     base = statistics.median(rows[0][1])
     print(

@@ -108,9 +108,13 @@ def layout(receipt: Receipt, width: float, measure: Measure, gap: float) -> list
 
 def cells(text: str) -> int:
     """Character cells a text takes on a printer's font: marks and format characters none."""
-    return sum(
-        0 if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf") else 1
+    if text.isascii():
+        return len(text)
+    return len(text) - sum(
+        1
         for ch in text
+        if ch >= "\u0300"
+        and (unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"))
     )
 
 

@@ -79,8 +79,7 @@ def render(receipt: Receipt, profile: PrinterProfile, mode: Mode = Mode.AUTO) ->
         chosen = Mode.RASTER
     if chosen is Mode.TEXT:
         placed = text.text_layout(receipt, profile)
-        data = text.encode_text(receipt, profile, placed)
-        preview = text.preview_text(placed, profile.columns)
+        data, preview = text.encode_text(receipt, profile, placed)
         return Rendered(receipt, profile, Mode.TEXT, data, preview, tuple(placed), missing)
     with raster.FONT_LOCK:
         laid, ruler = raster.raster_layout(receipt, profile)

@@ -68,15 +68,18 @@ def _style(printer: Any, emphasis: Emphasis) -> None:
     )
 
 
-def encode_text(receipt: Receipt, profile: PrinterProfile, placed: list[Placed]) -> bytes:
-    """ESC/POS bytes of a laid-out receipt in text mode."""
+def encode_text(
+    receipt: Receipt, profile: PrinterProfile, placed: list[Placed]
+) -> tuple[bytes, str]:
+    """ESC/POS bytes of a laid-out receipt in text mode, and its preview text."""
+    lines = [padded(line, profile.columns).rstrip() for line in placed]
     p = _escpos.dummy(profile)
     with _escpos.quiet():
         p.hw("INIT")
         if receipt.kick_drawer and profile.drawer:
             p.cashdraw(2)
         style: Emphasis | None = None
-        for line in placed:
+        for line, chars in zip(placed, lines, strict=True):
             if line.kind == "code":
                 if profile.native_qr:
                     p.set(align="center")
@@ -89,11 +92,12 @@ def encode_text(receipt: Receipt, profile: PrinterProfile, placed: list[Placed])
             if line.emphasis is not style:
                 _style(p, line.emphasis)
                 style = line.emphasis
-            p.text(padded(line, profile.columns).rstrip() + "\n")
+            p.text(chars + "\n")
         if style is not Emphasis.NORMAL:
             _style(p, Emphasis.NORMAL)
         _finish(p, profile)
-        return bytes(p.output)
+        data = bytes(p.output)
+    return data, "\n".join(lines) + "\n"
 
 
 def _finish(p: Any, profile: PrinterProfile) -> None:
