@@ -128,3 +128,59 @@ def test_long_names_wrap_and_nothing_is_wider_than_the_paper() -> None:
     assert all(len(line) <= profile.columns for line in lines)
     raster = render(replace(r.receipt, blocks=(Line(long_name + " ș"),)), profile)
     assert raster.mode is Mode.RASTER and raster.image.width == profile.dots
+
+
+def _text_of(data: bytes, model: str) -> str:
+    """Decode a text-mode job the way the printer does: follow ESC t code page switches, skip
+    the other commands, and return the printed characters."""
+    from printer import _escpos
+
+    code_pages = _escpos.capabilities()["profiles"][model]["codePages"]
+    pages = {int(slot): name for slot, name in code_pages.items()}
+    encoder = _escpos.encoder(model)
+    table: list[str] = []
+    out: list[str] = []
+    i = 0
+    while i < len(data):
+        b = data[i]
+        if data.startswith(b"\x1bt", i):
+            table = encoder._get_codepage_char_list(pages[data[i + 2]])
+            i += 3
+        elif b == 0x1B:  # ESC @ (2 bytes), ESC ! n / E n / a n / d n (3), ESC p m t1 t2 (5)
+            cmd = data[i + 1 : i + 2]
+            i += {b"@": 2, b"p": 5}.get(cmd, 3)
+        elif data.startswith((b"\x1d(k", b"\x1d(L"), i):
+            i += 5 + (data[i + 3] | data[i + 4] << 8)
+        elif data.startswith(b"\x1dv0", i):
+            i += 8 + (data[i + 4] | data[i + 5] << 8) * (data[i + 6] | data[i + 7] << 8)
+        elif data.startswith(b"\x1dV", i):
+            i += 3 if data[i + 2] in (0, 1, 48, 49) else 4
+        elif b == 0x1D:
+            i += 3
+        else:
+            out.append(chr(b) if b < 128 else table[b - 128])
+            i += 1
+    return "".join(out)
+
+
+@pytest.mark.parametrize(
+    ("lang", "paper"),
+    [(lang, paper) for lang, paper in golden.CASES if lang not in RASTER_LANGUAGES]
+    + [("th", "58mm-sunmi")],
+)
+def test_text_mode_bytes_read_back_as_the_preview(lang: str, paper: str) -> None:
+    """Every character reaches the paper as itself: decoding the job with the code pages it
+    switches to gives back the preview text (so no character became "?")."""
+    r = golden.rendered(lang, paper)
+    assert r.mode is Mode.TEXT
+    printed = [line.rstrip() for line in _text_of(r.data, r.profile.model).split("\n")]
+    preview = [line for line in r.text.split("\n") if "▦" not in line]
+    assert [line for line in printed if line] == [line for line in preview if line]
+
+
+@pytest.mark.parametrize(("lang", "paper"), golden.CASES, ids=[f"{a}-{b}" for a, b in golden.CASES])
+def test_the_qr_code_scans_back_to_the_receipt_number(lang: str, paper: str) -> None:
+    pyzbar = pytest.importorskip("pyzbar.pyzbar")
+    r = golden.rendered(lang, paper)
+    found = [d.data.decode() for d in pyzbar.decode(r.image.convert("L"))]
+    assert found == [r.receipt.receipt_no]
