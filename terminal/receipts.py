@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loyalty.balance import Balance
-from loyalty.db import from_text
+from loyalty.db import from_text, to_text
 from loyalty.ledger import Entry
 from loyalty.members import Member
 from loyalty.program import Program, localised
@@ -293,6 +293,53 @@ def from_enrolment(
         Line(t("receipt.thanks"), align=Align.CENTER),
     ]
     return _document(t, enrolment_no(enrolment.card_number), title, blocks, kick=False)
+
+
+def day_report(till: Till, day: dt.date, shop: Shop, lang: str, now: dt.datetime) -> Receipt:
+    """The end-of-day slip for the shop's local ``day``: sales, refunds, points and what is
+    still waiting to reach head office. In the till's language (not a member's)."""
+    program = till.program
+    tz = program.timezone
+    start = dt.datetime.combine(day, dt.time(), tz)
+    bounds = (to_text(start), to_text(start + dt.timedelta(days=1)))
+    with till.db.read() as conn:
+        sold = {
+            row[0]: (int(row[1]), int(row[2] or 0))
+            for row in conn.execute(
+                "SELECT kind, count(*), sum(paid_minor) FROM sales"
+                " WHERE occurred_at >= ? AND occurred_at < ? GROUP BY kind",
+                bounds,
+            )
+        }
+        points = {
+            row[0]: int(row[1] or 0)
+            for row in conn.execute(
+                "SELECT kind, sum(points) FROM ledger"
+                " WHERE occurred_at >= ? AND occurred_at < ? GROUP BY kind",
+                bounds,
+            )
+        }
+    t = translator(lang)
+    money = lambda minor: t.money(minor, program.currency)  # noqa: E731
+    sales_n, sales_minor = sold.get("sale", (0, 0))
+    refunds_n, refunds_minor = sold.get("refund", (0, 0))
+    title = t("receipt.title.day_report")
+    blocks = _header(shop)
+    blocks += [
+        Row(t("receipt.till"), till.terminal_id),
+        Row(t("receipt.day"), t.date(day)),
+        Line(t("receipt.printed_at", when=_local(t, now, program))),
+        Separator("-"),
+        Row(t("receipt.report.sales", count=t.number(sales_n)), money(sales_minor)),
+        Row(t("receipt.report.refunds", count=t.number(refunds_n)), money(-refunds_minor)),
+        Row(t("receipt.report.net"), money(sales_minor - refunds_minor), Emphasis.BOLD),
+        Separator("-"),
+        Row(t("receipt.earned"), t.number(points.get("earn", 0) + points.get("bonus", 0))),
+        Row(t("receipt.redeemed"), t.number(points.get("redeem", 0) + points.get("donate", 0))),
+        Row(t("receipt.points_reversed"), t.number(points.get("reverse", 0))),
+        Row(t("receipt.report.unsynced"), t.number(till.outbox_size()), Emphasis.BOLD),
+    ]
+    return _document(t, f"DAY-{till.terminal_id}-{day.isoformat()}", title, blocks, kick=False)
 
 
 def printer_problem(t: Translator, error: PrinterError) -> str:
