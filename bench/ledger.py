@@ -53,7 +53,7 @@ def new_till(folder: Path, members: int = 100) -> Till:
         [
             MemberSnapshot(f"M{i:07d}", to_text(now), balance=10**9, has_purchased=True)
             for i in range(members)
-        ],  # fmt: skip
+        ],
         now,
     )
     return till
@@ -92,8 +92,11 @@ def bench_sales(n: int, folder: Path) -> dict[str, list[float]]:
             "0, 0, 4500, 4500, ?, 'food-bank', NULL, 'v', 'offline', NULL, NULL)",
             (receipt, f"M{i % 100:07d}", stamp, json.dumps([["OIL", "pantry", 2000]])),
         )
-        for kind, points, reason in (("donate", -200, "reward"), ("earn", 45, "base"),
-                                     ("bonus", 50, "promo:fresh-bonus")):  # fmt: skip
+        for kind, points, reason in (
+            ("donate", -200, "reward"),
+            ("earn", 45, "base"),
+            ("bonus", 50, "promo:fresh-bonus"),
+        ):
             seq += 1
             digest = hashlib.sha256(f"{prev}{seq}{points}".encode()).hexdigest()
             conn.execute(
@@ -110,7 +113,7 @@ def bench_sales(n: int, folder: Path) -> dict[str, list[float]]:
                     reason,
                     prev,
                     digest,
-                ),  # fmt: skip
+                ),
             )
             prev = digest
         conn.execute("UPDATE meta SET value = ? WHERE key = 'program_version'", ("2026.11.1",))
@@ -140,8 +143,14 @@ def build_big(path: Path, members: int, entries: int) -> None:
     def rows():  # type: ignore[no-untyped-def]
         for seq in range(1, entries + 1):
             acked = None if seq > entries - 2000 else stamp
-            yield (f"e{seq}", seq, f"M{rng.randrange(members):07d}", rng.randrange(1, 90), stamp,
-                   acked)  # fmt: skip
+            yield (
+                f"e{seq}",
+                seq,
+                f"M{rng.randrange(members):07d}",
+                rng.randrange(1, 90),
+                stamp,
+                acked,
+            )
 
     conn.executemany(
         "INSERT INTO ledger (entry_id, terminal_id, seq, member_id, kind, points, currency, "
@@ -202,10 +211,14 @@ def main() -> None:
     python = sys.version.split()[0]
     print(f"SQLite {sqlite3.sqlite_version}, Python {python}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(dir=ROOT / "bench") as folder:
-        report(f"sale commit, synchronous=FULL ({args.sales} sales each)",
-               bench_sales(args.sales, Path(folder)))  # fmt: skip
-    report(f"balance look-up, {args.members:,} members / {args.entries:,} entries",
-           bench_balance(args.members, args.entries))  # fmt: skip
+        report(
+            f"sale commit, synchronous=FULL ({args.sales} sales each)",
+            bench_sales(args.sales, Path(folder)),
+        )
+    report(
+        f"balance look-up, {args.members:,} members / {args.entries:,} entries",
+        bench_balance(args.members, args.entries),
+    )
 
 
 if __name__ == "__main__":

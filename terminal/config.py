@@ -39,8 +39,9 @@ def _read(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise CommandError("cli.error.bad_config", file=str(path), detail=str(exc)) from None
     except OSError as exc:
-        raise CommandError("cli.error.bad_config", file=str(path),
-                           detail=exc.strerror or str(exc)) from None  # fmt: skip
+        raise CommandError(
+            "cli.error.bad_config", file=str(path), detail=exc.strerror or str(exc)
+        ) from None
 
 
 def load(data_dir: str | None = None, config: str | None = None) -> Config:

@@ -60,7 +60,7 @@ def till(tmp_path: Path) -> Iterator[Till]:
                 tier_progress=60000,
                 has_purchased=True,
             ),
-        ],  # fmt: skip
+        ],
         NOW,
     )
     yield t

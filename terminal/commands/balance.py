@@ -21,5 +21,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         balance = till.balance(member.member_id)
     finally:
         till.close()
-    return {"display_name": member.display_name, "language": member.language,
-            **balance_json(balance)}  # fmt: skip
+    return {
+        "display_name": member.display_name,
+        "language": member.language,
+        **balance_json(balance),
+    }

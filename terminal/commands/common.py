@@ -49,8 +49,11 @@ def basket(total: str | None, lines: list[str] | None, digits: int) -> tuple[Bas
     if not parsed:
         return (BasketLine("BASKET", "general", amount),)
     if sum(line.amount_minor for line in parsed) != amount:
-        raise BadInput("total_does_not_match_lines", total=total,
-                       lines=format_plain(sum(x.amount_minor for x in parsed), digits))  # fmt: skip
+        raise BadInput(
+            "total_does_not_match_lines",
+            total=total,
+            lines=format_plain(sum(x.amount_minor for x in parsed), digits),
+        )
     return parsed
 
 

@@ -50,7 +50,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _remember_headoffice(path: Path, url: str) -> None:
     lines = []
     if path.exists():
-        lines = [x for x in path.read_text(encoding="utf-8").splitlines()
-                 if not x.startswith("headoffice")]  # fmt: skip
+        lines = [
+            x
+            for x in path.read_text(encoding="utf-8").splitlines()
+            if not x.startswith("headoffice")
+        ]
     lines.append(f"headoffice = {url!r}".replace("'", '"'))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

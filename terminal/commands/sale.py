@@ -16,8 +16,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sale", help="record a sale for a member")
     p.add_argument("--member", required=True, help="member id, card number or phone number")
     p.add_argument("--total", help="basket total, e.g. 12.50")
-    p.add_argument("--line", action="append", metavar="SKU,CATEGORY,AMOUNT",
-                   help="a basket line (repeatable); with --total they must add up")  # fmt: skip
+    p.add_argument(
+        "--line",
+        action="append",
+        metavar="SKU,CATEGORY,AMOUNT",
+        help="a basket line (repeatable); with --total they must add up",
+    )
     p.add_argument("--redeem", metavar="REWARD_ID", help="a reward from the program")
     p.add_argument("--pay-points", type=int, default=0, metavar="N", help="points as payment")
     p.add_argument("--cashier", help="cashier id (default: config or TILL_CASHIER)")

@@ -45,8 +45,13 @@ CHILD = textwrap.dedent(
 
 
 def _run(folder: Path, kill_at: int) -> tuple[int, list[tuple[str, int]]]:
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(kill_at)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(folder), str(kill_at)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     done = [(line.split()[0], int(line.split()[1])) for line in proc.stdout.splitlines()]
     return proc.returncode, done
 

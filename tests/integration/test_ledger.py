@@ -90,10 +90,18 @@ def test_offline_allowance_resets_only_when_head_office_acknowledges(
     assert info.value.next_steps == ("online_authorisation", "manager_override")
     # An online hold, or a manager with a reason, lets it through.
     hold = Authorisation("H-1", "M000002", 600)
-    assert sell(till, now, member="M000002", lines=lines, payment_points=600,
-                authorisation=hold).mode == "online"  # fmt: skip
-    over = sell(till, now, member="M000002", lines=lines, payment_points=600,
-                override=Override("mgr", "network down"))  # fmt: skip
+    assert (
+        sell(till, now, member="M000002", lines=lines, payment_points=600, authorisation=hold).mode
+        == "online"
+    )
+    over = sell(
+        till,
+        now,
+        member="M000002",
+        lines=lines,
+        payment_points=600,
+        override=Override("mgr", "network down"),
+    )
     assert over.mode == "override"
     # Head office acknowledges everything: the offline counters are back to zero.
     entries = outbox.pending_entries(till, 100)
@@ -141,8 +149,13 @@ def test_partial_then_whole_refund(till: Till, now: dt.datetime) -> None:
 def test_refund_of_spent_points_follows_the_program(till: Till, now: dt.datetime) -> None:
     sale = sell(till, now, lines=(BasketLine("HAM", "deli", 50000),))
     later = now + dt.timedelta(days=15)
-    sell(till, later, payment_points=1700, lines=(BasketLine("X", "deli", 5000),),
-         override=Override("mgr", "snapshot old, shopper known"))  # fmt: skip
+    sell(
+        till,
+        later,
+        payment_points=1700,
+        lines=(BasketLine("X", "deli", 5000),),
+        override=Override("mgr", "snapshot old, shopper known"),
+    )
     r = refunds.refund(till, sale.receipt_no, "anna", None, later)
     assert r.points_reversed == 500 and r.after.available < 0  # allow_negative: offset later
 

@@ -10,9 +10,17 @@ from loyalty.money import format_plain, parse_amount
 
 @pytest.mark.parametrize(
     ("text", "digits", "minor"),
-    [("12.50", 2, 1250), ("12,5", 2, 1250), ("0.01", 2, 1), ("7", 2, 700), ("-3.20", 2, -320),
-     ("1500", 0, 1500), ("1.234", 3, 1234), (" 12.50 ", 2, 1250)],
-)  # fmt: skip
+    [
+        ("12.50", 2, 1250),
+        ("12,5", 2, 1250),
+        ("0.01", 2, 1),
+        ("7", 2, 700),
+        ("-3.20", 2, -320),
+        ("1500", 0, 1500),
+        ("1.234", 3, 1234),
+        (" 12.50 ", 2, 1250),
+    ],
+)
 def test_amounts_parse_exactly(text: str, digits: int, minor: int) -> None:
     assert parse_amount(text, digits) == minor
 

@@ -32,8 +32,11 @@ def test_the_chain_program_loads_with_what_the_shop_uses() -> None:
         (("per_minor = 100", "per_minor = 0"), "earn.per_minor", "below_minimum"),
         (("per_minor = 100", 'per_minor = "100"'), "earn.per_minor", "not_an_integer"),
         (('rounding = "down"', 'rounding = "up"'), "earn.rounding", "not_one_of"),
-        (('timezone = "Europe/Athens"', 'timezone = "Mars/Olympus"'), "program.timezone",
-         "unknown_time_zone"),
+        (
+            ('timezone = "Europe/Athens"', 'timezone = "Mars/Olympus"'),
+            "program.timezone",
+            "unknown_time_zone",
+        ),
         (("threshold = 50000", "threshold = 0"), "tiers[1].threshold", "not_ascending"),
         (("cost_points = 250", "cost_points = -5"), "rewards[0].cost_points", "below_minimum"),
         (("\npercent = 10\n", "\npercent = 120\n"), "rewards[3].percent", "not_a_percent"),
@@ -41,11 +44,14 @@ def test_the_chain_program_loads_with_what_the_shop_uses() -> None:
         (('weekdays = ["tue"]', 'weekdays = ["tuesday"]'), "promotions[0].weekdays", "not_one_of"),
         (("ends = 2027-12-31", "ends = 2025-12-31"), "promotions[0].ends", "before_start"),
         (('id = "five-off"', 'id = "coffee"'), "rewards[1].id", "duplicate_id"),
-        (("max_snapshot_age_hours = 72", "max_snapshot_age_hours = true"),
-         "offline.max_snapshot_age_hours", "not_an_integer"),
+        (
+            ("max_snapshot_age_hours = 72", "max_snapshot_age_hours = true"),
+            "offline.max_snapshot_age_hours",
+            "not_an_integer",
+        ),
         (("[offline]", "[offline_typo]"), "offline", "missing"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_field_is_named_with_what_was_wrong(
     change: tuple[str, str], field: str, problem: str
 ) -> None:

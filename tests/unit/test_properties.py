@@ -47,8 +47,9 @@ ops = st.lists(st.one_of(sale_op, refund_op, adjust_op), min_size=1, max_size=14
 def _till(folder: str) -> Till:
     till = Till.open(folder, must_exist=False)
     till.initialise("T1", PROGRAM_PATH.read_text(encoding="utf-8"), "p", START)
-    snaps = [MemberSnapshot(m, to_text(START), balance=b, has_purchased=True)
-             for m, b in MEMBERS.items()]  # fmt: skip
+    snaps = [
+        MemberSnapshot(m, to_text(START), balance=b, has_purchased=True) for m, b in MEMBERS.items()
+    ]
     till.apply_snapshots(snaps, START)
     return till
 

@@ -39,8 +39,11 @@ def test_a_plain_basket_earns_one_point_per_euro_rounded_down() -> None:
 
 
 def test_excluded_categories_earn_nothing() -> None:
-    basket = [BasketLine("CIG", "tobacco", 700), BasketLine("GIFT", "gift_card", 5000),
-              BasketLine("OIL", "pantry", 1000)]  # fmt: skip
+    basket = [
+        BasketLine("CIG", "tobacco", 700),
+        BasketLine("GIFT", "gift_card", 5000),
+        BasketLine("OIL", "pantry", 1000),
+    ]
     assert reasons(earn(PROGRAM, basket, 6700, REGULAR, WEDNESDAY)) == {"base": 10}
 
 
@@ -114,8 +117,13 @@ def test_fixed_reward_needs_its_minimum_basket() -> None:
 
 def test_free_item_needs_the_item_in_a_detailed_basket() -> None:
     with pytest.raises(Refused) as info:
-        price(PROGRAM, [BasketLine("A", "deli", 100), BasketLine("B", "deli", 100)], "coffee", 0,
-              "olive")  # fmt: skip
+        price(
+            PROGRAM,
+            [BasketLine("A", "deli", 100), BasketLine("B", "deli", 100)],
+            "coffee",
+            0,
+            "olive",
+        )
     assert info.value.code == "reward_item_not_in_basket"
     basket = [BasketLine("CAFE-001", "cafe", 280), BasketLine("B", "deli", 1000)]
     assert price(PROGRAM, basket, "coffee", 0, "olive").discount_minor == 280
@@ -129,9 +137,13 @@ def test_donation_takes_points_but_nothing_off_the_basket() -> None:
 
 @pytest.mark.parametrize(
     ("points", "total", "code"),
-    [(400, 10000, "points_payment_below_minimum"), (5100, 100000, "points_payment_above_maximum"),
-     (550, 10000, "points_payment_not_a_multiple"), (600, 1000, "points_payment_above_share")],
-)  # fmt: skip
+    [
+        (400, 10000, "points_payment_below_minimum"),
+        (5100, 100000, "points_payment_above_maximum"),
+        (550, 10000, "points_payment_not_a_multiple"),
+        (600, 1000, "points_payment_above_share"),
+    ],
+)
 def test_points_as_payment_limits(points: int, total: int, code: str) -> None:
     with pytest.raises(Refused) as info:
         price(PROGRAM, [BasketLine("X", "deli", total)], None, points, "olive")
@@ -145,11 +157,17 @@ def test_points_as_payment_pays_one_euro_per_hundred_points() -> None:
 
 @pytest.mark.parametrize(
     ("birthday", "today", "window", "expected"),
-    [("03-14", dt.date(2026, 3, 14), 0, True), ("03-14", dt.date(2026, 3, 17), 3, True),
-     ("03-14", dt.date(2026, 3, 18), 3, False), ("12-31", dt.date(2027, 1, 2), 3, True),
-     ("01-01", dt.date(2026, 12, 30), 3, True), ("02-29", dt.date(2027, 2, 28), 0, True),
-     ("13-40", dt.date(2026, 1, 1), 3, False), (None, dt.date(2026, 1, 1), 3, False)],
-)  # fmt: skip
+    [
+        ("03-14", dt.date(2026, 3, 14), 0, True),
+        ("03-14", dt.date(2026, 3, 17), 3, True),
+        ("03-14", dt.date(2026, 3, 18), 3, False),
+        ("12-31", dt.date(2027, 1, 2), 3, True),
+        ("01-01", dt.date(2026, 12, 30), 3, True),
+        ("02-29", dt.date(2027, 2, 28), 0, True),
+        ("13-40", dt.date(2026, 1, 1), 3, False),
+        (None, dt.date(2026, 1, 1), 3, False),
+    ],
+)
 def test_birthday_window(birthday: str | None, today: dt.date, window: int, expected: bool) -> None:
     assert birthday_near(birthday, today, window) is expected
 

@@ -1,0 +1,52 @@
+"""What every till screen has: the status line on top, the key bar at the bottom."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+
+from terminal.app.widgets.chrome import KeyBar, StatusLine
+from terminal.i18n import Translator
+
+if TYPE_CHECKING:
+    from terminal.app.app import TillApp
+    from terminal.app.services import TillServices
+
+
+class TillScreen(Screen[None]):
+    @property
+    def till_app(self) -> TillApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def t(self) -> Translator:
+        return self.till_app.t
+
+    @property
+    def services(self) -> TillServices:
+        return self.till_app.services
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Vertical(id="body"):
+            yield from self.compose_body()
+        yield KeyBar(id="keys")
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+
+T = TypeVar("T")
+
+
+class TillDialog(ModalScreen[T]):
+    @property
+    def till_app(self) -> TillApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def t(self) -> Translator:
+        return self.till_app.t

@@ -1,0 +1,235 @@
+"""Every cashier flow through the real app (Textual pilot), asserting the events the app saw
+and what the ledger holds afterwards."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, DataTable, Input, Static
+
+from terminal.app import messages as m
+from terminal.app.app import TillApp
+from terminal.app.screens.enrol import EnrolScreen
+from terminal.app.screens.idle import IdleScreen
+from terminal.app.screens.lock import LockScreen
+from terminal.app.screens.sale import SaleScreen
+from terminal.app.services import TillServices
+from tests.ui.conftest import make_app
+
+SIZE = (120, 40)
+
+
+async def type_in(pilot: Pilot[None], text: str, enter: bool = True) -> None:
+    await pilot.press(*text)
+    if enter:
+        await pilot.press("enter")
+
+
+async def sign_in(pilot: Pilot[None], cashier: str = "anna", pin: str = "1234") -> None:
+    await type_in(pilot, cashier)
+    await type_in(pilot, pin)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def text_of(app: TillApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+def events(app: TillApp, kind: type) -> list:  # type: ignore[type-arg]
+    return [e for e in app.events_seen if isinstance(e, kind)]
+
+
+async def test_sign_in_refuses_a_wrong_pin_then_opens_the_idle_screen(
+    services: TillServices,
+) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "anna", "0000")
+        assert "Wrong cashier id or PIN" in text_of(app, "#message")
+        assert app.cashier is None
+        await type_in(pilot, "1234")  # the PIN field has the focus again
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen) and app.cashier is not None
+
+
+async def test_scan_sell_and_return_to_idle(services: TillServices) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await type_in(pilot, "400000000002")  # Eleni's card, typed
+        await settle(pilot)
+        assert isinstance(app.screen, SaleScreen)
+        assert "Eleni Georgiou" in text_of(app, "#member-name")
+        assert "1,200 points available" in text_of(app, "#member-available")
+        await type_in(pilot, "20.00", enter=False)
+        await settle(pilot)
+        assert "Earns 20" in text_of(app, "#preview")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+        (committed,) = events(app, m.SaleCommitted)
+        assert committed.result.points_earned == 20
+        assert "+20 points" in text_of(app, "#last")
+        assert services.till.balance("M000001", committed.result.occurred_at).pending == 20
+        entries = services.till.receipt_entries(committed.result.receipt_no)
+        assert [e.kind for e in entries] == ["earn"]
+        kinds = [type(e).__name__ for e in app.events_seen]
+        assert kinds[:3] == ["MemberScanned", "MemberIdentified", "SaleCommitted"]
+
+
+async def test_unknown_code_is_explained_on_the_idle_screen(services: TillServices) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await type_in(pilot, "123456")
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+        assert "no member 123456" in text_of(app, "#message")
+
+
+async def test_a_refusal_names_the_next_step_and_a_manager_overrides(
+    services: TillServices,
+) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await type_in(pilot, "M000002")  # Piotr, 5000 points; allowance offline is 1000
+        await settle(pilot)
+        await type_in(pilot, "50.00")
+        await type_in(pilot, "")  # no lines
+        await type_in(pilot, "1500", enter=False)  # pay EUR 15 with points
+        await settle(pilot)
+        message = text_of(app, "#message")
+        assert "offline limit" in message and "manager can override" in message
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, SaleScreen) and len(events(app, m.SaleRefused)) == 1
+        await pilot.press("f7")
+        await pilot.pause()
+        await type_in(pilot, "anna")
+        await type_in(pilot, "1234")
+        await type_in(pilot, "regular customer")
+        await settle(pilot)
+        assert "Not a manager" in text_of(app, "#message")  # a cashier cannot override
+        app.screen.query_one("#manager", Input).value = "maria"
+        app.screen.query_one("#pin", Input).focus()
+        await type_in(pilot, "9999")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+        (committed,) = events(app, m.SaleCommitted)
+        assert committed.result.mode == "override"
+        record = services.till.sale_record(committed.result.receipt_no)
+        assert record["override_json"] and "maria" in str(record["override_json"])
+
+
+async def test_enrol_a_member_and_sell_to_them(services: TillServices) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, EnrolScreen)
+        await type_in(pilot, "Zofia Kowalska", enter=False)
+        await pilot.press("f10")  # no consent yet
+        await pilot.pause()
+        assert "consent" in text_of(app, "#message")
+        app.screen.query_one("#consent", Checkbox).value = True
+        await pilot.press("f10")
+        await settle(pilot)
+        (enrolled,) = events(app, m.MemberEnrolled)
+        assert isinstance(app.screen, SaleScreen)
+        assert "Zofia Kowalska" in text_of(app, "#member-name")
+        member = services.till.member(enrolled.enrolment.member.member_id)
+        assert member.card_number == enrolled.enrolment.card_number
+
+
+async def test_refund_by_receipt_number(services: TillServices) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await type_in(pilot, "M000007")  # James: no promotion today
+        await settle(pilot)
+        await type_in(pilot, "30.00", enter=False)
+        await pilot.press("f10")
+        await settle(pilot)
+        (sale,) = events(app, m.SaleCommitted)
+        await pilot.press("f3")
+        await pilot.pause()
+        await type_in(pilot, "NOPE-1")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "no receipt NOPE-1" in text_of(app, "#message")
+        app.screen.query_one("#receipt", Input).value = sale.result.receipt_no
+        await pilot.press("f10")
+        await settle(pilot)
+        (refund,) = events(app, m.RefundCommitted)
+        assert refund.result.points_reversed == 30
+        assert "30 points taken back" in text_of(app, "#result")
+
+
+async def test_end_of_day_shows_points_by_cashier(services: TillServices) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        for card in ("M000001", "M000002"):
+            await type_in(pilot, card)
+            await settle(pilot)
+            await type_in(pilot, "10.00", enter=False)
+            await pilot.press("f10")
+            await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        table = app.screen.query_one("#eod-table", DataTable)
+        assert table.row_count == 1
+        row = table.get_row_at(0)
+        assert row[0] == "anna" and row[1] == "2" and row[3] == "22"  # 10 + 12 (Oak 1.25x)
+        assert "not yet synced: 3 entries" in text_of(app, "#eod-totals")
+
+
+async def test_language_switch_relabels_every_screen(services: TillServices) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pilot.press("f9")  # en -> el
+        await pilot.pause()
+        assert app.language == "el"
+        assert "Σαρώστε" in str(app.screen.query_one(".title", Static).render())
+        for _ in range(4):
+            await pilot.press("f9")  # el -> pl -> ro -> th -> fa
+        await pilot.pause()
+        assert app.language == "fa"
+        assert "اسکن" in str(app.screen.query_one(".title", Static).render())
+
+
+async def test_lock_and_unlock(services: TillServices) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+        await type_in(pilot, "1111")
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        await type_in(pilot, "9999")  # a manager may unlock too
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+
+
+async def test_bindings_can_be_remapped_by_id(services: TillServices) -> None:
+    app = make_app(services, keymap={"idle.enrol": "f12"})
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, IdleScreen)
+        await pilot.press("f12")
+        await pilot.pause()
+        assert isinstance(app.screen, EnrolScreen)
