@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from loyalty.balance import Balance
-from loyalty.db import from_text, to_text
+from loyalty.db import from_text
 from loyalty.ledger import Entry
 from loyalty.members import Member
 from loyalty.program import Program, localised
 from loyalty.refunds import RefundResult
+from loyalty.reports import DayReport
 from loyalty.sales import SaleResult
 from loyalty.till import Enrolment, Till
 from printer import (
@@ -295,51 +296,47 @@ def from_enrolment(
     return _document(t, enrolment_no(enrolment.card_number), title, blocks, kick=False)
 
 
-def day_report(till: Till, day: dt.date, shop: Shop, lang: str, now: dt.datetime) -> Receipt:
-    """The end-of-day slip for the shop's local ``day``: sales, refunds, points and what is
-    still waiting to reach head office. In the till's language (not a member's)."""
-    program = till.program
-    tz = program.timezone
-    start = dt.datetime.combine(day, dt.time(), tz)
-    bounds = (to_text(start), to_text(start + dt.timedelta(days=1)))
-    with till.db.read() as conn:
-        sold = {
-            row[0]: (int(row[1]), int(row[2] or 0))
-            for row in conn.execute(
-                "SELECT kind, count(*), sum(paid_minor) FROM sales"
-                " WHERE occurred_at >= ? AND occurred_at < ? GROUP BY kind",
-                bounds,
-            )
-        }
-        points = {
-            row[0]: int(row[1] or 0)
-            for row in conn.execute(
-                "SELECT kind, sum(points) FROM ledger"
-                " WHERE occurred_at >= ? AND occurred_at < ? GROUP BY kind",
-                bounds,
-            )
-        }
+def day_report_no(report: DayReport) -> str:
+    return f"DAY-{report.terminal_id}-{report.day.isoformat()}"
+
+
+def from_day_report(
+    report: DayReport, program: Program, shop: Shop, lang: str, now: dt.datetime
+) -> Receipt:
+    """The end-of-day slip (loyalty.reports.DayReport) in the till's language: totals, then
+    one section per cashier, and what has not reached head office yet."""
     t = translator(lang)
-    money = lambda minor: t.money(minor, program.currency)  # noqa: E731
-    sales_n, sales_minor = sold.get("sale", (0, 0))
-    refunds_n, refunds_minor = sold.get("refund", (0, 0))
+    money = lambda minor: t.money(minor, report.currency)  # noqa: E731
     title = t("receipt.title.day_report")
     blocks = _header(shop)
     blocks += [
-        Row(t("receipt.till"), till.terminal_id),
-        Row(t("receipt.day"), t.date(day)),
+        Row(t("receipt.till"), report.terminal_id),
+        Row(t("receipt.day"), t.date(report.day)),
         Line(t("receipt.printed_at", when=_local(t, now, program))),
-        Separator("-"),
-        Row(t("receipt.report.sales", count=t.number(sales_n)), money(sales_minor)),
-        Row(t("receipt.report.refunds", count=t.number(refunds_n)), money(-refunds_minor)),
-        Row(t("receipt.report.net"), money(sales_minor - refunds_minor), Emphasis.BOLD),
-        Separator("-"),
-        Row(t("receipt.earned"), t.number(points.get("earn", 0) + points.get("bonus", 0))),
-        Row(t("receipt.redeemed"), t.number(points.get("redeem", 0) + points.get("donate", 0))),
-        Row(t("receipt.points_reversed"), t.number(points.get("reverse", 0))),
-        Row(t("receipt.report.unsynced"), t.number(till.outbox_size()), Emphasis.BOLD),
     ]
-    return _document(t, f"DAY-{till.terminal_id}-{day.isoformat()}", title, blocks, kick=False)
+    if report.first_receipt and report.last_receipt:
+        blocks.append(Line(t("receipt.report.receipts")))
+        blocks.append(Line(f"{report.first_receipt} – {report.last_receipt}", align=Align.END))
+    sections = [(None, report.cashiers)] + [(c.cashier_id, (c,)) for c in report.cashiers]
+    for cashier_id, days in sections:
+        blocks.append(Separator("-"))
+        if cashier_id is not None:
+            blocks.append(Line(t("receipt.report.cashier", cashier=cashier_id), Emphasis.BOLD))
+        blocks += [
+            Row(t("receipt.report.sales"), t.number(sum(c.sales for c in days))),
+            Row(t("receipt.report.refunds"), t.number(sum(c.refunds for c in days))),
+            Row(t("receipt.report.spend"), money(sum(c.spend_minor for c in days))),
+            Row(t("receipt.report.issued"), t.number(sum(c.points_issued for c in days))),
+            Row(t("receipt.redeemed"), t.number(sum(c.points_redeemed for c in days))),
+            Row(t("receipt.points_reversed"), t.number(sum(c.points_reversed for c in days))),
+        ]
+        if cashier_id is None and len(report.cashiers) == 1:
+            break  # one cashier: the totals are their section
+    blocks += [
+        Separator("="),
+        Row(t("receipt.report.unsynced"), t.number(report.unsynced_entries), Emphasis.BOLD),
+    ]
+    return _document(t, day_report_no(report), title, blocks, kick=False)
 
 
 def printer_problem(t: Translator, error: PrinterError) -> str:

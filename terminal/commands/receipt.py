@@ -9,7 +9,6 @@ marked as such: a sale is never printed twice as an original by accident.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,13 @@ from printer import (
     PrinterError,
     PrintQueue,
     encoder,
-    parse_printer,
     render,
     startup_check,
 )
 from terminal.commands.common import open_till
-from terminal.config import Config
 from terminal.errors import CommandError
 from terminal.i18n import translator
+from terminal.printing import printer_for
 from terminal.receipts import Shop, from_store, printer_problem
 
 EXIT_FAILED = 1
@@ -46,17 +44,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print it on the configured printer (a copy if it was printed before)",
     )
     p.set_defaults(func=run)
-
-
-def printer_for(cfg: Config) -> Printer:
-    """The configured printer; its model and paper come from the config unless the printer
-    string names them (``?model=...&paper=...``)."""
-    spec = parse_printer(cfg.printer)
-    if "model=" not in cfg.printer:
-        spec = dataclasses.replace(spec, model=cfg.printer_profile)
-    if "paper=" not in cfg.printer:
-        spec = dataclasses.replace(spec, paper_mm=cfg.paper_mm)
-    return Printer(spec)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

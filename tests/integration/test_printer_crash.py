@@ -13,9 +13,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from printer_server import FakeNetworkPrinter
-
 from printer import JobState, Printer, PrintQueue, Receipt, encoder
+from tests.printer_server import FakeNetworkPrinter
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from printer_server import COVER_OPEN, PAPER_OUT, READY, FakeNetworkPrinter
 
 from printer import (
     JobState,
@@ -21,6 +20,7 @@ from printer import (
     render,
 )
 from printer.raster import decode_raster
+from tests.printer_server import COVER_OPEN, PAPER_OUT, READY, FakeNetworkPrinter
 
 RECEIPTS = Path(__file__).resolve().parents[2] / "fixtures" / "receipts"
 
