@@ -108,6 +108,14 @@ def parse_printer(url: str) -> PrinterSpec:
     raise bad("scheme")
 
 
+def _is_timeout(exc: BaseException) -> bool:
+    """Socket timeouts are TimeoutError; pyusb's and pyserial's are plain IOErrors by name."""
+    return isinstance(exc, TimeoutError) or type(exc).__name__ in (
+        "USBTimeoutError",
+        "SerialTimeoutException",
+    )
+
+
 def _interpret(mode: int, reply: bytes) -> Status:
     """A DLE EOT reply byte (Epson's real-time status) as a Status."""
     if not reply:
@@ -222,10 +230,8 @@ class Printer:
             with _escpos.quiet():
                 backend._raw(DLE_EOT + bytes([mode]))
                 reply = bytes(backend._read())
-        except TimeoutError:
-            return Status.UNKNOWN
-        except OSError:
-            return Status.OFFLINE
+        except OSError as exc:
+            return Status.UNKNOWN if _is_timeout(exc) else Status.OFFLINE
         if not reply and self.spec.kind == "tcp":
             return Status.OFFLINE  # end of stream: the printer closed the connection
         return _interpret(mode, reply)
@@ -271,12 +277,13 @@ class Printer:
                     for i in range(0, len(data), CHUNK):
                         self._backend._raw(data[i : i + CHUNK])
                         sent = i + CHUNK
-            except TimeoutError as exc:
-                raise PrinterError(
-                    Problem.TIMEOUT, sent=True, bytes_sent=min(sent, len(data))
-                ) from exc
             except OSError as exc:
-                problem = Problem.FAILED_MID_JOB if sent else Problem.OFFLINE
+                if _is_timeout(exc):
+                    problem = Problem.TIMEOUT
+                else:
+                    problem = Problem.FAILED_MID_JOB if sent else Problem.OFFLINE
+                # Even a failed first write may have left bytes in the printer: never resend
+                # on our own.
                 raise PrinterError(problem, sent=True, bytes_sent=min(sent, len(data))) from exc
             if not self.answers_status:
                 return Status.UNKNOWN

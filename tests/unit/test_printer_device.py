@@ -116,3 +116,13 @@ def test_using_the_printer_package_leaves_logging_and_stdout_alone() -> None:
     )
     assert out.stderr == ""
     assert json.loads(out.stdout) == {"early": False, "loaded": True, "handlers": 0}
+
+
+def test_usb_and_serial_timeouts_count_as_timeouts() -> None:
+    from printer.device import _is_timeout
+
+    class USBTimeoutError(OSError):  # pyusb's name for it (pyusb is not installed here)
+        pass
+
+    assert _is_timeout(TimeoutError()) and _is_timeout(USBTimeoutError())
+    assert not _is_timeout(ConnectionResetError())
