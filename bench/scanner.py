@@ -28,6 +28,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scanner.codes import MemberCode, verify  # noqa: E402
-from scanner.decoders import DECODER_NAMES, DEFAULT_DECODER, Decoder, make_decoder  # noqa: E402
+from scanner.decoders import (  # noqa: E402
+    DECODER_NAMES,
+    DEFAULT_DECODER,
+    Decoder,
+    make_decoder,
+    to_gray,
+)
 from scanner.images import scan_frame  # noqa: E402
 from scanner.keys import load_public_keys  # noqa: E402
 
@@ -53,6 +60,13 @@ def _load_make_fixtures() -> Any:
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
+
+
+def _read(path: Path) -> np.ndarray:
+    frame = cv2.imread(str(path))
+    if frame is None:
+        raise SystemExit(f"cannot read {path}")
+    return np.asarray(frame, dtype=np.uint8)
 
 
 def _ids(payloads: list[bytes], keys: dict[str, bytes], now: dt.datetime) -> set[str]:
@@ -91,9 +105,9 @@ def measure(
         if run and time.perf_counter() - started > budget_s:
             break
         for frame, _ in frames:
-            ms, _ = _time(lambda f=frame: scan_frame(f, decoder, keys, now))
+            ms, _ = _time(partial(scan_frame, frame, decoder, keys, now))
             pipe_ms.append(ms)
-            ms, raw = _time(lambda f=frame: decoder.raw(f))
+            ms, raw = _time(partial(decoder.raw, frame))
             raw_ms.append(ms)
             if run == 0:
                 raw_found.append(raw)
@@ -101,7 +115,7 @@ def measure(
     for (frame, expected), raw in zip(frames, raw_found, strict=True):
         if expected:
             with_code += 1
-            got = _ids(decoder.decode(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)), keys, now)
+            got = _ids(decoder.decode(to_gray(frame)), keys, now)
             pipe_ok += got == set(expected)
             raw_ok += _ids(raw, keys, now) == set(expected)
     return {
@@ -130,7 +144,7 @@ def main() -> None:
     keys = load_public_keys(ROOT / "fixtures" / "keys")
     frames = {size: [mf.render(scene, size) for scene in mf.SCENES] for size in SIZES}
     hard_files = [i for i in manifest["images"] if i["hard"]]
-    hard = [(cv2.imread(str(FIXTURES / i["file"])), i["ids"]) for i in hard_files]
+    hard = [(_read(FIXTURES / i["file"]), i["ids"]) for i in hard_files]
     n_code = sum(1 for _, ids in frames[SIZES[0]] if ids)
     print(
         f"scanner bench: {len(mf.SCENES)} scenes per size ({n_code} with codes), "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import cv2
 import numpy as np
@@ -49,20 +49,17 @@ _CLAHE = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
 
 def equalised(gray: Gray) -> Gray:
     """Local contrast stretched (CLAHE): dim screens, low-contrast prints."""
-    out: Gray = _CLAHE.apply(gray)
-    return out
+    return cast(Gray, _CLAHE.apply(gray))
 
 
 def sharpened(gray: Gray) -> Gray:
     """Unsharp mask: edges of a slightly out-of-focus code made steeper again."""
     blurred = cv2.GaussianBlur(gray, (0, 0), 2.0)
-    out: Gray = cv2.addWeighted(gray, 2.0, blurred, -1.0, 0)
-    return out
+    return cast(Gray, cv2.addWeighted(gray, 2.0, blurred, -1.0, 0))
 
 
 def inverted(gray: Gray) -> Gray:
-    out: Gray = cv2.bitwise_not(gray)
-    return out
+    return cast(Gray, cv2.bitwise_not(gray))
 
 
 Pass = Callable[[Gray], Gray]
@@ -173,8 +170,5 @@ def to_gray(frame: NDArray[np.uint8]) -> Gray:
     """An 8-bit grayscale view of a BGR, BGRA or grayscale frame."""
     if frame.ndim == 2:
         return frame
-    if frame.shape[2] == 4:
-        out: Gray = cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
-        return out
-    out = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    return out
+    code = cv2.COLOR_BGRA2GRAY if frame.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+    return cast(Gray, cv2.cvtColor(frame, code))

@@ -11,7 +11,7 @@ import datetime as dt
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -27,7 +27,7 @@ DECODE_MAX_SIDE = 2560  # a larger image is shrunk to this before decoding
 
 class ScanError(Exception):
     """A file or device problem, not a refused code. ``code`` for the terminal to translate:
-    ``image_not_found``, ``unreadable_image``, ``image_too_large``, ``camera_failed``."""
+    ``file_not_found``, ``unreadable_image``, ``image_too_large``."""
 
     def __init__(self, code: str, **params: str) -> None:
         super().__init__(code, params)
@@ -38,7 +38,7 @@ class ScanError(Exception):
 def read_image(path: Path) -> Gray:
     """A PNG, JPEG (or other format OpenCV reads) as 8-bit grayscale, at most DECODE_MAX_SIDE."""
     if not path.is_file():
-        raise ScanError("image_not_found", path=str(path))
+        raise ScanError("file_not_found", path=str(path))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -53,7 +53,7 @@ def read_image(path: Path) -> Gray:
     gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if gray is None:
         raise ScanError("unreadable_image", path=str(path))
-    return shrink(gray)
+    return shrink(cast(Gray, gray))
 
 
 def shrink(gray: Gray, max_side: int = DECODE_MAX_SIDE) -> Gray:
@@ -61,8 +61,7 @@ def shrink(gray: Gray, max_side: int = DECODE_MAX_SIDE) -> Gray:
     if side <= max_side:
         return gray
     scale = max_side / side
-    out: Gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return out
+    return cast(Gray, cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
 
 
 def decode_frame(frame: NDArray[np.uint8], decoder: Decoder) -> list[bytes]:

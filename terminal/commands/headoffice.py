@@ -68,10 +68,10 @@ def token(args: argparse.Namespace) -> dict[str, Any]:
 
 def write_qr_png(text: str, path: Path, module_px: int = 8) -> None:
     """The QR of ``text`` at level M in alphanumeric mode, 4 modules of quiet zone."""
-    params = cv2.QRCodeEncoder_Params()
+    params = cv2.QRCodeEncoder.Params()
     params.correction_level = cv2.QRCODE_ENCODER_CORRECT_LEVEL_M
     params.mode = cv2.QRCODE_ENCODER_MODE_ALPHANUMERIC
-    modules = cv2.QRCodeEncoder_create(params).encode(text)  # 2 modules of quiet zone
+    modules = cv2.QRCodeEncoder.create(params).encode(text)  # 2 modules of quiet zone
     modules = np.pad(modules, 2, constant_values=255)
     image = np.kron(modules, np.ones((module_px, module_px), dtype=np.uint8))
     if not cv2.imwrite(str(path), image):

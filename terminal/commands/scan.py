@@ -158,11 +158,14 @@ def as_json(code: MemberCode, source: str) -> dict[str, Any]:
 
 
 def refuse(result: ScanRefused) -> CommandError:
-    return CommandError(f"scan.refused.{result.reason.value}", **result.params)
+    """``scan.refused.<reason>`` with the refusal's parameters (exit 2)."""
+    params: dict[str, Any] = dict(result.params)
+    return CommandError(f"scan.refused.{result.reason.value}", **params)
 
 
 def _scan_error(exc: ScanError) -> CommandError:
-    return CommandError(f"scan.error.{exc.code}", **exc.params)
+    params: dict[str, Any] = dict(exc.params)
+    return CommandError(f"scan.error.{exc.code}", **params)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
