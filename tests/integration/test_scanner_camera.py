@@ -4,6 +4,8 @@ that are not there."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import http.server
 import json
 import threading
 import time
@@ -120,3 +122,25 @@ def test_sources_are_told_apart() -> None:
     assert parse_source("rtsp://cam.local/stream") == "rtsp://cam.local/stream"
     assert is_live(0) and is_live("rtsp://cam.local/stream")
     assert not is_live(str(HERE / CLIP["file"]))
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_stream_url_is_read_and_its_end_is_a_lost_camera() -> None:
+    handler = functools.partial(_QuietHandler, directory=str(HERE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{CLIP['file']}"
+        assert is_live(url)
+        events: list[CameraEvent] = []
+        CameraReader(
+            url, make_decoder().decoder, events.append, reopen_after_s=None, lost_after_failures=3
+        ).run()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [type(e) for e in events] == [CameraOpened, CodeSeen, CameraFailed]
