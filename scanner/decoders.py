@@ -29,6 +29,8 @@ FALLBACK_ORDER = ("zxing", "zbar", "opencv")
 
 
 class Decoder(Protocol):
+    """A QR decoder. One instance per thread: OpenCV's detector keeps state between calls."""
+
     name: str
 
     def decode(self, gray: Gray) -> list[bytes]:

@@ -228,7 +228,7 @@ def _watch(
             try:
                 event = events.get(timeout=max(0.05, left) if live else 5.0)
             except queue.Empty:
-                if live:
+                if live or not reader.running:
                     return None
                 continue
             if isinstance(event, CameraFailed):
