@@ -205,3 +205,29 @@ def test_the_installed_till_command_runs_in_a_subprocess(tmp_path: Path) -> None
     assert (
         bad.stderr.strip() == "till: this member code is not genuine (its signature does not match)"
     )
+
+
+def test_a_missing_decoder_falls_back_with_a_translated_message(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['zxingcpp'] = None\n"
+        "from terminal.cli import main\n"
+        f"raise SystemExit(main(['scan', '--image', {str(HERE / 'card.jpg')!r}]))\n"
+    )
+    env = {"TILL_DATA_DIR": str(tmp_path), "TILL_LANGUAGE": "pl", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["card_number"] == CARD
+    assert out.stderr.strip() == "till: dekoder QR 'zxing' nie jest zainstalowany; używam 'zbar'"
+
+
+def test_every_scan_error_and_refusal_has_a_text() -> None:
+    from scanner.codes import Reason
+    from terminal.i18n import catalogue_keys
+
+    english = catalogue_keys("en")
+    codes = ["file_not_found", "unreadable_image", "image_too_large"]
+    codes += ["unreadable_video", "camera_failed", "no_code", "no_decoder"]
+    keys = [f"scan.error.{c}" for c in codes] + [f"scan.refused.{r.value}" for r in Reason]
+    assert [k for k in keys if k not in english] == []
