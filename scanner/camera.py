@@ -5,7 +5,8 @@ calls ``on_event`` (from its own thread) with past-tense events: ``CodeSeen`` on
 appearance of a code (the same code on consecutive frames is one event; it counts as gone after
 ``forget_after_s`` without it), ``CameraFailed`` when the device cannot be opened or stops
 giving frames (then, for a live source, it tries to reopen every ``reopen_after_s``),
-``CameraOpened`` when it has a picture, and ``CameraEnded`` at the end of a video file.
+``CameraOpened`` when it has a picture, and ``CameraEnded`` at the end of a video file. A live
+source is decoded at most ``max_decode_fps`` times a second; a file, every frame.
 It never raises out of its thread. The terminal verifies each ``CodeSeen`` with the clock of
 its choice (``scanner.codes.verify``) and posts the result to the UI.
 """
@@ -82,6 +83,7 @@ class CameraReader:
         lost_after_failures: int = 15,
         reopen_after_s: float | None = 2.0,
         live: bool | None = None,
+        max_decode_fps: float | None = 15.0,
     ) -> None:
         self.source = parse_source(source)
         self.decoder = decoder
@@ -90,6 +92,9 @@ class CameraReader:
         self.lost_after_failures = lost_after_failures
         self.reopen_after_s = reopen_after_s
         self.live = is_live(self.source) if live is None else live
+        # A live camera is read at its own rate (so no stale frames queue up) but decoded at
+        # most this often: a frame without a code costs every retry pass, and a till has 2 cores.
+        self.min_decode_interval_s = 1.0 / max_decode_fps if max_decode_fps else 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_seen: dict[bytes, float] = {}
@@ -169,6 +174,7 @@ class CameraReader:
         started = time.monotonic()
         frame_no = 0
         failures = 0
+        last_decode_s = float("-inf")
         while not self._stop.is_set():
             try:
                 ok, frame = capture.read()
@@ -186,6 +192,10 @@ class CameraReader:
                 continue
             failures = 0
             at_s = frame_no / fps if fps > 0 else time.monotonic() - started
+            if self.live and at_s - last_decode_s < self.min_decode_interval_s:
+                frame_no += 1
+                continue
+            last_decode_s = at_s
             try:
                 payloads = decode_frame(frame, self.decoder)
             except Exception:  # a decoder bug on one odd frame must not stop the till's camera

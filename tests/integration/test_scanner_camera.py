@@ -88,6 +88,7 @@ def test_a_live_source_that_stops_giving_frames_is_reported_lost_not_crashed_on(
         live=True,  # like a USB camera that is pulled out after 42 frames
         lost_after_failures=3,
         reopen_after_s=None,
+        max_decode_fps=None,  # the file plays faster than a camera: decode every frame
     )
     reader.run()
     assert isinstance(events[0], CameraOpened)
@@ -138,9 +139,45 @@ def test_a_stream_url_is_read_and_its_end_is_a_lost_camera() -> None:
         assert is_live(url)
         events: list[CameraEvent] = []
         CameraReader(
-            url, make_decoder().decoder, events.append, reopen_after_s=None, lost_after_failures=3
+            url,
+            make_decoder().decoder,
+            events.append,
+            reopen_after_s=None,
+            lost_after_failures=3,
+            max_decode_fps=None,  # served faster than a camera would send it
         ).run()
     finally:
         server.shutdown()
         server.server_close()
     assert [type(e) for e in events] == [CameraOpened, CodeSeen, CameraFailed]
+
+
+def test_a_live_source_is_decoded_at_most_max_decode_fps() -> None:
+    decoded: list[int] = []
+
+    class Counting:
+        name = "counting"
+
+        def __init__(self) -> None:
+            self.inner = make_decoder().decoder
+
+        def decode(self, gray: Any) -> list[bytes]:
+            decoded.append(1)
+            return self.inner.decode(gray)
+
+        def raw(self, frame: Any) -> list[bytes]:
+            return self.inner.raw(frame)
+
+    events: list[CameraEvent] = []
+    started = time.monotonic()
+    CameraReader(
+        str(HERE / CLIP["file"]),
+        Counting(),
+        events.append,
+        live=True,
+        lost_after_failures=3,
+        reopen_after_s=None,
+        max_decode_fps=5,
+    ).run()
+    elapsed = time.monotonic() - started
+    assert len(decoded) <= 1 + elapsed * 5 < CLIP["frames"]
