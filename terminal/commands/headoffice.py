@@ -63,6 +63,8 @@ def token(args: argparse.Namespace) -> dict[str, Any]:
         "valid_from": valid_from.isoformat(),
         "valid_until": (valid_from + dt.timedelta(seconds=args.valid)).isoformat(),
         "png": str(args.png) if args.png else None,
+        # anyone can mint with the fixtures' key: no real till trusts it
+        "test_only_key": args.key.resolve() == TEST_KEY_FILE.resolve(),
     }
 
 

@@ -173,6 +173,7 @@ def test_token_then_scan_is_the_whole_loop_with_a_rotated_key(
         "--key", str(tmp_path / "shop-2027.pem"), "--png", str(png),
     )  # fmt: skip
     assert code == 0 and minted["key_id"] == "shop-2027" and png.is_file()
+    assert minted["test_only_key"] is False
     code, out, _ = till(capsys, "scan", "--image", str(png), "--keys", str(keys))
     assert code == 0 and out["member_id"] == "M000042" and out["key_id"] == "shop-2027"
     code, out, _ = till(capsys, "scan", "--text", minted["code"], "--keys", str(keys))
@@ -182,6 +183,7 @@ def test_token_then_scan_is_the_whole_loop_with_a_rotated_key(
 def test_token_with_the_test_key_and_its_refusals(capsys: pytest.CaptureFixture[str]) -> None:
     code, minted, _ = till(capsys, "headoffice", "token", "M000001", "--at", AT)
     assert code == 0 and minted["key_id"] == "test-2026" and minted["code"].startswith("LT")
+    assert minted["test_only_key"] is True
     assert minted["valid_until"] == "2026-03-02T10:06:00+00:00"
     assert till(capsys, "headoffice", "token", "no spaces")[0] == 2
     assert till(capsys, "headoffice", "token", "M1", "--valid", "0")[0] == 2
