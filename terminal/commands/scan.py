@@ -19,12 +19,10 @@ import json
 import os
 import queue
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import cv2
-import platformdirs
 
 from scanner.camera import CameraEnded, CameraEvent, CameraFailed, CameraReader, CodeSeen
 from scanner.codes import (
@@ -40,6 +38,8 @@ from scanner.decoders import DECODER_NAMES, DEFAULT_DECODER, Decoder, make_decod
 from scanner.images import ScanError, read_image
 from scanner.keys import load_public_keys
 from scanner.wedge import verify_typed
+from terminal import config as config_mod
+from terminal.config import Config
 from terminal.errors import CommandError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,25 +68,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def data_dir(args: argparse.Namespace) -> Path:
-    chosen = getattr(args, "data_dir", None) or os.environ.get("TILL_DATA_DIR")
-    return Path(chosen) if chosen else Path(platformdirs.user_data_dir("loyalty-till"))
+def load_config(args: argparse.Namespace) -> Config:
+    return config_mod.load(getattr(args, "data_dir", None), getattr(args, "config", None))
 
 
-def config_value(args: argparse.Namespace, key: str) -> Any:
-    """A key of the TOML config file (``--config``, ``TILL_CONFIG``, <data_dir>/config.toml)."""
-    path = getattr(args, "config", None) or os.environ.get("TILL_CONFIG")
-    file = Path(path) if path else data_dir(args) / "config.toml"
-    if not file.is_file():
-        return None
-    try:
-        return tomllib.loads(file.read_text(encoding="utf-8")).get(key)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CommandError("cli.error.bad_input", detail=f"{file}: {exc}") from exc
-
-
-def load_keys(args: argparse.Namespace) -> dict[str, bytes]:
-    folder = DEMO_KEYS_DIR if args.demo_keys else args.keys or data_dir(args) / "keys"
+def load_keys(args: argparse.Namespace, cfg: Config) -> dict[str, bytes]:
+    folder = DEMO_KEYS_DIR if args.demo_keys else args.keys or cfg.data_dir / "keys"
     try:
         keys = load_public_keys(folder)
     except (ValueError, OSError) as exc:
@@ -96,8 +83,8 @@ def load_keys(args: argparse.Namespace) -> dict[str, bytes]:
     return keys
 
 
-def load_deny_list(args: argparse.Namespace) -> DenyList:
-    path = args.deny or data_dir(args) / "denylist.json"
+def load_deny_list(args: argparse.Namespace, cfg: Config) -> DenyList:
+    path = args.deny or cfg.data_dir / "denylist.json"
     if args.deny is None and not path.is_file():
         return EMPTY_DENY_LIST
     try:
@@ -118,15 +105,12 @@ def parse_now(text: str | None) -> dt.datetime:
     return when.astimezone(dt.UTC)
 
 
-def choose_decoder(args: argparse.Namespace) -> Decoder:
+def choose_decoder(args: argparse.Namespace, cfg: Config) -> Decoder:
     from terminal.cli import cli_language
     from terminal.i18n import translator
 
     name = (
-        args.decoder
-        or os.environ.get("TILL_DECODER")
-        or config_value(args, "decoder")
-        or DEFAULT_DECODER
+        args.decoder or os.environ.get("TILL_DECODER") or cfg.raw.get("decoder") or DEFAULT_DECODER
     )
     try:
         choice = make_decoder(str(name))
@@ -169,11 +153,11 @@ def _scan_error(exc: ScanError) -> CommandError:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    keys = load_keys(args)
+    cfg = load_config(args)
     verify_kw: dict[str, Any] = {
-        "keys": keys,
+        "keys": load_keys(args, cfg),
         "now": parse_now(args.at),
-        "deny": load_deny_list(args),
+        "deny": load_deny_list(args, cfg),
         "skew_s": args.skew,
         "replay_guard": MemoryReplayGuard(),
     }
@@ -182,7 +166,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if isinstance(typed, ScanRefused):
             raise refuse(typed)
         return as_json(typed, "text")
-    decoder = choose_decoder(args)
+    decoder = choose_decoder(args, cfg)
     # OpenCV logs a failing camera to stderr on its own; our one translated line says it.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     if args.image is not None:
