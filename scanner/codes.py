@@ -111,7 +111,8 @@ class MemberCode:
 
 @dataclass(frozen=True)
 class ScanRefused:
-    """A refused code: a reason and string parameters for its translation."""
+    """A refused code: its reason, and details (times, ids, the layout) as strings for logs,
+    support and richer texts; ``scan.refused.<reason>`` needs none of them."""
 
     reason: Reason
     params: Mapping[str, str] = field(default_factory=dict)

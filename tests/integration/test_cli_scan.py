@@ -83,7 +83,7 @@ def test_the_clip_prints_the_member_who_showed_up(capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--image", str(HERE / "clean.jpg"), "--demo-keys"], "this member code expired at"),
+        (["--image", str(HERE / "clean.jpg"), "--demo-keys"], "this member code has expired"),
         (["--image", str(HERE / "forged.png"), "--demo-keys", "--at", AT], "not genuine"),
         (["--image", str(HERE / "clean.jpg"), "--at", AT], "key this till does not know"),
         (["--image", str(HERE / "nothing.jpg"), "--demo-keys"], "no member code found"),
@@ -93,7 +93,7 @@ def test_the_clip_prints_the_member_who_showed_up(capsys: pytest.CaptureFixture[
         (["--image", str(HERE / "manifest.json")], "not an image"),
         (["--camera", "63", "--timeout", "2"], "the camera 63 cannot be opened"),
         (["--text", "2000000000017"], "the check digit does not match"),
-        (["--text", "ΛΤΑΒΓ"], "keyboard layout 'gr'"),
+        (["--text", "ΛΤΑΒΓ"], "keyboard layout other than English (US)"),
         (["--text", "hello"], "not a member code"),
         (["--text", CARD, "--at", "yesterday"], "bad input"),
     ],
@@ -135,9 +135,9 @@ def test_keys_come_from_the_data_dir_and_the_deny_list_too(
         json.dumps({"blocked_members": ["M000001"], "revoked_cards": [CARD]})
     )
     code, _, err = till(capsys, "scan", *image)
-    assert code == 2 and "member M000001 is blocked" in err
+    assert code == 2 and "this member is blocked" in err
     code, _, err = till(capsys, "scan", "--text", CARD)
-    assert code == 2 and f"card {CARD} has been revoked" in err
+    assert code == 2 and "this card has been revoked" in err
     (till_env / "denylist.json").write_text("[1, 2]")
     code, _, err = till(capsys, "scan", "--text", CARD)
     assert code == 2 and "deny-list" in err
