@@ -110,8 +110,8 @@ class CameraReader:
     def stop(self, timeout_s: float = 5.0) -> bool:
         """Ask the loop to end and wait for it; True if it ended within ``timeout_s``."""
         self._stop.set()
-        if self._thread is None:
-            return True
+        if self._thread is None or self._thread is threading.current_thread():
+            return True  # (from an event handler, the loop ends when the handler returns)
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
 

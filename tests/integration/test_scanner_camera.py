@@ -181,3 +181,21 @@ def test_a_live_source_is_decoded_at_most_max_decode_fps() -> None:
     ).run()
     elapsed = time.monotonic() - started
     assert len(decoded) <= 1 + elapsed * 5 < CLIP["frames"]
+
+
+def test_the_reader_can_be_stopped_from_its_own_event_handler() -> None:
+    events: list[CameraEvent] = []
+    reader: CameraReader
+
+    def on_event(event: CameraEvent) -> None:
+        events.append(event)
+        if isinstance(event, CodeSeen):
+            assert reader.stop()
+
+    reader = CameraReader(str(HERE / CLIP["file"]), make_decoder().decoder, on_event)
+    reader.start()
+    deadline = time.monotonic() + 10
+    while reader.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not reader.running
+    assert isinstance(events[-1], CodeSeen)  # stopped there, before the end of the clip
