@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.reactive import reactive
+from textual.widgets import Input
 
 from loyalty.errors import LoyaltyError
+from scanner.wedge import BurstDetector, WedgeScan
 from terminal.app import messages as m
 from terminal.app.services import TillServices
 from terminal.auth import Cashier
@@ -47,6 +52,11 @@ class TillApp(App[None]):
         self.set_reactive(TillApp.language, translator(language).lang)
         self._keymap = dict(keymap or {})
         self.events_seen: list[object] = []  # tests read the sequence of domain events
+        raw = services.config.raw
+        self.wedge = BurstDetector(
+            prefix=str(raw.get("wedge_prefix", "")), suffix=str(raw.get("wedge_suffix", ""))
+        )
+        self.camera: object | None = None
 
     @property
     def t(self) -> Translator:
@@ -57,10 +67,73 @@ class TillApp(App[None]):
 
         if self._keymap:
             self.set_keymap(self._keymap)
+        self.services.listener = self.post_message
         self.printer_state = "ready" if self.services.printer is not None else "none"
-        self.camera_state = "ready" if self.services.scanner is not None else "none"
+        self.camera_state = "none"
         self.refresh_counts()
         self.push_screen(SignInScreen())
+
+    # -- scans from any screen: keyboard-wedge bursts and the camera --------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            key = "enter" if event.key == "enter" else (event.character or event.key)
+            seen = self.wedge.feed(key, event.time)
+            if isinstance(seen, WedgeScan) and seen.text:
+                # The burst's characters already went to the focused field: take them back,
+                # and keep its Enter from submitting that field.
+                focused = self.focused
+                if isinstance(focused, Input) and focused.value.endswith(seen.text):
+                    focused.value = focused.value[: -len(seen.text)]
+                event.stop()
+                event.prevent_default()
+                await self.handle_scan(seen.text, "wedge")
+                return
+        await super().on_event(event)
+
+    async def handle_scan(self, code: str, source: str) -> None:
+        """A member code (or a receipt number) arrived: the screen that wants it gets it,
+        else the till goes back to the idle screen and looks the member up."""
+        from terminal.app.screens.idle import IdleScreen
+        from terminal.app.screens.lock import LockScreen
+        from terminal.app.screens.sign_in import SignInScreen
+
+        screen = self.screen
+        if self.cashier is None or isinstance(screen, LockScreen | SignInScreen):
+            return
+        accept = getattr(screen, "accept_scan", None)
+        if accept is not None and accept(code):
+            return
+        while not isinstance(self.screen, IdleScreen) and len(self.screen_stack) > 2:
+            await self.pop_screen()
+        if isinstance(self.screen, IdleScreen):
+            self.screen.post_message(m.MemberScanned(code, source))
+
+    def start_camera(self) -> None:
+        """Once a cashier signed in: scans before that would have nobody to serve them."""
+        source = self.services.config.camera
+        if not source or self.camera is not None:
+            return
+        from scanner.camera import CameraReader
+        from scanner.decoders import make_decoder
+
+        choice = make_decoder(str(self.services.config.raw.get("decoder", "zxing")))
+        target: str | int = int(source) if str(source).isdigit() else str(source)
+        reader = CameraReader(target, choice.decoder, lambda e: self.post_message(CameraEvent(e)))
+        self.camera_state = "unavailable"
+        reader.start()
+        self.camera = reader
+
+    async def on_camera_event(self, message: CameraEvent) -> None:
+        from scanner.camera import CameraFailed, CameraOpened, CodeSeen
+
+        event = message.event
+        if isinstance(event, CodeSeen):
+            code = event.payload.decode("utf-8", errors="replace")
+            await self.handle_scan(code, "camera")
+        elif isinstance(event, CameraOpened):
+            self.camera_state = "ready"
+        elif isinstance(event, CameraFailed):
+            self.camera_state = "offline" if event.code == "lost" else "unavailable"
 
     def refresh_counts(self) -> None:
         self.unsynced = self.services.till.outbox_size()
@@ -153,7 +226,17 @@ class TillApp(App[None]):
             self.online = event.state == "online"
 
     def on_unmount(self) -> None:
+        stop = getattr(self.camera, "stop", None)
+        if stop is not None:
+            stop()
         self.services.close()
+
+
+@dataclass
+class CameraEvent(Message):
+    """What the camera reader thread saw (a code, opened, failed, ended)."""
+
+    event: object
 
 
 def build_app(

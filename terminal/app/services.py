@@ -52,6 +52,8 @@ class TillServices:
     sync: Any = None
     scanner: Any = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Where device events go (the app's post_message, which is thread-safe).
+    listener: Callable[[object], None] | None = None
 
     @property
     def currency(self) -> str:
@@ -60,14 +62,28 @@ class TillServices:
     def now(self) -> dt.datetime:
         return self.clock()
 
+    def printed(self, receipt_no: str, printed: bool, state: str) -> None:
+        """The print worker's report (from its thread)."""
+        from terminal.app import messages as m
+
+        if self.listener is not None:
+            event = m.ReceiptPrinted(receipt_no) if printed else m.PrintFailed(receipt_no, state)
+            self.listener(event)
+
     # -- members ----------------------------------------------------------------------------
     def identify(self, code: str) -> Member:
-        """A typed or scanned code: card number, member id, phone, or a signed app code."""
+        """A typed or scanned code: a signed app code, a card number (also typed through another
+        keyboard layout), a member id or a phone number. A forged, expired, replayed or revoked
+        code raises the scanner's refusal (a ValueError whose text is the reason)."""
         code = code.strip()
         if self.scanner is not None:
             member_id = self.scanner.member_id_for(code, self.now())
             if member_id is not None:
                 return self.till.member(member_id)
+            checked = self.scanner.check(code, self.now())
+            card = getattr(checked, "card_number", None)
+            if card:
+                return self.till.find_member(card)
         return self.till.find_member(code)
 
     def member_view(self, member_id: str) -> MemberView:

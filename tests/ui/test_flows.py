@@ -3,6 +3,11 @@ and what the ledger holds afterwards."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from pathlib import Path
+
+from textual import events as key_events
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Static
 
@@ -13,15 +18,32 @@ from terminal.app.screens.idle import IdleScreen
 from terminal.app.screens.lock import LockScreen
 from terminal.app.screens.sale import SaleScreen
 from terminal.app.services import TillServices
-from tests.ui.conftest import make_app
+from tests.printer_server import FakeNetworkPrinter
+from tests.ui.conftest import NOW, ROOT, make_app, make_services
 
 SIZE = (120, 40)
 
 
 async def type_in(pilot: Pilot[None], text: str, enter: bool = True) -> None:
-    await pilot.press(*text)
+    """Type like a person: gaps longer than a wedge scanner's, so a long text is not taken for
+    a scan (pilot's own key presses come as fast as a scanner's)."""
+    for char in text:
+        await pilot.press(char)
+        if len(text) >= 6:
+            await pilot.pause(0.045)
     if enter:
         await pilot.press("enter")
+
+
+async def scan(pilot: Pilot[None], code: str, gap_s: float = 0.004) -> None:
+    """A keyboard-wedge scanner: the code and Enter as key events a few ms apart, stamped as
+    the terminal would stamp them (pilot's own presses wait for the app between keys)."""
+    start = time.monotonic()
+    for i, char in enumerate([*code, "enter"]):
+        event = key_events.Key("enter", "\r") if char == "enter" else key_events.Key(char, char)
+        event.time = start + i * gap_s
+        pilot.app.post_message(event)
+    await pilot.pause()
 
 
 async def sign_in(pilot: Pilot[None], cashier: str = "anna", pin: str = "1234") -> None:
@@ -62,7 +84,7 @@ async def test_scan_sell_and_return_to_idle(services: TillServices) -> None:
     app = make_app(services)
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot)
-        await type_in(pilot, "400000000002")  # Eleni's card, typed
+        await type_in(pilot, "400000000002")  # Eleni's card, typed by hand
         await settle(pilot)
         assert isinstance(app.screen, SaleScreen)
         assert "Eleni Georgiou" in text_of(app, "#member")
@@ -233,3 +255,105 @@ async def test_bindings_can_be_remapped_by_id(services: TillServices) -> None:
         await pilot.press("f12")
         await pilot.pause()
         assert isinstance(app.screen, EnrolScreen)
+
+
+async def test_a_sale_prints_its_receipt_on_the_network_printer(
+    services: TillServices, printer_server: FakeNetworkPrinter
+) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await scan(pilot, "M000002")
+        await settle(pilot)
+        await type_in(pilot, "15.00", enter=False)
+        await pilot.press("f10")
+        await settle(pilot)
+        (sale,) = events(app, m.SaleCommitted)
+        for _ in range(100):
+            if events(app, m.ReceiptPrinted):
+                break
+            await pilot.pause(0.05)
+        (printed,) = events(app, m.ReceiptPrinted)
+        assert printed.receipt_no == sale.result.receipt_no
+        assert app.printer_state == "ready"
+    (job,) = printer_server.jobs
+    assert len(job) > 200 and b"\x1dV" in job  # a whole receipt, cut at the end
+
+
+async def test_a_wedge_scan_works_from_the_sale_screen_and_leaves_no_trace_in_the_field(
+    services: TillServices,
+) -> None:
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await scan(pilot, "400000000002")
+        await settle(pilot)
+        assert "Eleni" in text_of(app, "#member")
+        await type_in(pilot, "12", enter=False)
+        await pilot.pause(0.1)  # the cashier stops typing; then the scanner's burst
+        await scan(pilot, "400000000010")  # Piotr's card while Eleni's sale is open
+        await settle(pilot)
+        assert isinstance(app.screen, SaleScreen)
+        assert "Piotr Nowak" in text_of(app, "#member")
+        assert app.screen.query_one("#total", Input).value == ""
+        sources = [e.source for e in events(app, m.MemberScanned)]
+        assert sources == ["wedge", "wedge"]
+
+
+async def test_a_signed_app_code_is_accepted_once_and_a_forgery_never(
+    services: TillServices,
+) -> None:
+    from scanner.codes import mint_app_code
+    from scanner.keys import load_private_key
+
+    key = load_private_key(ROOT / "fixtures" / "keys" / "test-2026.TEST-ONLY-private.pem")
+    code = mint_app_code(key, "test-2026", "M000005", NOW - dt.timedelta(minutes=1))
+    forged = code[:-4] + ("AAAA" if code[-4:] != "AAAA" else "BBBB")
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await scan(pilot, forged)
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+        assert text_of(app, "#message")
+        await scan(pilot, code)
+        await settle(pilot)
+        assert "Somsak" in text_of(app, "#member")
+        await pilot.press("escape")
+        await settle(pilot)
+        await scan(pilot, code)  # the same screenshot again
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+        refusals = [e.reason for e in events(app, m.LookupFailed)]
+        assert refusals[-1] == "replay" and refusals[0] in ("bad_signature", "not_a_member_code")
+
+
+async def test_the_camera_reads_a_member_code_from_video(
+    tmp_path: Path, printer_server: FakeNetworkPrinter
+) -> None:
+    import json
+
+    from loyalty.db import to_text
+    from loyalty.members import MemberSnapshot
+
+    manifest = json.loads((ROOT / "fixtures/scanner/manifest.json").read_text())
+    minted = dt.datetime.fromisoformat(manifest["fixture_time"])
+    clip = str(ROOT / "fixtures" / "scanner" / manifest["clip"]["file"])
+    services = make_services(
+        tmp_path, printer_server.url, clock=minted + dt.timedelta(seconds=30), camera=clip
+    )
+    (member_id,) = manifest["clip"]["ids"]
+    services.till.apply_snapshots(
+        [MemberSnapshot(member_id, to_text(minted), display_name="Clip", balance=10)], minted
+    )
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        for _ in range(200):
+            await settle(pilot)
+            if isinstance(app.screen, SaleScreen):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, SaleScreen)
+        assert app.screen.view is not None and app.screen.view.member.member_id == member_id
+        assert [e.source for e in events(app, m.MemberScanned)] == ["camera"]

@@ -33,6 +33,14 @@ class RefundScreen(TillScreen):
     def on_mount(self) -> None:
         self.query_one("#receipt", Input).focus()
 
+    def accept_scan(self, code: str) -> bool:
+        """A scanned receipt QR fills the receipt number; a member code is not for this screen."""
+        if not looks_like_receipt(code):
+            return False
+        self.query_one("#receipt", Input).value = code.strip()
+        self.query_one("#lines", Input).focus()
+        return True
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "receipt":
             self.query_one("#lines", Input).focus()
@@ -86,6 +94,12 @@ class RefundScreen(TillScreen):
         self.app.pop_screen()
 
 
+def looks_like_receipt(code: str) -> bool:
+    """Receipt numbers are '<till id>-<6 digits>'."""
+    head, _, number = code.strip().rpartition("-")
+    return bool(head) and len(number) == 6 and number.isdigit()
+
+
 class ReprintScreen(TillScreen):
     BINDINGS = [Binding("escape", "cancel", "cancel", id="reprint.cancel")]
 
@@ -99,6 +113,13 @@ class ReprintScreen(TillScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.reprint(event.value.strip())
+
+    def accept_scan(self, code: str) -> bool:
+        if not looks_like_receipt(code):
+            return False
+        self.query_one("#receipt", Input).value = code.strip()
+        self.reprint(code.strip())
+        return True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reprint")
     def reprint(self, receipt: str) -> None:

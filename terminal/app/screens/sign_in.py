@@ -40,3 +40,4 @@ class SignInScreen(TillScreen):
 
         self.till_app.cashier = cashier
         self.app.switch_screen(IdleScreen())
+        self.till_app.start_camera()
