@@ -135,6 +135,16 @@ class ReceiptPrinter:
             job = self._enqueue(from_store(self.till, receipt_no, self.shop, self.clock()))
         return f"{job.receipt_no}#{job.copy}"
 
+    def preview(self, receipt_no: str) -> str:
+        """The receipt as the printer gets it, as text (for the till screen and the demo)."""
+        from printer import render
+
+        jobs = self.queue.jobs(receipt_no)
+        receipt = (
+            jobs[-1].receipt if jobs else from_store(self.till, receipt_no, self.shop, self.clock())
+        )
+        return render(receipt, self.printer.profile).text
+
     def resolve(self, job_id: int, printed: bool) -> Job:
         """The cashier's answer for an uncertain job: it printed, or send it again."""
         job = self.queue.resolve(job_id, printed)

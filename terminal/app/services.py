@@ -134,6 +134,11 @@ class TillServices:
             raise NotFound("unknown_receipt", receipt=receipt_no)
         return str(self.printer.reprint(receipt_no))
 
+    def receipt_preview(self, receipt_no: str) -> str:
+        if self.printer is None:
+            return ""
+        return str(self.printer.preview(receipt_no))
+
     def day_report(self, day: dt.date | None = None) -> DayReport:
         if day is None:
             day = self.now().astimezone(self.till.program.timezone).date()

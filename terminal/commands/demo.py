@@ -47,7 +47,46 @@ def prepare(folder: Path, language: str) -> Path:
             "",
         ]
     (data / "config.toml").write_text("\n".join(lines), encoding="utf-8")
+    samples(data)
     return data
+
+
+def samples(data: Path) -> Path:
+    """Member codes to scan in the demo: card QR codes and signed app codes (TEST-ONLY key,
+    valid about 18 hours from now, the longest an app code may live) as PNG images, and the
+    key's public half for the till."""
+    import datetime as dt
+
+    import qrcode
+
+    from scanner.codes import mint_app_code
+    from scanner.keys import load_private_key
+
+    keys = data / "keys"
+    keys.mkdir(exist_ok=True)
+    shutil.copy(FIXTURES / "keys" / "test-2026.pub", keys)
+    folder = data / "samples"
+    folder.mkdir(exist_ok=True)
+    private = load_private_key(FIXTURES / "keys" / "test-2026.TEST-ONLY-private.pem")
+    now = dt.datetime.now(dt.UTC)
+    lines = []
+    for member_id, card, name in (
+        ("M000001", "400000000002", "Eleni (el)"),
+        ("M000002", "400000000010", "Piotr (pl)"),
+        ("M000006", "400000000051", "Maryam (fa)"),
+        ("M000011", "400000000101", "สมหญิง (th)"),
+    ):
+        qrcode.make(card).save(folder / f"card-{card}.png")
+        app_code = mint_app_code(private, "test-2026", member_id, now, lifetime_s=65535)
+        qrcode.make(app_code).save(folder / f"app-{member_id}.png")
+        lines.append(f"{name}: card {card} (card-{card}.png), app code app-{member_id}.png")
+    (folder / "README.txt").write_text(
+        "Scan these with the till's camera (TILL_CAMERA=0 till demo) or type a card number.\n"
+        + "\n".join(lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    return folder
 
 
 def run(args: argparse.Namespace) -> None:

@@ -276,6 +276,9 @@ async def test_a_sale_prints_its_receipt_on_the_network_printer(
         (printed,) = events(app, m.ReceiptPrinted)
         assert printed.receipt_no == sale.result.receipt_no
         assert app.printer_state == "ready"
+        await settle(pilot)
+        preview = str(app.screen.query_one("#receipt-text", Static).render())
+        assert sale.result.receipt_no in preview and "Piotr" in preview
     (job,) = printer_server.jobs
     assert len(job) > 200 and b"\x1dV" in job  # a whole receipt, cut at the end
 

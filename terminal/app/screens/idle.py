@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Input, Static
 
 from loyalty.errors import LoyaltyError
@@ -29,6 +31,8 @@ class IdleScreen(TillScreen):
         yield Input(id="code", placeholder=self.t("app.idle.placeholder"))
         yield Static("", id="message", classes="error")
         yield Static(self.last, id="last")
+        with VerticalScroll(id="receipt-preview"):
+            yield Static("", id="receipt-text")
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
@@ -79,9 +83,23 @@ class IdleScreen(TillScreen):
         code.value = ""
         code.focus()
 
-    def show_last(self, text: str) -> None:
+    def show_last(self, text: str, receipt_no: str | None = None) -> None:
         self.last = text
         self.query_one("#last", Static).update(text)
+        if receipt_no and self.services.config.raw.get("preview_receipts", True):
+            self.preview(receipt_no)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def preview(self, receipt_no: str) -> None:
+        """The receipt as printed, beside the idle screen (the demo's printer is a dummy)."""
+        try:
+            text = self.services.receipt_preview(receipt_no)
+        except Exception:  # noqa: BLE001 - a preview must never disturb the till
+            return
+        self.app.call_from_thread(self._show_receipt, text)
+
+    def _show_receipt(self, text: str) -> None:
+        self.query_one("#receipt-text", Static).update(Content(text))
 
     def action_enrol(self) -> None:
         from terminal.app.screens.enrol import EnrolScreen

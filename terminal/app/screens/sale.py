@@ -241,7 +241,7 @@ class SaleScreen(TillScreen):
         self.app.pop_screen()
         idle = self.app.screen
         if isinstance(idle, IdleScreen):
-            idle.show_last(text)
+            idle.show_last(text, r.receipt_no)
 
     def action_cancel(self) -> None:
         self.app.pop_screen()
