@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from loyalty.errors import LoyaltyError
+from terminal.cli_language import cli_language
 from terminal.errors import CommandError
 from terminal.i18n import translator
 from terminal.messages import describe
@@ -33,10 +33,6 @@ COMMANDS: tuple[str, ...] = (
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
-
-
-def cli_language() -> str:
-    return os.environ.get("TILL_LANGUAGE") or os.environ.get("LANG", "en")
 
 
 def build_parser() -> argparse.ArgumentParser:

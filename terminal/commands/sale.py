@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from loyalty import sales
 from loyalty.money import format_plain
 from loyalty.policy import Override
 from loyalty.sales import SaleRequest, SaleResult
+from loyalty.till import Till
+from terminal.cli_language import cli_language
 from terminal.commands.common import balance_json, basket, entry_json, open_till
+from terminal.config import Config
+from terminal.i18n import translator
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +33,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--override-manager", metavar="ID", help="manager overriding the offline policy")
     p.add_argument("--override-reason", metavar="TEXT", help="why the manager overrides")
     p.add_argument("--preview", action="store_true", help="show what it would do; write nothing")
+    p.add_argument(
+        "--print", dest="print_it", action="store_true", help="print the receipt (TILL_PRINTER)"
+    )
     p.set_defaults(func=run)
 
 
@@ -48,7 +56,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             override=override,
         )
         result = sales.preview(till, req) if args.preview else sales.sale(till, req)
-        return sale_json(result, program.minor_units)
+        out = sale_json(result, program.minor_units)
+        if args.print_it and not args.preview:
+            out["print"] = print_now(till, cfg, result)
+        return out
     finally:
         till.close()
 
@@ -75,3 +86,21 @@ def sale_json(r: SaleResult, digits: int) -> dict[str, Any]:
         "balance": balance_json(r.after),
         "entries": [entry_json(e) for e in r.entries],
     }
+
+
+def print_now(till: Till, cfg: Config, result: SaleResult) -> dict[str, Any]:
+    """Queue the sale's receipt and print it now. The sale stands whatever the printer does:
+    a failed print is reported (and stays queued for `till receipt NO --print`)."""
+    from printer import JobState, encoder
+    from terminal.printing import ReceiptPrinter
+
+    hook = ReceiptPrinter(till, cfg, start=False)
+    job = hook.enqueue_sale(result)
+    hook.queue.process(hook.printer, encoder(hook.printer.profile))
+    job = hook.queue.job(job.job_id)
+    out: dict[str, Any] = {"state": job.state.value, "copy": job.copy}
+    if job.state is not JobState.PRINTED:
+        out["problem"] = job.problem.value if job.problem else None
+        t = translator(cli_language())
+        print(f"till: {t('cli.warning.not_printed', receipt=result.receipt_no)}", file=sys.stderr)
+    return out

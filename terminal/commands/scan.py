@@ -106,7 +106,7 @@ def parse_now(text: str | None) -> dt.datetime:
 
 
 def choose_decoder(args: argparse.Namespace, cfg: Config) -> Decoder:
-    from terminal.cli import cli_language
+    from terminal.cli_language import cli_language
     from terminal.i18n import translator
 
     name = (

@@ -176,3 +176,26 @@ def test_the_installed_entry_point_runs(data_dir: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["member_id"] == "M000002"
+
+
+def test_sale_with_print_reaches_a_network_printer_and_a_dead_one_loses_no_sale(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.printer_server import FakeNetworkPrinter
+
+    server = FakeNetworkPrinter()
+    try:
+        monkeypatch.setenv("TILL_PRINTER", server.url)
+        code, sale, err = till(capsys, "sale", "--member", "M000002", "--total", "12.00", "--print")
+        assert code == 0, err
+        assert sale is not None and sale["print"]["state"] == "printed"
+        (job,) = server.jobs
+        assert sale["receipt_no"].encode() in job  # Polish prints in text mode: the number is there
+        server.refuse()  # the printer is switched off
+        before = ledger_rows(data_dir)
+        code, sale, err = till(capsys, "sale", "--member", "M000002", "--total", "8.00", "--print")
+        assert code == 0 and sale is not None
+        assert sale["print"]["state"] == "failed" and sale["print"]["problem"] == "offline"
+        assert "stays queued" in err and ledger_rows(data_dir) > before
+    finally:
+        server.close()
