@@ -360,3 +360,48 @@ async def test_the_camera_reads_a_member_code_from_video(
         assert isinstance(app.screen, SaleScreen)
         assert app.screen.view is not None and app.screen.view.member.member_id == member_id
         assert [e.source for e in events(app, m.MemberScanned)] == ["camera"]
+
+
+async def test_a_receipt_cut_off_by_a_crash_is_asked_about_never_printed_again_silently(
+    tmp_path: Path, printer_server: FakeNetworkPrinter
+) -> None:
+    from loyalty import sales
+    from loyalty.rules import BasketLine
+    from loyalty.sales import SaleRequest
+    from loyalty.till import Till
+    from printer import PrintQueue
+    from terminal.receipts import Shop, from_sale
+    from tests.ui.conftest import till_folder
+
+    data = till_folder(tmp_path)
+    till = Till.open(data)
+    result = sales.sale(till, SaleRequest("M000002", "anna", (BasketLine("X", "deli", 900),)), NOW)
+    queue = PrintQueue(till.db.conn, lock=till.db.lock)
+    job = queue.enqueue(from_sale(result, "anna", till, Shop("Shop", "")))
+    # The power went while the bytes were going out: the job is left "sending".
+    till.db.conn.execute("UPDATE print_jobs SET state = 'sending' WHERE job_id = ?", (job.job_id,))
+    till.close()
+
+    from terminal.app.wiring import build_services
+    from terminal.config import Config
+    from tests.ui.conftest import CASHIERS
+
+    config = Config(
+        data_dir=data,
+        printer=printer_server.url,
+        printer_profile="TM-T20II",
+        raw={"cashiers": CASHIERS},
+    )
+    services = build_services(config, clock=lambda: NOW)
+    assert [j.receipt_no for j in services.printer.uncertain] == [result.receipt_no]
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await settle(pilot)
+        assert result.receipt_no in str(app.screen.query_one("#question", Static).render())
+        await pilot.press("y")  # the cashier sees it on the paper: it printed
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+        (state,) = [j.state.value for j in services.printer.queue.jobs(result.receipt_no)]
+        assert state == "printed"
+    assert printer_server.jobs == []  # nothing was sent a second time

@@ -36,6 +36,12 @@ class IdleScreen(TillScreen):
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
+        printer = self.services.printer
+        uncertain = list(getattr(printer, "uncertain", []) or [])
+        if uncertain:
+            from terminal.app.screens.uncertain import UncertainPrintDialog
+
+            self.app.push_screen(UncertainPrintDialog(uncertain))
 
     @on(Input.Submitted, "#code")
     def typed(self, event: Input.Submitted) -> None:
