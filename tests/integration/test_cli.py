@@ -12,38 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from terminal.cli import main
+from tests.cli_helpers import init_data_dir, run_till
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "fixtures" / "program.toml"
 MEMBERS = ROOT / "fixtures" / "members.csv"
 
 
-def till(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict | None, str]:  # type: ignore[type-arg]
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip() else None), err
+till = run_till
 
 
 @pytest.fixture
 def data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Path:
-    monkeypatch.setenv("TILL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TILL_LANGUAGE", "en")
-    monkeypatch.delenv("TILL_CONFIG", raising=False)
-    code, out, _ = till(
-        capsys,
-        "init",
-        "--terminal-id",
-        "ATH01-T1",
-        "--program",
-        str(PROGRAM),
-        "--members",
-        str(MEMBERS),
-    )
-    assert code == 0 and out is not None and out["members_imported"] >= 10
-    return tmp_path / "data"
+    folder, out = init_data_dir(tmp_path, monkeypatch, capsys)
+    assert out["members_imported"] >= 10
+    return folder
 
 
 def ledger_rows(data_dir: Path) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from loyalty.rules import BasketLine
 from loyalty.sales import SaleRequest
 from loyalty.till import Till
 from printer import JobState, Mode, PrinterProfile, PrintQueue, Row, render
-from terminal.cli import main
 from terminal.i18n import translator
 from terminal.receipts import Shop, from_day_report, from_enrolment, from_sale
+from tests.cli_helpers import init_data_dir, run_till
 from tests.printer_server import FakeNetworkPrinter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,33 +34,17 @@ MEMBERS = {
 }
 
 
-def till(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict | None, str]:  # type: ignore[type-arg]
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip() else None), err
+till = run_till
 
 
 @pytest.fixture
 def data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Path:
-    monkeypatch.setenv("TILL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TILL_LANGUAGE", "en")
-    monkeypatch.setenv("TILL_PRINTER", "dummy:")
-    monkeypatch.setenv("TILL_PRINTER_PROFILE", "TM-T20II")
-    monkeypatch.delenv("TILL_CONFIG", raising=False)
-    code, _, err = till(
-        capsys,
-        "init",
-        "--terminal-id",
-        "ATH01-T1",
-        "--program",
-        str(ROOT / "fixtures" / "program.toml"),
-        "--members",
-        str(ROOT / "fixtures" / "members.csv"),
+    folder, _ = init_data_dir(
+        tmp_path, monkeypatch, capsys, TILL_PRINTER="dummy:", TILL_PRINTER_PROFILE="TM-T20II"
     )
-    assert code == 0, err
-    return tmp_path / "data"
+    return folder
 
 
 @pytest.fixture

@@ -18,7 +18,11 @@ if TYPE_CHECKING:
     from terminal.app.services import TillServices
 
 
-class TillScreen(Screen[None]):
+class TillNode:
+    """What screens and dialogs reach through the app: its translator and its services."""
+
+    app: object
+
     @property
     def till_app(self) -> TillApp:
         return self.app  # type: ignore[return-value]
@@ -31,6 +35,8 @@ class TillScreen(Screen[None]):
     def services(self) -> TillServices:
         return self.till_app.services
 
+
+class TillScreen(TillNode, Screen[None]):
     def compose(self) -> ComposeResult:
         self.set_class(self.t.right_to_left, "rtl")
         yield StatusLine(id="status")
@@ -45,14 +51,8 @@ class TillScreen(Screen[None]):
 T = TypeVar("T")
 
 
-class TillDialog(ModalScreen[T]):
-    @property
-    def till_app(self) -> TillApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
-    def t(self) -> Translator:
-        return self.till_app.t
+class TillDialog(TillNode, ModalScreen[T]):
+    pass
 
 
 def field(label: str, widget: Widget) -> Horizontal:
