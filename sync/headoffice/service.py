@@ -460,10 +460,11 @@ class HeadOffice:
             assert epoch is not None
             stamp = to_text(self.clock())
             if not cursor:
+                # The snapshot covers every change so far, including ones already pruned.
                 top = tx.one("SELECT COALESCE(MAX(change_id), 0) FROM changes")
-                return self._snapshot_page(
-                    tx, epoch[0], int(top[0]) if top else 0, "", limit, stamp
-                )
+                pruned = tx.one("SELECT value FROM settings WHERE key = 'pruned_through'")
+                start = max(int(top[0]) if top else 0, int(pruned[0]) if pruned else 0)
+                return self._snapshot_page(tx, epoch[0], start, "", limit, stamp)
             phase, start, after = _read_cursor(cursor, epoch[0])
             if phase == "s":
                 return self._snapshot_page(tx, epoch[0], start, after, limit, stamp)
