@@ -138,9 +138,15 @@ class ServerProcess:
         return self.url
 
     def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, like a power cut of the server process."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(30)
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -149,8 +155,7 @@ class ServerProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
+        self._close_pipe()
 
 
 # -- a fault-injecting proxy -------------------------------------------------------------------
