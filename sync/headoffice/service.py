@@ -17,7 +17,7 @@ import secrets
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -27,7 +27,7 @@ from loyalty.errors import ProgramError
 from loyalty.ledger import GENESIS, entry_hash
 from loyalty.program import Program, parse_program
 from sync import protocol as p
-from sync.headoffice.accounts import StoredEntry, compute
+from sync.headoffice.accounts import StoredEntry, dump_state, fold, load_state, prune, summarize
 from sync.headoffice.store import Row, Tx
 
 MintCode = Callable[[str], str]
@@ -81,10 +81,18 @@ def _hash(secret: str) -> str:
 def _member_state(r: Row) -> p.MemberState:
     return p.MemberState(
         member_id=r[0], snapshot_at=r[1], card_number=r[2], display_name=r[3], language=r[4],
-        status=r[5], balance=int(r[6]), pending=[(int(a), str(b)) for a, b in json.loads(r[7])],
+        status=r[5], balance=int(r[6]), pending=_pending(r[7]),
         tier_id=r[8], tier_progress=int(r[9]), expiring_points=int(r[10]), expiring_at=r[11],
         has_purchased=bool(r[12]), birthday=r[13], phone_hash=r[14], overdrawn=bool(r[15]),
     )  # fmt: skip
+
+
+_pending_decoder = msgspec.json.Decoder(list[tuple[int, str]])
+_pending_encoder = msgspec.json.Encoder()
+
+
+def _pending(text: str) -> list[tuple[int, str]]:
+    return _pending_decoder.decode(text)
 
 
 class HeadOffice:
@@ -234,6 +242,7 @@ class HeadOffice:
         results: list[p.EntryResult] = []
         touched: set[str] = set(enrolled)
         acked = last_seq
+        stored_now: list[p.WireEntry] = []
         if entries:
             lo, hi = entries[0].seq, entries[-1].seq
             before: dict[int, str] = dict(
@@ -292,7 +301,6 @@ class HeadOffice:
                     (terminal_id, lo, hi),
                 )
             )
-            stored_now: list[p.WireEntry] = []
             for e in entries:
                 status: p.EntryStatus
                 if before.get(e.seq) == e.entry_id:
@@ -307,7 +315,21 @@ class HeadOffice:
                     acked = e.seq
                 results.append(p.EntryResult(e.seq, e.entry_id, status, chain_ok=chain[e.seq]))
             self._settle_holds(tx, terminal_id, stored_now)
-        states = self._recompute(tx, touched, now)
+        new: dict[str, list[StoredEntry]] = defaultdict(list)
+        for e in stored_now:
+            new[e.member_id].append(
+                StoredEntry(
+                    e.entry_id,
+                    e.kind,
+                    e.points,
+                    e.amount_minor,
+                    e.reverses,
+                    e.reason,
+                    e.occurred_at,
+                    stamp,
+                )  # fmt: skip
+            )
+        states = self._recompute(tx, touched, now, new)
         overdrawn = {m.member_id for m in states if m.overdrawn}
         flagged = [
             r.entry_id
@@ -386,9 +408,14 @@ class HeadOffice:
             )
 
     def _recompute(
-        self, tx: Tx, member_ids: Iterable[str], now: dt.datetime
+        self,
+        tx: Tx,
+        member_ids: Iterable[str],
+        now: dt.datetime,
+        new: Mapping[str, Sequence[StoredEntry]],
     ) -> list[p.MemberState]:
-        """Authoritative accounts of these members from every entry head office holds."""
+        """Fold each member's new entries onto the account head office keeps for them, and
+        answer with their authoritative state (see accounts.fold)."""
         ids = sorted(set(member_ids))
         if not ids:
             return []
@@ -399,23 +426,26 @@ class HeadOffice:
         )
         tx.lock_members(ids)
         program = self.program(tx)
-        by_member: dict[str, list[StoredEntry]] = defaultdict(list)
+        rows: dict[str, Row] = {}
         for chunk in _chunks(ids, 500):
-            rows = tx.all(
-                "SELECT member_id, entry_id, kind, points, amount_minor, reverses, reason, "
-                "occurred_at, received_at FROM entries "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))}) ORDER BY member_id, id",
+            found = tx.all(
+                f"SELECT {_MEMBER_COLUMNS}, state_json FROM members "
+                f"WHERE member_id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             )
-            for r in rows:
-                by_member[r[0]].append(StoredEntry(*r[1:]))
+            rows.update((r[0], r) for r in found)
         updates = []
+        out: list[p.MemberState] = []
         for member_id in ids:
-            a = compute(program, by_member.get(member_id, []), now)
+            r = rows[member_id]
+            state = load_state(r[17])
+            fold(program, state, new.get(member_id, ()))
+            prune(state, now)
+            a = summarize(program, state, now)
             updates.append(
                 (
                     a.balance,
-                    json.dumps([list(x) for x in a.pending]),
+                    _pending_encoder.encode(a.pending).decode(),
                     a.tier_id,
                     a.tier_progress,
                     a.expiring_points,
@@ -423,17 +453,40 @@ class HeadOffice:
                     int(a.has_purchased),
                     int(a.overdrawn),
                     stamp,
+                    dump_state(state),
                     member_id,
                 )  # fmt: skip
             )
+            if not r[16]:
+                out.append(
+                    p.MemberState(
+                        member_id=member_id,
+                        snapshot_at=stamp,
+                        card_number=r[2],
+                        display_name=r[3],
+                        language=r[4],
+                        status=r[5],
+                        balance=a.balance,
+                        pending=list(a.pending),
+                        tier_id=a.tier_id,
+                        tier_progress=a.tier_progress,
+                        expiring_points=a.expiring_points,
+                        expiring_at=a.expiring_at,
+                        has_purchased=a.has_purchased,
+                        birthday=r[13],
+                        phone_hash=r[14],
+                        overdrawn=a.overdrawn,
+                    )  # fmt: skip
+                )
         tx.many(
             "UPDATE members SET balance = ?, pending_json = ?, tier_id = ?, tier_progress = ?, "
             "expiring_points = ?, expiring_at = ?, has_purchased = ?, overdrawn = ?, "
-            "snapshot_at = ? WHERE member_id = ?",
+            "snapshot_at = ?, state_json = ? WHERE member_id = ?",
             updates,
         )
-        self._changed(tx, [("member", m) for m in ids])
-        return self._members(tx, ids)
+        # One change row for the whole batch: the feed expands it.
+        self._changed(tx, [("members", json.dumps(ids))])
+        return out
 
     def _members(self, tx: Tx, ids: Sequence[str]) -> list[p.MemberState]:
         out: list[p.MemberState] = []
@@ -479,7 +532,11 @@ class HeadOffice:
         programs: list[str] = []
         keys: list[p.PublicKey] = []
         denied: list[p.DenyEntry] = []
+        erased: list[str] = []
         if not after:
+            # A till starting over may still hold members erased since: name them all (ids
+            # only, which are pseudonymous) so their personal data leaves every till.
+            erased = [r[0] for r in tx.all("SELECT member_id FROM members WHERE erased = 1")]
             program = tx.one(
                 "SELECT document FROM programs WHERE version = "
                 "(SELECT value FROM settings WHERE key = 'program_version')"
@@ -499,7 +556,7 @@ class HeadOffice:
             cursor = _cursor(epoch, "c", start, "")
         return p.ChangesAnswer(
             cursor=cursor, more=True if len(rows) == limit else self._has_changes(tx, start),
-            members=members, programs=programs, public_keys=keys, denied=denied,
+            members=members, erased=erased, programs=programs, public_keys=keys, denied=denied,
             server_time=stamp,
         )  # fmt: skip
 
@@ -514,13 +571,21 @@ class HeadOffice:
             "ORDER BY change_id LIMIT ?",
             (start, limit),
         )
-        refs: dict[str, list[str]] = defaultdict(list)
-        for _, kind, ref in rows:
-            if ref not in refs[kind]:
-                refs[kind].append(ref)
+        # A push records the members it touched in one row: a page stops once it holds
+        # ``limit`` refs, so it stays near ``limit`` members however big the batches were.
+        refs: dict[str, dict[str, None]] = defaultdict(dict)
+        end, count, full = start, 0, len(rows) == limit
+        for change_id, kind, ref in rows:
+            items = json.loads(ref) if kind == "members" else [ref]
+            for item in items:
+                refs["member" if kind == "members" else kind][item] = None
+            end, count = int(change_id), count + len(items)
+            if count >= limit:
+                full = full or int(change_id) != int(rows[-1][0])
+                break
         members: list[p.MemberState] = []
         erased: list[str] = []
-        for chunk in _chunks(refs["member"], 500):
+        for chunk in _chunks(list(refs["member"]), 500):
             found = tx.all(
                 f"SELECT {_MEMBER_COLUMNS} FROM members "
                 f"WHERE member_id IN ({', '.join('?' * len(chunk))}) ORDER BY member_id",
@@ -529,15 +594,14 @@ class HeadOffice:
             for r in found:
                 (erased.append(r[0]) if r[16] else members.append(_member_state(r)))
         programs = []
-        for version in refs["program"]:
+        for version in list(refs["program"]):
             doc = tx.one("SELECT document FROM programs WHERE version = ?", (version,))
             if doc is not None:
                 programs.append(doc[0])
-        end = int(rows[-1][0]) if rows else start
         return p.ChangesAnswer(
-            cursor=_cursor(epoch, "c", end, ""), more=len(rows) == limit, members=members,
-            erased=erased, programs=programs, public_keys=self._keys(tx, refs["key"]),
-            denied=self._denied(tx, refs["deny"]), server_time=stamp,
+            cursor=_cursor(epoch, "c", end, ""), more=full, members=members,
+            erased=erased, programs=programs, public_keys=self._keys(tx, list(refs["key"])),
+            denied=self._denied(tx, list(refs["deny"])), server_time=stamp,
         )  # fmt: skip
 
     def _keys(self, tx: Tx, ids: list[str] | None) -> list[p.PublicKey]:

@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS members (
     consent_at TEXT,
     consent_version TEXT,
     enrolled_at TEXT,
-    enrolled_by TEXT
+    enrolled_by TEXT,
+    state_json TEXT
 );
 CREATE TABLE IF NOT EXISTS holds (
     hold_id TEXT PRIMARY KEY,

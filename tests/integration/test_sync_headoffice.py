@@ -239,12 +239,16 @@ def test_pull_pages_snapshot_then_changes_and_restarts_after_an_expired_cursor(
         till.member("M002")
     # Head office forgets old changes: the till's cursor has expired and it starts over.
     shop.member("M010", display_name="Renamed")
+    shop.ho.erase_member("M011")
     with shop.ho.store.transaction() as tx:
         top = tx.one("SELECT MAX(change_id) FROM changes")
     shop.ho.prune_changes(int(top[0]) if top else 0)
     report = client.sync()
     assert report.restarted
     assert till.member("M010").display_name == "Renamed"
+    # The erasure happened in the forgotten window: the snapshot still carries it.
+    with pytest.raises(Exception, match="unknown_member"):
+        till.member("M011")
     assert client.sync().members == 0
 
 
