@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -45,7 +46,7 @@ from sync.testing import ServerProcess  # noqa: E402
 PROGRAM_PATH = ROOT / "fixtures" / "program.toml"
 PROGRAM = PROGRAM_PATH.read_text(encoding="utf-8")
 ADMIN = "bench-admin"
-BATCH = 1000
+BATCH = int(os.environ.get("BENCH_BATCH", "5000"))  # the client's default
 PAGE = 5000
 
 
@@ -143,15 +144,22 @@ def raw_pull_baseline(folder: Path, members: int) -> float:
     return members / elapsed
 
 
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def pull_child(url: str, tok: str, folder: str) -> None:
     """Run in a child process: pull everything into an empty till; report time and peak RSS."""
     till = new_till(Path(folder), "PULL")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _status_kb("VmRSS")
     with SyncClient(till, url, tok, page_size=PAGE) as client:
         start = time.perf_counter()
         report = client.sync()
         elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _status_kb("VmHWM")  # this process's peak (ru_maxrss would include the parent's)
     print(json.dumps({"members": report.members, "seconds": elapsed,
                       "rss_before_mb": before / 1024, "rss_peak_mb": peak / 1024}))  # fmt: skip
 

@@ -282,6 +282,13 @@ def hash_fields(e: WireEntry) -> tuple[object, ...]:
     )  # fmt: skip
 
 
+def chain_hash(prev_hash: str, e: WireEntry) -> str:
+    """``loyalty.ledger.entry_hash`` of an entry, with msgspec's encoder (the same bytes as the
+    ledger's ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)`` for these values,
+    several times faster). Callers fall back to ``entry_hash`` when this disagrees."""
+    return hashlib.sha256(_encoder.encode([prev_hash, *hash_fields(e)])).hexdigest()
+
+
 def wire_enrolment(p: PendingEnrolment) -> WireEnrolment:
     return WireEnrolment(
         member_id=p.member_id, card_number=p.card_number, display_name=p.display_name,

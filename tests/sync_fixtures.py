@@ -3,6 +3,7 @@ tmp_path. Imported by the sync tests' conftest files."""
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,16 +26,26 @@ PROGRAM = (ROOT / "fixtures" / "program.toml").read_text(encoding="utf-8")
 ADMIN = "admin-secret"
 
 
+_POSTGRES: list[TempPostgres | str] = []
+
+
+def _stop_postgres() -> None:
+    for pg in _POSTGRES:
+        if isinstance(pg, TempPostgres):
+            pg.stop()
+
+
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[TempPostgres | str]:
-    """The server, or the reason it could not start (tests using it skip with that reason)."""
-    try:
-        pg = TempPostgres()
-    except RuntimeError as exc:
-        yield str(exc)
-        return
-    yield pg
-    pg.stop()
+def postgres() -> TempPostgres | str:
+    """One server for the whole run (each test module imports this fixture, so the instance
+    lives at module level), or the reason it could not start (its tests skip with it)."""
+    if not _POSTGRES:
+        try:
+            _POSTGRES.append(TempPostgres())
+        except RuntimeError as exc:
+            _POSTGRES.append(str(exc))
+        atexit.register(_stop_postgres)
+    return _POSTGRES[0]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

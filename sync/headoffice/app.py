@@ -118,7 +118,7 @@ def create_app(
         return Response(data, 200, media_type=JSON)
 
     async def changes(request: Request) -> Response:
-        await till(request)
+        terminal_id = await till(request)
         cursor = request.query_params.get("cursor") or None
         try:
             limit = int(request.query_params.get("limit", "2000"))
@@ -126,7 +126,7 @@ def create_app(
             raise ApiProblem(422, "malformed_limit") from None
         if cursor is not None and len(cursor) > 512:
             raise ApiProblem(400, "malformed_cursor")
-        return _json(await run_in_threadpool(ho.changes, cursor, limit))
+        return _json(await run_in_threadpool(ho.changes, cursor, limit, terminal_id))
 
     async def hold(request: Request) -> Response:
         terminal_id = await till(request)

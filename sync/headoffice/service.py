@@ -259,8 +259,9 @@ class HeadOffice:
             fresh: list[tuple[Any, ...]] = []
             chain: dict[int, bool] = {}
             for e in entries:
-                chain[e.seq] = (
-                    e.prev_hash == prev and entry_hash(e.prev_hash, p.hash_fields(e)) == e.hash
+                chain[e.seq] = e.prev_hash == prev and (
+                    p.chain_hash(e.prev_hash, e) == e.hash
+                    or entry_hash(e.prev_hash, p.hash_fields(e)) == e.hash
                 )
                 prev = e.hash
                 if e.seq not in before:
@@ -305,6 +306,7 @@ class HeadOffice:
                 status: p.EntryStatus
                 if before.get(e.seq) == e.entry_id:
                     status = "duplicate"
+                    touched.add(e.member_id)  # an earlier answer was lost: send states again
                 elif e.seq not in before and after.get(e.seq) == e.entry_id:
                     status = "stored"
                     stored_now.append(e)
@@ -329,7 +331,7 @@ class HeadOffice:
                     stamp,
                 )  # fmt: skip
             )
-        states = self._recompute(tx, touched, now, new)
+        states = self._recompute(tx, touched, now, new, terminal_id)
         overdrawn = {m.member_id for m in states if m.overdrawn}
         flagged = [
             r.entry_id
@@ -413,6 +415,7 @@ class HeadOffice:
         member_ids: Iterable[str],
         now: dt.datetime,
         new: Mapping[str, Sequence[StoredEntry]],
+        origin: str | None = None,
     ) -> list[p.MemberState]:
         """Fold each member's new entries onto the account head office keeps for them, and
         answer with their authoritative state (see accounts.fold)."""
@@ -420,20 +423,19 @@ class HeadOffice:
         if not ids:
             return []
         stamp = to_text(now)
-        tx.many(
-            "INSERT INTO members (member_id, snapshot_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            [(m, stamp) for m in ids],
-        )
-        tx.lock_members(ids)
-        program = self.program(tx)
-        rows: dict[str, Row] = {}
-        for chunk in _chunks(ids, 500):
-            found = tx.all(
-                f"SELECT {_MEMBER_COLUMNS}, state_json FROM members "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))})",
-                chunk,
+        rows = self._member_rows(tx, ids)
+        missing = [m for m in ids if m not in rows]
+        if missing:
+            # Entries for members head office has not heard of (enrolled at a till whose
+            # enrolment is still on its way): a stub, filled in when the enrolment arrives.
+            tx.many(
+                "INSERT INTO members (member_id, snapshot_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(m, stamp) for m in missing],
             )
-            rows.update((r[0], r) for r in found)
+        if missing or self.store.dialect != "sqlite":
+            tx.lock_members(ids)  # and read again under the lock
+            rows = self._member_rows(tx, ids)
+        program = self.program(tx)
         updates = []
         out: list[p.MemberState] = []
         for member_id in ids:
@@ -485,8 +487,19 @@ class HeadOffice:
             updates,
         )
         # One change row for the whole batch: the feed expands it.
-        self._changed(tx, [("members", json.dumps(ids))])
+        self._changed(tx, [("members", json.dumps(ids))], origin)
         return out
+
+    def _member_rows(self, tx: Tx, ids: Sequence[str]) -> dict[str, Row]:
+        rows: dict[str, Row] = {}
+        for chunk in _chunks(ids, 500):
+            found = tx.all(
+                f"SELECT {_MEMBER_COLUMNS}, state_json FROM members "
+                f"WHERE member_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            rows.update((r[0], r) for r in found)
+        return rows
 
     def _members(self, tx: Tx, ids: Sequence[str]) -> list[p.MemberState]:
         out: list[p.MemberState] = []
@@ -500,13 +513,22 @@ class HeadOffice:
             out.extend(_member_state(r) for r in rows)
         return out
 
-    def _changed(self, tx: Tx, changes: Sequence[tuple[str, str]]) -> None:
+    def _changed(
+        self, tx: Tx, changes: Sequence[tuple[str, str]], origin: str | None = None
+    ) -> None:
+        """Record changes for the feed. ``origin``: the till whose push made them; it got the
+        members' states in its answer, so its own pulls skip them."""
         if changes:
             tx.lock_changes()
-            tx.many("INSERT INTO changes (kind, ref) VALUES (?, ?)", changes)
+            tx.many(
+                "INSERT INTO changes (kind, ref, origin) VALUES (?, ?, ?)",
+                [(kind, ref, origin) for kind, ref in changes],
+            )
 
     # -- pull ----------------------------------------------------------------------------------
-    def changes(self, cursor: str | None, limit: int = 2000) -> p.ChangesAnswer:
+    def changes(
+        self, cursor: str | None, limit: int = 2000, terminal_id: str | None = None
+    ) -> p.ChangesAnswer:
         limit = max(1, min(limit, p.MAX_PAGE))
         with self.store.transaction() as tx:
             epoch = tx.one("SELECT value FROM settings WHERE key = 'epoch'")
@@ -524,7 +546,7 @@ class HeadOffice:
             pruned = tx.one("SELECT value FROM settings WHERE key = 'pruned_through'")
             if pruned is not None and start < int(pruned[0]):
                 raise ApiProblem(410, "cursor_expired")
-            return self._change_page(tx, epoch[0], start, limit, stamp)
+            return self._change_page(tx, epoch[0], start, limit, stamp, terminal_id)
 
     def _snapshot_page(
         self, tx: Tx, epoch: str, start: int, after: str, limit: int, stamp: str
@@ -564,17 +586,22 @@ class HeadOffice:
         return tx.one("SELECT 1 FROM changes WHERE change_id > ? LIMIT 1", (after,)) is not None
 
     def _change_page(
-        self, tx: Tx, epoch: str, start: int, limit: int, stamp: str
+        self, tx: Tx, epoch: str, start: int, limit: int, stamp: str, terminal_id: str | None
     ) -> p.ChangesAnswer:
         rows = tx.all(
             "SELECT change_id, kind, ref FROM changes WHERE change_id > ? "
-            "ORDER BY change_id LIMIT ?",
-            (start, limit),
+            "AND (origin IS NULL OR origin <> ?) ORDER BY change_id LIMIT ?",
+            (start, terminal_id or "", limit),
         )
         # A push records the members it touched in one row: a page stops once it holds
         # ``limit`` refs, so it stays near ``limit`` members however big the batches were.
         refs: dict[str, dict[str, None]] = defaultdict(dict)
         end, count, full = start, 0, len(rows) == limit
+        if not rows:
+            # Only this till's own changes (or none) since the cursor: move past them. Change
+            # ids become visible in order (see Store.lock_changes), so none is skipped.
+            top = tx.one("SELECT COALESCE(MAX(change_id), 0) FROM changes")
+            end = max(start, int(top[0]) if top else 0)
         for change_id, kind, ref in rows:
             items = json.loads(ref) if kind == "members" else [ref]
             for item in items:

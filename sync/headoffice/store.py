@@ -117,7 +117,8 @@ CREATE TABLE IF NOT EXISTS deny_list (
 CREATE TABLE IF NOT EXISTS changes (
     change_id {serial},
     kind TEXT NOT NULL,
-    ref TEXT NOT NULL
+    ref TEXT NOT NULL,
+    origin TEXT
 )
 """
 

@@ -62,6 +62,8 @@ def test_replay_returns_the_stored_answer_and_a_reused_key_is_refused(shop: Shop
     key = p.idempotency_key(body)
     first = _post_push(shop.url, token, body, key)
     assert first.status_code == 200
+    answer = p.decoder(p.PushAnswer).decode(first.content)
+    assert all(r.status == "stored" and r.chain_ok for r in answer.results)
     replay = _post_push(shop.url, token, body, key)
     assert replay.status_code == 200
     assert replay.content == first.content
