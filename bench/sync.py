@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -240,6 +241,7 @@ def main() -> int:
                      f"{got['rss_before_mb']:.0f} MB before the pull"))  # fmt: skip
     rows.append(("raw insert into till members/s", f"{raw_pull:,.0f}", "baseline"))
 
+    shutil.rmtree(tmp, ignore_errors=True)
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'value':>12}  note")
     for name, value, note in rows:

@@ -12,7 +12,8 @@ redemption (hold, capture, release).
   lock file beside the till's database for other processes).
 
 Nothing here is text for people: failures are ``SyncFailed(code, **params)`` and progress is a
-``Progress`` value handed to ``on_progress``.
+``Progress`` value handed to ``on_progress`` (from the thread that runs ``sync()``, or for a
+"retry" from the push's sender thread: hand it to the UI thread, never touch widgets from it).
 """
 
 from __future__ import annotations

@@ -232,7 +232,9 @@ def create_app(
         Route("/v1/deny-list", guarded(deny), methods=["POST"]),
         Route("/v1/deny-list/{code}", guarded(undeny), methods=["DELETE"]),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048)])
+    app = Starlette(
+        routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)]
+    )
     app.state.headoffice = ho
     return app
 
