@@ -1,7 +1,7 @@
 """Sync over loopback: push and pull rates beside raw baselines measured in the same run, a busy
 shop's day synced, and the till's peak memory while pulling many members.
 
-    .venv/bin/python bench/sync.py [--entries 20000] [--sales 5000] [--members 200000]
+    .venv/bin/python bench/sync.py [--entries 20000] [--sales 5000] [--members 200000] [--postgres]
 
 Head office runs as its own process (uvicorn, SQLite in a temp dir); the till is this process
 (and a child process for the memory figures, so their peak RSS is the pull's alone).
@@ -14,7 +14,10 @@ Head office runs as its own process (uvicorn, SQLite in a temp dir); the till is
   applied with its cursor in one transaction), against raw: the same member rows inserted
   straight into an empty till database (executemany in transactions of the same size).
 - day: a till with 5,000 real sales (loyalty.sales.sale) synced: push then pull.
-- memory: the till process's peak RSS pulling N/4 and N members: flat means the pull streams.
+- memory: the till process's peak RSS (VmHWM) pulling N/4 and N members: flat means the pull
+  streams. 200,000 by default to stay within two minutes; ``--members 1000000`` works (~2 min).
+- ``--postgres``: push and day again with head office on a throw-away PostgreSQL (started with
+  fsync=off, like the tests' one: compare it with its own raw baseline, not with SQLite).
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ from loyalty.sales import SaleRequest, sale  # noqa: E402
 from loyalty.till import Till  # noqa: E402
 from sync.client import SyncClient  # noqa: E402
 from sync.headoffice.service import HeadOffice  # noqa: E402
-from sync.headoffice.store import SqliteStore  # noqa: E402
-from sync.testing import ServerProcess  # noqa: E402
+from sync.headoffice.store import open_store  # noqa: E402
+from sync.testing import ServerProcess, TempPostgres  # noqa: E402
 
 PROGRAM_PATH = ROOT / "fixtures" / "program.toml"
 PROGRAM = PROGRAM_PATH.read_text(encoding="utf-8")
@@ -71,9 +74,9 @@ def fill_outbox(till: Till, n: int, members: int) -> None:
         )  # fmt: skip
 
 
-def raw_push_baseline(till: Till, db_path: Path) -> float:
+def raw_push_baseline(till: Till, db: str) -> float:
     """The same entry rows straight into a head-office database: rows per second."""
-    store = SqliteStore(db_path)
+    store = open_store(db)
     with till.db.read() as conn:
         rows = conn.execute(
             "SELECT entry_id, terminal_id, seq, member_id, kind, points, amount_minor, currency, "
@@ -97,9 +100,9 @@ def raw_push_baseline(till: Till, db_path: Path) -> float:
     return len(rows) / elapsed
 
 
-def headoffice_db(path: Path, members: int) -> str:
+def headoffice_db(db: str | Path, members: int) -> str:
     """A head-office database with the program, tills and ``members`` members (inserted raw)."""
-    ho = HeadOffice(SqliteStore(path), admin_token=ADMIN)
+    ho = HeadOffice(open_store(str(db)), admin_token=ADMIN)
     ho.publish_program(PROGRAM)
     stamp = to_text(utc_now())
     with ho.store.transaction() as tx:
@@ -111,11 +114,11 @@ def headoffice_db(path: Path, members: int) -> str:
                  for j in range(i, min(members, i + 50_000))),
             )  # fmt: skip
     ho.store.close()
-    return str(path)
+    return str(db)
 
 
 def token(db: str, terminal_id: str) -> str:
-    ho = HeadOffice(SqliteStore(db), admin_token=ADMIN)
+    ho = HeadOffice(open_store(db), admin_token=ADMIN)
     value = ho.register_till(terminal_id, replace=True)
     ho.store.close()
     return value
@@ -190,6 +193,33 @@ def busy_day(url: str, db: str, folder: Path, sales: int) -> tuple[float, int]:
     return elapsed, entries
 
 
+def push_and_day(
+    tmp: Path, label: str, raw_db: str, push_db: str, entries: int, sales: int
+) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    till = new_till(tmp / "push-till", "PUSH")
+    fill_outbox(till, entries, members=2000)
+    raw = raw_push_baseline(till, raw_db)
+    db = headoffice_db(push_db, 2000)
+    server = ServerProcess(db, ADMIN)
+    url = server.start()
+    with SyncClient(till, url, token(db, "PUSH"), batch_size=BATCH) as client:
+        start = time.perf_counter()
+        report = client.push()
+        elapsed = time.perf_counter() - start
+    assert report.pushed == entries and report.outbox == 0
+    rate = entries / elapsed
+    rows.append((f"push entries/s (one till, loopback, {label})", f"{rate:,.0f}",
+                 f"{rate / raw:.0%} of raw"))  # fmt: skip
+    rows.append((f"raw insert into head office entries/s ({label})", f"{raw:,.0f}", "baseline"))
+    till.close()
+    seconds, day_entries = busy_day(url, db, tmp / "day-till", sales)
+    rows.append((f"{sales:,}-sale day synced ({day_entries:,} entries, {label}), s",
+                 f"{seconds:.2f}", "target < 2 s"))  # fmt: skip
+    server.stop()
+    return rows
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--pull-child":
         pull_child(*sys.argv[2:5])
@@ -198,32 +228,22 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--sales", type=int, default=5_000)
     parser.add_argument("--members", type=int, default=200_000)
+    parser.add_argument("--postgres", action="store_true", help="push and day on PostgreSQL too")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     rows: list[tuple[str, str, str]] = []
 
-    # push: one till's outbox to a fresh head office, beside the raw insert of the same rows.
-    till = new_till(tmp / "push-till", "PUSH")
-    fill_outbox(till, args.entries, members=2000)
-    raw = raw_push_baseline(till, tmp / "raw-headoffice.sqlite")
-    db = headoffice_db(tmp / "push-headoffice.sqlite", 2000)
-    server = ServerProcess(db, ADMIN)
-    url = server.start()
-    with SyncClient(till, url, token(db, "PUSH"), batch_size=BATCH) as client:
-        start = time.perf_counter()
-        report = client.push()
-        elapsed = time.perf_counter() - start
-    assert report.pushed == args.entries and report.outbox == 0
-    rate = args.entries / elapsed
-    rows.append(("push entries/s (one till, loopback)", f"{rate:,.0f}", f"{rate / raw:.0%} of raw"))
-    rows.append(("raw insert into head office entries/s", f"{raw:,.0f}", "baseline"))
-    till.close()
-
-    # a busy shop's day, against the same head office (2,000 members).
-    seconds, entries = busy_day(url, db, tmp / "day-till", args.sales)
-    rows.append((f"{args.sales:,}-sale day synced ({entries:,} entries), s", f"{seconds:.2f}",
-                 "target < 2 s"))  # fmt: skip
-    server.stop()
+    # push: one till's outbox to a fresh head office, beside the raw insert of the same rows;
+    # then a busy shop's day against the same head office (2,000 members).
+    stores = [("SQLite", str(tmp / "raw.sqlite"), str(tmp / "push.sqlite"))]
+    pg = None
+    if args.postgres:
+        pg = TempPostgres()
+        stores.append(("PostgreSQL", pg.new_database(), pg.new_database()))
+    for label, raw_db, push_db in stores:
+        rows += push_and_day(tmp / label, label, raw_db, push_db, args.entries, args.sales)
+    if pg is not None:
+        pg.stop()
 
     # pull: N/4 then N members into empty tills, peak RSS of the till process each time.
     raw_pull = raw_pull_baseline(tmp / "raw-till", args.members)
