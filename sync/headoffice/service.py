@@ -245,12 +245,12 @@ class HeadOffice:
         stored_now: list[p.WireEntry] = []
         if entries:
             lo, hi = entries[0].seq, entries[-1].seq
-            before: dict[int, str] = dict(
-                tx.all(
-                    "SELECT seq, entry_id FROM entries WHERE terminal_id = ? "
-                    "AND seq BETWEEN ? AND ?",
-                    (terminal_id, lo, hi),
-                )
+            in_range = (
+                "SELECT seq, entry_id FROM entries WHERE terminal_id = ? AND seq BETWEEN ? AND ?"
+            )
+            # The usual batch starts right after what head office holds: nothing to compare.
+            before: dict[int, str] = (
+                dict(tx.all(in_range, (terminal_id, lo, hi))) if lo <= last_seq else {}
             )
             prev_row = tx.one(
                 "SELECT hash FROM entries WHERE terminal_id = ? AND seq = ?", (terminal_id, lo - 1)
@@ -289,18 +289,18 @@ class HeadOffice:
                             int(chain[e.seq]),
                         )  # fmt: skip
                     )
+            inserted = 0
             if fresh:
-                tx.many(
+                inserted = tx.many(
                     f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 20)}) "
                     "ON CONFLICT DO NOTHING",
                     fresh,
                 )
-            after: dict[int, str] = dict(
-                tx.all(
-                    "SELECT seq, entry_id FROM entries WHERE terminal_id = ? "
-                    "AND seq BETWEEN ? AND ?",
-                    (terminal_id, lo, hi),
-                )
+            # The constraints decided; read back what they let in only when they refused some.
+            after: dict[int, str] = (
+                {row[2]: row[0] for row in fresh}
+                if inserted == len(fresh)
+                else dict(tx.all(in_range, (terminal_id, lo, hi)))
             )
             for e in entries:
                 status: p.EntryStatus

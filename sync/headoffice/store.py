@@ -129,7 +129,7 @@ class Tx(Protocol):
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
     def run(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int: ...
     def lock_till(self, terminal_id: str) -> None: ...
     def lock_members(self, member_ids: Iterable[str]) -> None: ...
     def lock_changes(self) -> None: ...
@@ -160,8 +160,9 @@ class _SqliteTx:
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self.conn.execute(sql, params).rowcount
 
-    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self.conn.executemany(sql, rows)
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Rows changed in all (an insert that did nothing on conflict counts 0)."""
+        return self.conn.executemany(sql, rows).rowcount
 
     def lock_till(self, terminal_id: str) -> None:
         """BEGIN IMMEDIATE already holds the one write lock."""
@@ -229,9 +230,11 @@ class _PostgresTx:
         count: int = self.conn.execute(self._sql(sql), params).rowcount
         return count
 
-    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         with self.conn.cursor() as cur:
             cur.executemany(self._sql(sql), list(rows))
+            count: int = cur.rowcount
+            return count
 
     def lock_till(self, terminal_id: str) -> None:
         # One push per till at a time: the till's own row, locked until commit.

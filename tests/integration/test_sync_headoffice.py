@@ -8,6 +8,7 @@ import gzip
 import threading
 
 import httpx
+import msgspec
 import pytest
 from sync_fixtures import ADMIN, Shop, assert_exactly_once, buy, postgres, shop, store_url
 
@@ -276,3 +277,18 @@ def test_openapi_document_is_served(shop: Shop) -> None:
 PROGRAM_V2 = __import__("sync_fixtures").PROGRAM.replace(
     'version = "2026.11.1"', 'version = "2026.12.1"'
 )
+
+
+def test_an_entry_id_held_by_another_entry_is_a_conflict_not_a_silent_ack(shop: Shop) -> None:
+    shop.member("M1")
+    till, client = shop.till("T1")
+    buy(till, "M1")
+    client.sync()
+    stolen = p.wire_entry(outbox.entries_from(till, 1, 1)[0])
+    token = shop.ho.register_till("T2")
+    forged = msgspec.structs.replace(stolen, terminal_id="T2", seq=1)
+    resp = _post_push(shop.url, token, _push_body([forged], "T2"))
+    answer = p.decoder(p.PushAnswer).decode(resp.content)
+    assert [r.status for r in answer.results] == ["conflict"]
+    assert answer.acked_seq == 0
+    assert_exactly_once(shop.ho, till)
