@@ -194,7 +194,7 @@ class SyncClient:
         on_progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
-        gzip_level: int = 5,
+        gzip_level: int = 2,
     ) -> None:
         self.till = till
         self.batch_size = max(1, min(batch_size, p.MAX_BATCH))
