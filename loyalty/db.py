@@ -16,9 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database as UtilsDatabase
-
-from loyalty.schema import migrations
+from loyalty import schema
 
 
 def utc_now() -> dt.datetime:
@@ -52,9 +50,8 @@ class Database:
         conn.execute("PRAGMA foreign_keys = ON")
         self.conn = conn
         self.lock = threading.RLock()
-        self.utils = UtilsDatabase(conn, execute_plugins=False)
         with self.lock:
-            migrations.apply(self.utils)
+            schema.apply(conn)
 
     def close(self) -> None:
         with self.lock:

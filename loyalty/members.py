@@ -101,7 +101,10 @@ def by_phone(conn: sqlite3.Connection, phone_hash: str) -> list[Member]:
 
 def normalise_phone(phone: str) -> str:
     """'+30 210-123 4567' -> '302101234567'; refuses what cannot be a phone number."""
-    digits = re.sub(r"[\s().+-]", "", phone)
+    digits = re.sub(r"[\s().-]", "", phone)
+    digits = (
+        digits[1:] if digits.startswith("+") else digits[2:] if digits.startswith("00") else digits
+    )
     if not digits.isascii() or not digits.isdigit() or not 6 <= len(digits) <= 15:
         raise BadInput("malformed_phone")
     return digits

@@ -37,7 +37,9 @@ def minor_units(currency: str) -> int:
 def parse_amount(text: str, digits: int) -> int:
     """'12.50' or '12,50' -> 1250 minor units (for 2 digits), exactly; refuses '12.345'
     (more precision than the currency has), '1e3', '', 'NaN' and other non-amounts."""
-    m = _AMOUNT.match(text)
+    # A Persian or Arabic keyboard types its own digits and decimal separator: int() reads
+    # every Unicode decimal digit; the separator is mapped here.
+    m = _AMOUNT.match(text.replace("٫", "."))
     if not m:
         raise BadInput("malformed_amount", value=text)
     frac = m.group("frac") or ""

@@ -183,6 +183,8 @@ def apply_page(till: Till, page: ChangePage, now: dt.datetime | None = None) -> 
         set_meta(conn, "last_pull_at", stamp)
         if page.server_time is not None:
             _drift(conn, now, page.server_time)
+    if parsed:
+        till.forget_program()
     return PageResult(n, len(page.erased), parsed[-1].version if parsed else None, tuple(errors))
 
 

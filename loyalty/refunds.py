@@ -88,7 +88,7 @@ def refund(
             wanted[line.sku] += line.amount_minor
         for sku, amount in wanted.items():
             if amount <= 0 or done[sku] + amount > bought[sku]:
-                raise Refused("refund_exceeds_sale", sku=sku,
+                raise Refused("refund_exceeds_sale", sku=sku, currency=program.currency,
                               remaining_minor=bought[sku] - done[sku])  # fmt: skip
         lines = [BasketLine(sku, category[sku], amount) for sku, amount in wanted.items()]
         excluded = program.earn.excluded_categories

@@ -85,8 +85,12 @@ def price(
         if reward.tiers and tier not in reward.tiers:
             raise Refused("reward_not_for_tier", reward=reward.id, tier=tier)
         if total < reward.min_basket_minor:
-            raise Refused("basket_below_reward_minimum", reward=reward.id,
-                          minimum_minor=reward.min_basket_minor)  # fmt: skip
+            raise Refused(
+                "basket_below_reward_minimum",
+                reward=reward.id,
+                minimum_minor=reward.min_basket_minor,
+                currency=program.currency,
+            )
         if reward.effect == "fixed_discount":
             discount = min(reward.amount_minor, total)
         elif reward.effect == "percent_discount":
@@ -128,7 +132,8 @@ def _points_payment(program: Program, points: int, basket_minor: int) -> int:
     value = points // pp.points * pp.value_minor
     limit = basket_minor * pp.max_percent // 100
     if value > limit:
-        raise Refused("points_payment_above_share", maximum_minor=limit, percent=pp.max_percent)
+        raise Refused("points_payment_above_share", maximum_minor=limit, percent=pp.max_percent,
+                      currency=program.currency)  # fmt: skip
     return value
 
 

@@ -95,12 +95,13 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
         redeem = pricing.redeemed_points
         mode = "none"
         if redeem:
+            online = req.authorisation is not None and req.authorisation.points >= redeem
             decision = policy.decide(
                 program.offline,
                 redeem,
                 before.available,
-                ledger.offline_redeemed(conn, member.member_id),
-                ledger.offline_redeemed(conn),
+                0 if online else ledger.offline_redeemed(conn, member.member_id),
+                0 if online else ledger.offline_redeemed(conn),
                 before.as_of,
                 now,
                 req.authorisation,
@@ -111,9 +112,8 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
                 raise Refused(decision.refusal, decision.next_steps, points=redeem,
                               available=before.available, limit=decision.limit)  # fmt: skip
             mode = decision.mode
-        context = MemberContext(
-            member.tier_id, member.birthday, member.has_purchased or _bought_here(conn, member)
-        )
+        bought = member.has_purchased or _bought_here(conn, member)
+        context = MemberContext(member.tier_id, member.birthday, bought)
         earned = earn(program, req.lines, pricing.paid_minor, context, now)
         receipt_no = next_receipt_no(conn, till) if commit else "(preview)"
         new = _entries(member.member_id, receipt_no, pricing, earned)
@@ -156,7 +156,7 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
                 program_version=program.version, occurred_at=stamp, offline=offline,
                 cashier_id=req.cashier_id,
             )  # fmt: skip
-            after = compute(program, member, ledger.unacked_for_member(conn, member.member_id), now)
+            after = compute(program, member, [*unacked, *entries], now)
         else:
             entries = []
             after = _preview_after(program, member, unacked, new, now, till, req.cashier_id)

@@ -57,6 +57,7 @@ class Till:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._program: Program | None = None
+        self._terminal_id: str | None = None
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -102,21 +103,29 @@ class Till:
 
     @property
     def terminal_id(self) -> str:
-        value = self.db.meta("terminal_id")
-        if value is None:
-            raise NotInitialised(path=self.db.path)
-        return value
+        """Fixed once the till is set up, so it is read from the file only once."""
+        if self._terminal_id is None:
+            value = self.db.meta("terminal_id")
+            if value is None:
+                raise NotInitialised(path=self.db.path)
+            self._terminal_id = value
+        return self._terminal_id
 
     # -- the program -----------------------------------------------------------------------
     @property
     def program(self) -> Program:
-        version = self.db.meta("program_version")
-        if self._program is None or self._program.version != version:
+        """The program in force. Cached: every change of program goes through this object
+        (install_program, outbox.apply_page), which drops the cache."""
+        if self._program is None:
+            version = self.db.meta("program_version")
             row = self.db.one("SELECT document FROM programs WHERE version = ?", (version,))
             if row is None:
                 raise NotInitialised(path=self.db.path)
             self._program = parse_program(row["document"], f"stored program {version}")
         return self._program
+
+    def forget_program(self) -> None:
+        self._program = None
 
     def install_program(self, text: str, source: str, now: dt.datetime | None = None) -> Program:
         """Check a new program and make it the one in force. A bad document raises ProgramError

@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from loyalty.errors import LoyaltyError
+from terminal.cli_language import cli_language
 from terminal.errors import CommandError
 from terminal.i18n import translator
+from terminal.messages import describe
 
 # Sub-command modules under terminal/commands, in the order `till --help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -31,10 +33,6 @@ COMMANDS: tuple[str, ...] = (
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
-
-
-def cli_language() -> str:
-    return os.environ.get("TILL_LANGUAGE") or os.environ.get("LANG", "en")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,10 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"till: {t(exc.key, **exc.params)}", file=sys.stderr)
         return exc.exit_code
+    except LoyaltyError as exc:
+        print(f"till: {describe(t, exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     if result is not None:
-        emit(result)
+        try:
+            emit(result)
+        except BrokenPipeError:  # `till ... | head`: the reader left; not our error
+            sys.stderr.close()
     return 0
 
 

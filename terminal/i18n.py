@@ -39,6 +39,14 @@ _PLACEHOLDER = re.compile(r"{(\w+)")
 _DIGITS = {"arabext": "۰۱۲۳۴۵۶۷۸۹", "arab": "٠١٢٣٤٥٦٧٨٩", "thai": "๐๑๒๓๔๕๖๗๘๙"}
 
 
+class _Lenient(dict[str, Any]):
+    """A placeholder the caller did not fill stays visible as {name} instead of crashing the
+    till in front of a shopper (tests check every catalogue has the same placeholders)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 class MissingTranslation(KeyError):
     """A key that no catalogue, not even English, holds: a bug, never shown to a user."""
 
@@ -92,11 +100,11 @@ class Translator:
 
     def __call__(self, key: str, /, **params: Any) -> str:
         """The text for ``key`` with ``{name}`` placeholders filled in."""
-        return self._lookup(key, None).format(**params)
+        return self._lookup(key, None).format_map(_Lenient(params))
 
     def plural(self, key: str, n: int, /, **params: Any) -> str:
         """The text for ``key`` in the plural form that ``n`` takes in this language."""
-        return self._lookup(key, n).format(n=self.number(n), **params)
+        return self._lookup(key, n).format_map(_Lenient(params, n=self.number(n)))
 
     def has(self, key: str) -> bool:
         try:

@@ -5,10 +5,10 @@ on a till after its next pull; syncing again changes nothing."""
 from __future__ import annotations
 
 import httpx
-from sync_fixtures import Shop, assert_exactly_once, buy, postgres, shop, store_url
 
 from loyalty import outbox
 from sync import protocol as p
+from tests.sync_fixtures import Shop, assert_exactly_once, buy, postgres, shop, store_url
 
 __all__ = ["postgres", "shop", "store_url"]
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sync_fixtures import Shop, buy, postgres, shop, store_url
 
 from sync.client import save_token
 from terminal.cli import main
 from terminal.commands.sync import KNOWN
 from terminal.i18n import catalogue_keys
+from tests.sync_fixtures import Shop, buy, postgres, shop, store_url
 
 __all__ = ["postgres", "shop", "store_url"]
 ROOT = Path(__file__).resolve().parents[2]

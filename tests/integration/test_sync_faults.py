@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from sync_fixtures import ADMIN, PROGRAM, Shop, assert_exactly_once, buy, postgres, shop, store_url
 
 from loyalty import outbox
 from loyalty.till import Till
@@ -21,6 +20,16 @@ from sync.client import SyncClient, SyncFailed, Timeouts
 from sync.headoffice.service import HeadOffice
 from sync.headoffice.store import open_store
 from sync.testing import Fault, FaultProxy, ServerProcess, http_response
+from tests.sync_fixtures import (
+    ADMIN,
+    PROGRAM,
+    Shop,
+    assert_exactly_once,
+    buy,
+    postgres,
+    shop,
+    store_url,
+)
 
 __all__ = ["postgres", "shop", "store_url"]
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,12 +11,12 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from sync_fixtures import ADMIN, PROGRAM
 
 from sync import protocol as p
 from sync.headoffice.serve import ServerThread
 from sync.headoffice.service import HeadOffice
 from sync.headoffice.store import open_store
+from tests.sync_fixtures import ADMIN, PROGRAM
 
 
 class Api:

@@ -10,11 +10,11 @@ import threading
 import httpx
 import msgspec
 import pytest
-from sync_fixtures import ADMIN, Shop, assert_exactly_once, buy, postgres, shop, store_url
 
 from loyalty import outbox
 from sync import protocol as p
 from sync.client import SyncFailed
+from tests.sync_fixtures import ADMIN, Shop, assert_exactly_once, buy, postgres, shop, store_url
 
 __all__ = ["postgres", "shop", "store_url"]
 
@@ -274,7 +274,7 @@ def test_openapi_document_is_served(shop: Shop) -> None:
     assert "/v1/push" in doc["paths"] and "PushRequest" in doc["components"]["schemas"]
 
 
-PROGRAM_V2 = __import__("sync_fixtures").PROGRAM.replace(
+PROGRAM_V2 = __import__("tests.sync_fixtures", fromlist=["PROGRAM"]).PROGRAM.replace(
     'version = "2026.11.1"', 'version = "2026.12.1"'
 )
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import threading
 
-from sync_fixtures import Shop, buy, postgres, shop, store_url
-
 from loyalty import outbox
 from sync.runner import BackgroundSync, SyncStatus
 from sync.testing import Fault, FaultProxy
+from tests.sync_fixtures import Shop, buy, postgres, shop, store_url
 
 __all__ = ["postgres", "shop", "store_url"]
 

@@ -1,0 +1,246 @@
+"""The till app: one factory builds it for `till run`, `till demo` and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Input
+
+from loyalty.errors import LoyaltyError
+from scanner.wedge import BurstDetector, WedgeScan
+from terminal.app import messages as m
+from terminal.app.services import TillServices
+from terminal.auth import Cashier
+from terminal.i18n import LANGUAGES, Translator, translator
+from terminal.messages import describe
+
+
+class TillApp(App[None]):
+    CSS_PATH = "till.tcss"
+    TITLE = "Loyalty till"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("f9", "switch_language", "language", id="app.language"),
+        Binding("f5", "sync_now", "sync", id="app.sync"),
+        Binding("ctrl+l", "lock", "lock", id="app.lock"),
+        Binding("ctrl+q", "quit", "quit", id="app.quit", priority=True),
+    ]
+
+    language: reactive[str] = reactive("en")
+    online: reactive[bool] = reactive(False)
+    unsynced: reactive[int] = reactive(0)
+    last_sync: reactive[str] = reactive("")
+    printer_state: reactive[str] = reactive("none")
+    camera_state: reactive[str] = reactive("none")
+    sync_progress: reactive[int] = reactive(-1)  # percent, -1 when no sync runs
+
+    def __init__(
+        self,
+        services: TillServices,
+        language: str = "en",
+        keymap: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.cashier: Cashier | None = None
+        self.set_reactive(TillApp.language, translator(language).lang)
+        self._keymap = dict(keymap or {})
+        self.events_seen: list[object] = []  # tests read the sequence of domain events
+        raw = services.config.raw
+        self.wedge = BurstDetector(
+            prefix=str(raw.get("wedge_prefix", "")), suffix=str(raw.get("wedge_suffix", ""))
+        )
+        self.camera: object | None = None
+
+    @property
+    def t(self) -> Translator:
+        return translator(self.language)
+
+    def on_mount(self) -> None:
+        from terminal.app.screens.sign_in import SignInScreen
+
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.services.listener = self.post_message
+        self.printer_state = "ready" if self.services.printer is not None else "none"
+        self.camera_state = "none"
+        self.refresh_counts()
+        self.push_screen(SignInScreen())
+
+    # -- scans from any screen: keyboard-wedge bursts and the camera --------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            key = "enter" if event.key == "enter" else (event.character or event.key)
+            seen = self.wedge.feed(key, event.time)
+            if isinstance(seen, WedgeScan) and seen.text:
+                # The burst's characters already went to the focused field: take them back,
+                # and keep its Enter from submitting that field.
+                focused = self.focused
+                if isinstance(focused, Input) and focused.value.endswith(seen.text):
+                    focused.value = focused.value[: -len(seen.text)]
+                event.stop()
+                event.prevent_default()
+                await self.handle_scan(seen.text, "wedge")
+                return
+        await super().on_event(event)
+
+    async def handle_scan(self, code: str, source: str) -> None:
+        """A member code (or a receipt number) arrived: the screen that wants it gets it,
+        else the till goes back to the idle screen and looks the member up."""
+        from terminal.app.screens.idle import IdleScreen
+        from terminal.app.screens.lock import LockScreen
+        from terminal.app.screens.sign_in import SignInScreen
+
+        screen = self.screen
+        if self.cashier is None or isinstance(screen, LockScreen | SignInScreen):
+            return
+        accept = getattr(screen, "accept_scan", None)
+        if accept is not None and accept(code):
+            return
+        while not isinstance(self.screen, IdleScreen) and len(self.screen_stack) > 2:
+            await self.pop_screen()
+        if isinstance(self.screen, IdleScreen):
+            self.screen.post_message(m.MemberScanned(code, source))
+
+    def start_camera(self) -> None:
+        """Once a cashier signed in: scans before that would have nobody to serve them."""
+        source = self.services.config.camera
+        if not source or self.camera is not None:
+            return
+        from scanner.camera import CameraReader
+        from scanner.decoders import make_decoder
+
+        choice = make_decoder(str(self.services.config.raw.get("decoder", "zxing")))
+        target: str | int = int(source) if str(source).isdigit() else str(source)
+        reader = CameraReader(target, choice.decoder, lambda e: self.post_message(CameraEvent(e)))
+        self.camera_state = "unavailable"
+        reader.start()
+        self.camera = reader
+
+    async def on_camera_event(self, message: CameraEvent) -> None:
+        from scanner.camera import CameraFailed, CameraOpened, CodeSeen
+
+        event = message.event
+        if isinstance(event, CodeSeen):
+            code = event.payload.decode("utf-8", errors="replace")
+            await self.handle_scan(code, "camera")
+        elif isinstance(event, CameraOpened):
+            self.camera_state = "ready"
+        elif isinstance(event, CameraFailed):
+            self.camera_state = "offline" if event.code == "lost" else "unavailable"
+
+    def refresh_counts(self) -> None:
+        self.unsynced = self.services.till.outbox_size()
+
+    def describe(self, error: LoyaltyError) -> str:
+        return describe(self.t, error, self.services.currency)
+
+    # -- actions every screen has -------------------------------------------------------------
+    def action_switch_language(self) -> None:
+        i = LANGUAGES.index(self.language)
+        self.language = LANGUAGES[(i + 1) % len(LANGUAGES)]
+
+    def watch_language(self, _old: str, _new: str) -> None:
+        for screen in self.screen_stack:
+            screen.refresh(recompose=True)
+
+    def action_lock(self) -> None:
+        from terminal.app.screens.lock import LockScreen
+
+        if self.cashier is not None and not isinstance(self.screen, LockScreen):
+            self.push_screen(LockScreen())
+
+    def action_sync_now(self) -> None:
+        if self.services.sync is None:
+            self.notify(self.t("app.sync.not_configured"), severity="warning")
+            return
+        self.run_sync()
+
+    def run_sync(self) -> None:
+        from terminal.app.workers import sync_now
+
+        sync_now(self)
+
+    # -- events from workers --------------------------------------------------------------------
+    def on_sale_committed(self, event: m.SaleCommitted) -> None:
+        self.events_seen.append(event)
+        self.refresh_counts()
+
+    def on_refund_committed(self, event: m.RefundCommitted) -> None:
+        self.events_seen.append(event)
+        self.refresh_counts()
+
+    def on_member_enrolled(self, event: m.MemberEnrolled) -> None:
+        self.events_seen.append(event)
+        self.refresh_counts()
+
+    def on_receipt_printed(self, event: m.ReceiptPrinted) -> None:
+        self.events_seen.append(event)
+        self.printer_state = "ready"
+
+    def on_print_failed(self, event: m.PrintFailed) -> None:
+        self.events_seen.append(event)
+        self.printer_state = event.state
+        self.notify(
+            self.t(
+                "app.print.failed",
+                receipt=event.receipt_no,
+                state=self.t(f"app.device.{event.state}"),
+            ),
+            severity="error",
+        )
+
+    def on_sync_started(self, event: m.SyncStarted) -> None:
+        self.events_seen.append(event)
+        self.sync_progress = 0
+
+    def on_sync_progressed(self, event: m.SyncProgressed) -> None:
+        total = max(1, self.unsynced)
+        self.sync_progress = min(100, int(100 * (1 - event.entries_left / total)))
+
+    def on_sync_completed(self, event: m.SyncCompleted) -> None:
+        self.events_seen.append(event)
+        self.online = True
+        self.sync_progress = -1
+        self.last_sync = self.t.datetime(self.services.now(), self.services.till.program.timezone)
+        self.refresh_counts()
+
+    def on_sync_failed(self, event: m.SyncFailed) -> None:
+        self.events_seen.append(event)
+        self.online = False
+        self.sync_progress = -1
+        self.notify(self.t("app.sync.failed", reason=event.reason), severity="warning")
+
+    def on_device_state_changed(self, event: m.DeviceStateChanged) -> None:
+        if event.device == "printer":
+            self.printer_state = event.state
+        elif event.device == "camera":
+            self.camera_state = event.state
+        elif event.device == "headoffice":
+            self.online = event.state == "online"
+
+    def on_unmount(self) -> None:
+        stop = getattr(self.camera, "stop", None)
+        if stop is not None:
+            stop()
+        self.services.close()
+
+
+@dataclass
+class CameraEvent(Message):
+    """What the camera reader thread saw (a code, opened, failed, ended)."""
+
+    event: object
+
+
+def build_app(
+    services: TillServices, language: str = "en", keymap: Mapping[str, str] | None = None
+) -> TillApp:
+    """The one factory for `till run`, `till demo` and the tests."""
+    return TillApp(services, language, keymap)

@@ -1,0 +1,59 @@
+"""Small dialogs: a manager's override (id, PIN, reason)."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, Static
+
+from loyalty.policy import Override
+from terminal.app.screens.base import TillDialog, field
+from terminal.auth import sign_in
+
+
+class OverrideDialog(TillDialog[Override | None]):
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog.cancel")]
+
+    def compose(self) -> ComposeResult:
+        t = self.t
+        with Vertical(classes="dialog"):
+            yield Static(t("app.override.title"), classes="title")
+            yield field(t("app.override.manager"), Input(id="manager"))
+            yield field(t("app.sign_in.pin"), Input(id="pin", password=True))
+            yield field(t("app.override.reason"), Input(id="reason"))
+            yield Static("", id="message", classes="error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        order = ["manager", "pin", "reason"]
+        if event.input.id != "reason":
+            self.query_one(f"#{order[order.index(event.input.id or '') + 1]}", Input).focus()
+            return
+        self.check(
+            self.query_one("#manager", Input).value,
+            self.query_one("#pin", Input).value,
+            event.value,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="override")
+    def check(self, manager_id: str, pin: str, reason: str) -> None:
+        cashiers = self.till_app.services.cashiers
+        manager = sign_in(cashiers, manager_id, pin)
+        self.app.call_from_thread(
+            self.checked, manager is not None and manager.manager, manager_id, reason
+        )
+
+    def checked(self, ok: bool, manager_id: str, reason: str) -> None:
+        message = self.query_one("#message", Static)
+        if not ok:
+            message.update(self.t("app.override.not_manager"))
+            self.query_one("#pin", Input).value = ""
+            return
+        if not reason.strip():
+            message.update(self.t("loyalty.reason_required"))
+            return
+        self.dismiss(Override(manager_id.strip(), reason.strip()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,99 @@
+"""Enrol a new member at the till, with their consent."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Checkbox, Input, Select, Static
+
+from loyalty.errors import LoyaltyError, Refused
+from terminal.app import messages as m
+from terminal.app.screens.base import TillScreen, field
+from terminal.i18n import LANGUAGES
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "el": "Ελληνικά",
+    "pl": "Polski",
+    "ro": "Română",
+    "th": "ไทย",
+    "fa": "فارسی",
+}
+
+
+class EnrolScreen(TillScreen):
+    BINDINGS = [
+        Binding("f10", "confirm", "confirm", id="enrol.confirm"),
+        Binding("escape", "cancel", "cancel", id="enrol.cancel"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        t = self.t
+        yield Static(t("app.enrol.title"), classes="title")
+        yield field(t("app.enrol.name"), Input(id="name"))
+        yield field(t("app.enrol.phone"), Input(id="phone"))
+        yield field(t("app.enrol.birthday"), Input(id="birthday", placeholder="MM-DD"))
+        yield field(
+            t("app.enrol.language"),
+            Select(
+                [(LANGUAGE_NAMES[x], x) for x in LANGUAGES],
+                value=self.till_app.language,
+                allow_blank=False,
+                id="language",
+            ),
+        )
+        yield Checkbox(t("app.enrol.consent"), id="consent")
+        yield Static("", id="message", classes="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.focus_next()
+
+    def action_confirm(self) -> None:
+        if not self.query_one("#consent", Checkbox).value:
+            self.query_one("#message", Static).update(
+                self.till_app.describe(Refused("consent_required"))
+            )
+            return
+        cashier = self.till_app.cashier
+        assert cashier is not None
+        self.enrol(
+            self.query_one("#name", Input).value,
+            cashier.cashier_id,
+            str(self.query_one("#language", Select).value),
+            self.query_one("#phone", Input).value.strip(),
+            self.query_one("#birthday", Input).value.strip(),
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="enrol")
+    def enrol(self, name: str, cashier: str, language: str, phone: str, birthday: str) -> None:
+        try:
+            enrolment = self.services.enrol(name, cashier, language, phone, birthday)
+            view = self.services.member_view(enrolment.member.member_id)
+        except LoyaltyError as exc:
+            self.app.call_from_thread(self.refused, exc)
+            return
+        self.post_message(m.MemberEnrolled(enrolment))
+        self.post_message(m.MemberIdentified(view))
+
+    def refused(self, error: LoyaltyError) -> None:
+        self.query_one("#message", Static).update(self.till_app.describe(error))
+
+    def on_member_enrolled(self, event: m.MemberEnrolled) -> None:
+        self.notify(self.t("app.enrol.done", card=event.enrolment.card_number))
+
+    def on_member_identified(self, event: m.MemberIdentified) -> None:
+        from terminal.app.screens.sale import SaleScreen
+
+        if not self.app.is_screen_installed("sale"):
+            self.app.install_screen(SaleScreen(), "sale")
+        sale = self.app.get_screen("sale")
+        assert isinstance(sale, SaleScreen)
+        self.app.switch_screen(sale)
+        sale.load(event.view)
+
+    def action_cancel(self) -> None:
+        self.app.pop_screen()

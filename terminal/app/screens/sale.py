@@ -1,0 +1,285 @@
+"""The member panel and the sale: basket, reward, points as payment, preview, confirm."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from loyalty.errors import BadInput, LoyaltyError, Refused
+from loyalty.money import parse_amount
+from loyalty.policy import Authorisation, Override
+from loyalty.program import localised
+from loyalty.rules import BasketLine
+from loyalty.sales import SaleRequest, SaleResult
+from terminal.app import messages as m
+from terminal.app.screens.base import TillScreen, field
+from terminal.app.services import MemberView
+from terminal.app.widgets.member_panel import MemberPanel
+
+
+def parse_lines(text: str, digits: int) -> tuple[BasketLine, ...]:
+    """'fresh 25.00; CAFE-001 cafe 2.80' -> basket lines. ';' separates lines because a comma
+    is the decimal separator in Greek, Polish and Romanian."""
+    lines = []
+    for i, part in enumerate(p.split() for p in text.split(";")):
+        if not part:
+            continue
+        if len(part) == 2:
+            part = [f"L{i + 1}", *part]
+        if len(part) != 3:
+            raise BadInput("malformed_line", sku=" ".join(part)[:64], category="")
+        lines.append(BasketLine(part[0], part[1], parse_amount(part[2], digits)))
+    return tuple(lines)
+
+
+class SaleScreen(TillScreen):
+    BINDINGS = [
+        Binding("f10", "confirm", "confirm", id="sale.confirm"),
+        Binding("f7", "override", "override", id="sale.override"),
+        Binding("f8", "authorise", "authorise", id="sale.authorise"),
+        Binding("escape", "cancel", "cancel", id="sale.cancel"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: MemberView | None = None
+        self.reward_id: str | None = None
+        self.override: Override | None = None
+        self.authorisation: Authorisation | None = None
+        self.refused: Refused | None = None
+        self._language = ""
+
+    def compose_body(self) -> ComposeResult:
+        t = self.t
+        self._language = self.till_app.language
+        with Horizontal(id="sale"):
+            yield MemberPanel(id="member")
+            with Vertical(id="basket"):
+                yield field(t("app.sale.total"), Input(id="total", placeholder="0.00"))
+                yield field(
+                    t("app.sale.lines"), Input(id="lines", placeholder=t("app.sale.lines_hint"))
+                )
+                yield field(
+                    t("app.sale.points_payment"),
+                    Input(id="points", placeholder="0", type="integer"),
+                )
+                yield Static("", id="preview")
+                yield Static("", id="message", classes="error")
+                yield Label(t("app.sale.rewards"))
+                yield OptionList(id="rewards")
+
+    def load(self, view: MemberView) -> None:
+        """Show a newly scanned member: the screen is built once and refilled per scan."""
+        self.view = view
+        self.reward_id = self.override = self.authorisation = self.refused = None
+        if self._language != self.till_app.language:
+            self.refresh(recompose=True)
+            self.call_after_refresh(self._fill)
+        else:
+            self._fill()
+
+    def _fill(self) -> None:
+        view = self.view
+        assert view is not None
+        lang = self.till_app.language
+        self.query_one(MemberPanel).show(view)
+        for name in ("total", "lines", "points"):
+            inp = self.query_one(f"#{name}", Input)
+            with inp.prevent(Input.Changed):
+                inp.value = ""
+        self.query_one("#preview", Static).update("")
+        self.query_one("#message", Static).update("")
+        rewards = self.query_one("#rewards", OptionList)
+        rewards.set_options(
+            [Option(self._reward_label(r, lang, True), id=r.id) for r in view.affordable]
+            + [
+                Option(self._reward_label(r, lang, False), id=r.id, disabled=True)
+                for r in view.other_rewards
+            ]
+        )
+        self.query_one("#total", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        if self.view is not None and self._language != self.till_app.language:
+            self.load(self.view)
+
+    def _reward_label(self, reward: object, lang: str, affordable: bool) -> str:
+        name = localised(reward.name, lang)  # type: ignore[attr-defined]
+        cost = self.t.plural("app.points", reward.cost_points)  # type: ignore[attr-defined]
+        mark = "★ " if affordable else "  "
+        return f"{mark}{name} — {cost}"
+
+    # -- building the request ---------------------------------------------------------------------
+    def request(self) -> SaleRequest:
+        digits = self.services.till.program.minor_units
+        total_text = self.query_one("#total", Input).value.strip()
+        lines = parse_lines(self.query_one("#lines", Input).value, digits)
+        if not lines:
+            if not total_text:
+                raise BadInput("empty_basket")
+            amount = parse_amount(total_text, digits)
+            lines = (BasketLine("BASKET", "general", amount),)
+        elif total_text and parse_amount(total_text, digits) != sum(x.amount_minor for x in lines):
+            raise BadInput("total_does_not_match_lines", total=total_text, lines="…")
+        points_text = self.query_one("#points", Input).value.strip()
+        cashier = self.till_app.cashier
+        assert cashier is not None
+        assert self.view is not None
+        return SaleRequest(
+            member_id=self.view.member.member_id,
+            cashier_id=cashier.cashier_id,
+            lines=lines,
+            reward_id=self.reward_id,
+            payment_points=int(points_text) if points_text else 0,
+            authorisation=self.authorisation,
+            override=self.override,
+        )
+
+    @on(Input.Changed)
+    def changed(self, _event: Input.Changed) -> None:
+        self.override = None
+        self.authorisation = None
+        self.update_preview()
+
+    @on(OptionList.OptionSelected, "#rewards")
+    def reward_picked(self, event: OptionList.OptionSelected) -> None:
+        picked = event.option.id
+        self.reward_id = None if picked == self.reward_id else picked
+        self.override = None
+        self.update_preview()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        order = ["total", "lines", "points"]
+        if event.input.id in order[:-1]:
+            self.query_one(f"#{order[order.index(event.input.id) + 1]}", Input).focus()
+        else:
+            self.action_confirm()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def update_preview(self) -> None:
+        try:
+            result: SaleResult | LoyaltyError = self.services.preview(self.request())
+        except LoyaltyError as exc:
+            result = exc
+        self.app.call_from_thread(self.show_preview, result)
+
+    def show_preview(self, result: SaleResult | LoyaltyError) -> None:
+        preview = self.query_one("#preview", Static)
+        message = self.query_one("#message", Static)
+        if isinstance(result, LoyaltyError):
+            preview.update("")
+            self.refused = result if isinstance(result, Refused) else None
+            empty = isinstance(result, BadInput) and result.code == "empty_basket"
+            message.update("" if empty else self.till_app.describe(result))
+            return
+        self.refused = None
+        message.update("")
+        t = self.t
+        currency = self.services.currency
+        reasons = ", ".join(f"{self._reason(e.reason)} {t.number(e.points)}" for e in result.earned)
+        text = t("app.sale.preview_earn", points=t.number(result.points_earned), reasons=reasons)
+        if result.pricing.redeemed_points:
+            text += "\n" + t(
+                "app.sale.preview_redeem", points=t.number(result.pricing.redeemed_points)
+            )
+        text += "\n" + t(
+            "app.sale.preview_pay", amount=t.money(result.pricing.paid_minor, currency)
+        )
+        text += "\n" + t("app.sale.preview_balance", points=t.number(result.after.available))
+        preview.update(text)
+
+    def _reason(self, reason: str) -> str:
+        kind, _, ident = reason.partition(":")
+        program = self.services.till.program
+        if kind == "promo":
+            promo = next((p for p in program.promotions if p.id == ident), None)
+            return localised(promo.name, self.till_app.language) if promo else ident
+        if kind == "tier":
+            return self.t(
+                "app.reason.tier", tier=localised(program.tier(ident).name, self.till_app.language)
+            )
+        return self.t("app.reason.base")
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_confirm(self) -> None:
+        try:
+            req = self.request()
+        except LoyaltyError as exc:
+            self.show_preview(exc)
+            return
+        self.commit(req)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sale")
+    def commit(self, req: SaleRequest) -> None:
+        try:
+            result = self.services.sell(req)
+        except LoyaltyError as exc:
+            self.post_message(m.SaleRefused(exc))
+            return
+        self.post_message(m.SaleCommitted(result))
+
+    def on_sale_refused(self, event: m.SaleRefused) -> None:
+        self.till_app.events_seen.append(event)
+        self.show_preview(event.error)
+
+    def on_sale_committed(self, event: m.SaleCommitted) -> None:
+        from terminal.app.screens.idle import IdleScreen
+
+        r = event.result
+        t = self.t
+        text = t(
+            "app.sale.done",
+            receipt=r.receipt_no,
+            points=t.number(r.points_earned),
+            balance=t.number(r.after.available),
+        )
+        self.app.pop_screen()
+        idle = self.app.screen
+        if isinstance(idle, IdleScreen):
+            idle.show_last(text, r.receipt_no)
+
+    def action_cancel(self) -> None:
+        self.app.pop_screen()
+
+    def action_override(self) -> None:
+        from terminal.app.screens.dialogs import OverrideDialog
+
+        if self.refused is None or "manager_override" not in self.refused.next_steps:
+            self.notify(self.t("app.sale.no_override_needed"), severity="warning")
+            return
+
+        def done(override: Override | None) -> None:
+            if override is not None:
+                self.override = override
+                self.action_confirm()
+
+        self.app.push_screen(OverrideDialog(), done)
+
+    def action_authorise(self) -> None:
+        if self.services.sync is None:
+            self.notify(self.t("app.sync.not_configured"), severity="warning")
+            return
+        self.authorise()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="authorise")
+    def authorise(self) -> None:
+        try:
+            req = self.request()
+            points = self.services.preview(req).pricing.redeemed_points
+        except LoyaltyError as exc:
+            self.app.call_from_thread(self.show_preview, exc)
+            return
+        try:
+            hold = self.services.sync.authorise(req.member_id, points)
+        except Exception as exc:  # noqa: BLE001 - head office down is a state, not a crash
+            self.app.call_from_thread(
+                self.notify, self.t("app.sync.failed", reason=str(exc)), severity="warning"
+            )
+            return
+        self.authorisation = hold
+        self.app.call_from_thread(self.action_confirm)

@@ -1,0 +1,43 @@
+"""Sign in with a cashier id and PIN."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Input, Static
+
+from terminal.app.screens.base import TillScreen, field
+from terminal.auth import Cashier, sign_in
+
+
+class SignInScreen(TillScreen):
+    def compose_body(self) -> ComposeResult:
+        yield Static(self.t("app.sign_in.title"), classes="title")
+        yield field(self.t("app.sign_in.cashier"), Input(id="cashier-id"))
+        yield field(self.t("app.sign_in.pin"), Input(id="pin", password=True))
+        yield Static("", id="message", classes="error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "cashier-id":
+            self.query_one("#pin", Input).focus()
+            return
+        cashier_id = self.query_one("#cashier-id", Input).value
+        self.check(cashier_id, event.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def check(self, cashier_id: str, pin: str) -> None:
+        cashier = sign_in(self.services.cashiers, cashier_id, pin)
+        self.app.call_from_thread(self.signed_in, cashier)
+
+    def signed_in(self, cashier: Cashier | None) -> None:
+        pin = self.query_one("#pin", Input)
+        pin.value = ""
+        if cashier is None:
+            self.query_one("#message", Static).update(self.t("app.sign_in.wrong"))
+            pin.focus()
+            return
+        from terminal.app.screens.idle import IdleScreen
+
+        self.till_app.cashier = cashier
+        self.app.switch_screen(IdleScreen())
+        self.till_app.start_camera()

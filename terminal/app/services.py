@@ -1,0 +1,152 @@
+"""Everything the till app calls, in one object the app and its tests share: the loyalty till,
+the print queue, the scanner and the head-office client. It wires; it holds no rule of its own
+(the rules are in loyalty/). Its methods block, so the app calls them from thread workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loyalty import refunds, reports, sales
+from loyalty.balance import Balance
+from loyalty.errors import NotFound
+from loyalty.members import Member
+from loyalty.program import Reward
+from loyalty.refunds import RefundResult
+from loyalty.reports import DayReport
+from loyalty.rules import BasketLine
+from loyalty.sales import SaleRequest, SaleResult
+from loyalty.till import Enrolment, Till
+from terminal.auth import Cashier
+from terminal.config import Config
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    """What the member panel shows."""
+
+    member: Member
+    balance: Balance
+    affordable: tuple[Reward, ...]
+    other_rewards: tuple[Reward, ...]
+
+
+@dataclass
+class TillServices:
+    till: Till
+    config: Config
+    cashiers: dict[str, Cashier]
+    clock: Clock = system_clock
+    # Hooks other parts fill in (printer queue, scanner, head office); None means not present.
+    printer: Any = None
+    sync: Any = None
+    scanner: Any = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    # Where device events go (the app's post_message, which is thread-safe).
+    listener: Callable[[object], None] | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.till.program.currency
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def printed(self, receipt_no: str, printed: bool, state: str) -> None:
+        """The print worker's report (from its thread)."""
+        from terminal.app import messages as m
+
+        if self.listener is not None:
+            event = m.ReceiptPrinted(receipt_no) if printed else m.PrintFailed(receipt_no, state)
+            self.listener(event)
+
+    # -- members ----------------------------------------------------------------------------
+    def identify(self, code: str) -> Member:
+        """A typed or scanned code: a signed app code, a card number (also typed through another
+        keyboard layout), a member id or a phone number. A forged, expired, replayed or revoked
+        code raises the scanner's refusal (a ValueError whose text is the reason)."""
+        code = code.strip()
+        if self.scanner is not None:
+            member_id = self.scanner.member_id_for(code, self.now())
+            if member_id is not None:
+                return self.till.member(member_id)
+            checked = self.scanner.check(code, self.now())
+            card = getattr(checked, "card_number", None)
+            if card:
+                return self.till.find_member(card)
+        return self.till.find_member(code)
+
+    def member_view(self, member_id: str) -> MemberView:
+        member = self.till.member(member_id)
+        balance = self.till.balance(member_id, self.now())
+        program = self.till.program
+        tier = program.tier(member.tier_id).id
+        usable = [r for r in program.rewards if not r.tiers or tier in r.tiers]
+        affordable = tuple(r for r in usable if r.cost_points <= balance.available)
+        others = tuple(r for r in program.rewards if r not in affordable)
+        return MemberView(member, balance, affordable, others)
+
+    # -- sales ------------------------------------------------------------------------------
+    def preview(self, req: SaleRequest) -> SaleResult:
+        with self.lock:
+            return sales.preview(self.till, req, self.now())
+
+    def sell(self, req: SaleRequest) -> SaleResult:
+        with self.lock:
+            result = sales.sale(self.till, req, self.now())
+        if self.printer is not None:
+            self.printer.enqueue_sale(result)
+        return result
+
+    def refund(
+        self, receipt_no: str, cashier_id: str, lines: list[BasketLine] | None
+    ) -> RefundResult:
+        with self.lock:
+            result = refunds.refund(self.till, receipt_no, cashier_id, lines, self.now())
+        if self.printer is not None:
+            self.printer.enqueue_refund(result)
+        return result
+
+    def enrol(
+        self, name: str, cashier_id: str, language: str, phone: str | None, birthday: str | None
+    ) -> Enrolment:
+        with self.lock:
+            enrolment = self.till.enroll(
+                name, cashier_id, True, language, phone or None, birthday or None, self.now()
+            )
+        if self.printer is not None:
+            self.printer.enqueue_welcome(enrolment)
+        return enrolment
+
+    def reprint(self, receipt_no: str) -> str:
+        self.till.sale_record(receipt_no)  # NotFound for an unknown receipt
+        if self.printer is None:
+            raise NotFound("unknown_receipt", receipt=receipt_no)
+        return str(self.printer.reprint(receipt_no))
+
+    def receipt_preview(self, receipt_no: str) -> str:
+        if self.printer is None:
+            return ""
+        return str(self.printer.preview(receipt_no))
+
+    def day_report(self, day: dt.date | None = None) -> DayReport:
+        if day is None:
+            day = self.now().astimezone(self.till.program.timezone).date()
+        return reports.day_report(self.till, day)
+
+    def close(self) -> None:
+        for part in (self.scanner, self.printer, self.sync):
+            stop = getattr(part, "close", None)
+            if stop is not None:
+                stop()
+        self.till.close()

@@ -1,0 +1,72 @@
+"""The member panel: who they are, what they have, what they can afford. One Static that is
+updated in place for each scan (no re-mount), so a scan shows in a few milliseconds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.content import Content
+from textual.widgets import Static
+
+from loyalty.program import localised
+from terminal.app.services import MemberView
+
+if TYPE_CHECKING:
+    from terminal.app.app import TillApp
+
+
+class MemberPanel(Static):
+    def show(self, view: MemberView) -> None:
+        app: TillApp = self.app  # type: ignore[assignment]
+        t = app.t
+        lang = app.language
+        program = app.services.till.program
+        tz = program.timezone
+        b = view.balance
+        tier = program.tier(b.tier_id)
+        badge = localised(tier.name, lang)
+        if b.provisional_tier_id != b.tier_id:
+            provisional = localised(program.tier(b.provisional_tier_id).name, lang)
+            badge += " → " + t("app.member.provisional", tier=provisional)
+        parts: list[str | tuple[str, str] | Content] = [
+            (view.member.display_name, "bold $accent"),
+            "\n",
+            (f" {badge} ", f"bold reverse {'$success' if tier.id == program.tiers[-1].id else ''}"),
+            "\n",
+            (t("app.member.available", points=t.number(b.available)), "bold"),
+        ]
+        if b.pending:
+            when = t.date(b.pending_release_at, tz) if b.pending_release_at else "—"
+            parts += ["\n", t("app.member.pending", points=t.number(b.pending), date=when)]
+        if b.next_tier_id:
+            target = localised(program.tier(b.next_tier_id).name, lang)
+            if program.tier_rule.measure == "spend":
+                amount = t.money(b.to_next_tier, program.currency)
+            else:
+                amount = t.number(b.to_next_tier)
+            if b.tier_deadline:
+                text = t(
+                    "app.member.progress_by",
+                    amount=amount,
+                    tier=target,
+                    date=t.date(b.tier_deadline),
+                )
+            else:
+                text = t("app.member.progress", amount=amount, tier=target)
+            parts += ["\n", text]
+        if b.expiring_points and b.expiring_at:
+            parts += [
+                "\n",
+                (
+                    t(
+                        "app.member.expiring",
+                        points=t.number(b.expiring_points),
+                        date=t.date(b.expiring_at, tz),
+                    ),
+                    "$warning",
+                ),
+            ]
+        if b.includes_offline:
+            as_of = t.datetime(b.as_of, tz) if b.as_of else "—"
+            parts += ["\n", (t("app.member.as_of", when=as_of), "$text-muted")]
+        self.update(Content.assemble(*parts))

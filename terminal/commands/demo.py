@@ -1,0 +1,110 @@
+"""till demo: a complete local shop in a temporary folder, then the till app."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from loyalty.till import Till
+from terminal.auth import hash_pin
+from terminal.config import load
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures"
+DEMO_CASHIERS = {"anna": ("Anna", "1234", False), "maria": ("Maria (manager)", "9999", True)}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("demo", help="a complete local shop to try the till")
+    p.add_argument("--keep", action="store_true", help="keep the demo folder afterwards")
+    p.add_argument("--language", default=None, help="start in this language (en el pl ro th fa)")
+    p.set_defaults(func=run)
+
+
+def prepare(folder: Path, language: str) -> Path:
+    """Set up a data dir with the sample program, members and cashiers; return it."""
+    data = folder / "data"
+    till = Till.open(data, must_exist=False)
+    try:
+        till.initialise(
+            "DEMO-T1",
+            (FIXTURES / "program.toml").read_text(encoding="utf-8"),
+            str(FIXTURES / "program.toml"),
+        )
+        till.import_members(FIXTURES / "members.csv")
+    finally:
+        till.close()
+    lines = [f'language = "{language}"', 'shop_name = "Olive & Oak, Ermou 12, Athens"', ""]
+    for cashier_id, (name, pin, manager) in DEMO_CASHIERS.items():
+        lines += [
+            f"[cashiers.{cashier_id}]",
+            f'name = "{name}"',
+            f'pin_hash = "{hash_pin(pin)}"',
+            f"manager = {str(manager).lower()}",
+            "",
+        ]
+    (data / "config.toml").write_text("\n".join(lines), encoding="utf-8")
+    samples(data)
+    return data
+
+
+def samples(data: Path) -> Path:
+    """Member codes to scan in the demo: card QR codes and signed app codes (TEST-ONLY key,
+    valid about 18 hours from now, the longest an app code may live) as PNG images, and the
+    key's public half for the till."""
+    import datetime as dt
+
+    import qrcode
+
+    from scanner.codes import mint_app_code
+    from scanner.keys import load_private_key
+
+    keys = data / "keys"
+    keys.mkdir(exist_ok=True)
+    shutil.copy(FIXTURES / "keys" / "test-2026.pub", keys)
+    folder = data / "samples"
+    folder.mkdir(exist_ok=True)
+    private = load_private_key(FIXTURES / "keys" / "test-2026.TEST-ONLY-private.pem")
+    now = dt.datetime.now(dt.UTC)
+    lines = []
+    for member_id, card, name in (
+        ("M000001", "400000000002", "Eleni (el)"),
+        ("M000002", "400000000010", "Piotr (pl)"),
+        ("M000006", "400000000051", "Maryam (fa)"),
+        ("M000011", "400000000101", "สมหญิง (th)"),
+    ):
+        qrcode.make(card).save(folder / f"card-{card}.png")
+        app_code = mint_app_code(private, "test-2026", member_id, now, lifetime_s=65535)
+        qrcode.make(app_code).save(folder / f"app-{member_id}.png")
+        lines.append(f"{name}: card {card} (card-{card}.png), app code app-{member_id}.png")
+    (folder / "README.txt").write_text(
+        "Scan these with the till's camera (TILL_CAMERA=0 till demo) or type a card number.\n"
+        + "\n".join(lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def run(args: argparse.Namespace) -> None:
+    from terminal.app.app import build_app
+    from terminal.app.wiring import build_services
+
+    folder = Path(tempfile.mkdtemp(prefix="till-demo-"))
+    try:
+        language = args.language or load(None, None).language
+        data = prepare(folder, language)
+        config = load(str(data), None)
+        services = build_services(config)
+        print(
+            f"till demo: data in {data}; cashier anna PIN 1234, manager maria PIN 9999; "
+            "try card 400000000002",
+            file=sys.stderr,
+        )
+        build_app(services, config.language, config.raw.get("keys") or {}).run()
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)

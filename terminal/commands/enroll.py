@@ -1,0 +1,42 @@
+"""till enroll: a new member, with their consent recorded."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from terminal.commands.common import balance_json, open_till
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("enroll", help="enrol a new member")
+    p.add_argument("--name", required=True, help="the name on the receipt")
+    p.add_argument("--phone", help="for look-up; stored only as a salted hash")
+    p.add_argument("--language", default="en", help="receipt language: en el pl ro th fa")
+    p.add_argument("--birthday", help="MM-DD, for the birthday bonus")
+    p.add_argument("--consent", action="store_true", help="the shopper agreed to the terms")
+    p.add_argument("--cashier", help="cashier id (default: config or TILL_CASHIER)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    till, cfg = open_till(args)
+    try:
+        enrolment = till.enroll(
+            args.name,
+            args.cashier or cfg.cashier,
+            args.consent,
+            language=args.language,
+            phone=args.phone,
+            birthday=args.birthday,
+        )
+        balance = till.balance(enrolment.member.member_id)
+    finally:
+        till.close()
+    return {
+        "member_id": enrolment.member.member_id,
+        "card_number": enrolment.card_number,
+        "display_name": enrolment.member.display_name,
+        "language": enrolment.member.language,
+        "balance": balance_json(balance),
+    }

@@ -1,0 +1,79 @@
+"""The scanner as the app's ``TillServices.scanner`` hook, on a real till file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from loyalty.errors import NotFound
+from loyalty.till import Till
+from scanner.codes import mint_app_code
+from scanner.keys import load_private_key
+from terminal.app.services import TillServices
+from terminal.config import Config
+from terminal.scanning import ScanRefusedError, TillScanner
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = ROOT / "fixtures" / "keys"
+TEST_KEY = load_private_key(KEYS / "test-2026.TEST-ONLY-private.pem")
+
+
+@pytest.fixture
+def services(till: Till, tmp_path: Path, now: dt.datetime) -> TillServices:
+    data = tmp_path / "data"
+    (data / "keys").mkdir(parents=True)
+    shutil.copy(KEYS / "test-2026.pub", data / "keys")
+    (data / "denylist.json").write_text(json.dumps({"blocked_members": ["M000002"]}))
+    config = Config(data_dir=data)
+    services = TillServices(till=till, config=config, cashiers={}, clock=lambda: now)
+    services.scanner = TillScanner.from_config(config)
+    return services
+
+
+def code_for(member: str, at: dt.datetime, nonce: int = 1) -> str:
+    return mint_app_code(TEST_KEY, "test-2026", member, at, 300, nonce.to_bytes(4, "big"))
+
+
+def refusal(services: TillServices, code: str) -> str:
+    with pytest.raises(ScanRefusedError) as err:
+        services.identify(code)
+    return str(err.value)
+
+
+def test_an_app_code_identifies_its_member_once(services: TillServices, now: dt.datetime) -> None:
+    code = code_for("M000001", now)
+    assert services.identify(code).member_id == "M000001"
+    assert refusal(services, code) == "replay"
+    assert services.identify(code_for("M000001", now, nonce=2)).member_id == "M000001"
+
+
+def test_refused_app_codes_raise_with_their_reason(
+    services: TillServices, now: dt.datetime
+) -> None:
+    assert refusal(services, code_for("M000001", now - dt.timedelta(hours=1))) == "expired"
+    assert refusal(services, code_for("M000002", now)) == "blocked"
+    forged = code_for("M000001", now)[:-4] + "AAAA"
+    assert refusal(services, forged) in {"bad_signature", "not_a_member_code"}
+    assert refusal(services, "ΛΤ" + code_for("M000001", now)[2:50]) == "wrong_keyboard_layout"
+
+
+def test_card_numbers_and_member_ids_are_left_to_the_member_cache(
+    services: TillServices,
+) -> None:
+    assert services.identify("400000000002").member_id == "M000001"
+    assert services.identify("M000001").member_id == "M000001"
+    with pytest.raises(NotFound):
+        services.identify("400000000003")  # a wrong check digit, or someone's phone number
+
+
+def test_an_app_code_typed_through_a_greek_layout_still_identifies(
+    services: TillServices, now: dt.datetime
+) -> None:
+    from scanner.layouts import TYPED_AS
+
+    garbled = "".join(TYPED_AS["gr"].get(c, c) for c in code_for("M000001", now, nonce=9))
+    assert services.identify(garbled).member_id == "M000001"

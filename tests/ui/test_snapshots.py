@@ -1,0 +1,96 @@
+"""How each screen looks at 80x24 and 120x40, in English, Persian (right-to-left) and Thai.
+Accept a changed snapshot only after looking at the report (pytest --snapshot-report)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from terminal.app.services import TillServices
+from tests.ui.conftest import make_app
+
+Steps = Callable[[Pilot[None]], Awaitable[None]]
+
+
+KEY_NAMES = {"enter", "escape", "tab", "backspace", "ctrl+l"} | {f"f{i}" for i in range(1, 13)}
+
+
+async def _keys(pilot: Pilot[None], *keys: str) -> None:
+    """Press named keys; type anything else character by character."""
+    for key in keys:
+        if key in KEY_NAMES:
+            await pilot.press(key)
+        else:
+            await pilot.press(*key)
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def sign_in(pilot: Pilot[None]) -> None:
+    await _keys(pilot)
+
+
+async def idle(pilot: Pilot[None]) -> None:
+    await _keys(pilot, "anna", "enter", "1234", "enter")
+
+
+async def sale(pilot: Pilot[None]) -> None:
+    await idle(pilot)
+    await _keys(pilot, "M000002", "enter", "42.50", "enter", "enter", "500")
+
+
+async def enrol(pilot: Pilot[None]) -> None:
+    await idle(pilot)
+    await _keys(pilot, "f2", "Zofia")
+
+
+async def refund(pilot: Pilot[None]) -> None:
+    await idle(pilot)
+    await _keys(pilot, "f3", "ATH01-T1-000001")
+
+
+async def end_of_day(pilot: Pilot[None]) -> None:
+    await idle(pilot)
+    await _keys(pilot, "M000001", "enter", "12.00", "f10", "f6")
+
+
+async def override(pilot: Pilot[None]) -> None:
+    await sale(pilot)
+    await _keys(pilot, "backspace", "backspace", "backspace", "1500", "f7")
+
+
+async def lock(pilot: Pilot[None]) -> None:
+    await idle(pilot)
+    await _keys(pilot, "ctrl+l")
+
+
+SCREENS: dict[str, Steps] = {
+    "sign_in": sign_in,
+    "idle": idle,
+    "sale": sale,
+    "override": override,
+    "enrol": enrol,
+    "refund": refund,
+    "end_of_day": end_of_day,
+    "lock": lock,
+}
+CASES = [
+    (screen, size, lang)
+    for screen in SCREENS
+    for size in ((80, 24), (120, 40))
+    for lang in ("en", "fa", "th")
+]
+
+
+@pytest.mark.parametrize(
+    ("screen", "size", "lang"), CASES, ids=[f"{s}-{w}x{h}-{lang}" for s, (w, h), lang in CASES]
+)
+def test_screen_looks_right(
+    snap_compare: Any, services: TillServices, screen: str, size: tuple[int, int], lang: str
+) -> None:
+    app = make_app(services, lang)
+    assert snap_compare(app, terminal_size=size, run_before=SCREENS[screen])
