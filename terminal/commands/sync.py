@@ -8,11 +8,8 @@ to stderr only when stderr is a terminal. Failures are one translated line and a
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
-import tomllib
-from pathlib import Path
 from typing import Any
 
 from terminal.errors import CommandError
@@ -34,28 +31,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def data_dir(args: argparse.Namespace) -> Path:
-    chosen = getattr(args, "data_dir", None) or os.environ.get("TILL_DATA_DIR")
-    if chosen:
-        return Path(chosen)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("loyalty-till"))
-
-
-def headoffice_url(args: argparse.Namespace, folder: Path) -> str | None:
-    """TILL_HEADOFFICE wins over the config file's ``headoffice``."""
-    if os.environ.get("TILL_HEADOFFICE"):
-        return os.environ["TILL_HEADOFFICE"]
-    config = getattr(args, "config", None) or os.environ.get("TILL_CONFIG")
-    path = Path(config) if config else folder / "config.toml"
-    try:
-        value = tomllib.loads(path.read_text(encoding="utf-8")).get("headoffice")
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
-    return value if isinstance(value, str) and value else None
-
-
 def failure(exc: Any) -> CommandError:
     params = {k: v for k, v in exc.params.items() if k != "status"}
     if exc.code == "protocol_error":
@@ -68,11 +43,9 @@ def failure(exc: Any) -> CommandError:
 class _Bar:
     """One self-overwriting progress line on stderr, only when stderr is a terminal."""
 
-    def __init__(self) -> None:
-        from terminal.cli import cli_language
-
+    def __init__(self, language: str) -> None:
         self.live = sys.stderr.isatty()
-        self.t = translator(cli_language())
+        self.t = translator(language)
 
     def __call__(self, progress: Any) -> None:
         if not self.live:
@@ -95,24 +68,21 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from loyalty.errors import NotInitialised
     from loyalty.till import Till
     from sync.client import SyncClient, SyncFailed, load_token, token_path
     from sync.runner import BackgroundSync
+    from terminal.commands.common import load_config
 
-    folder = data_dir(args)
-    url = headoffice_url(args, folder)
-    if not url:
+    cfg = load_config(args)
+    if not cfg.headoffice:
         raise CommandError("sync.error.no_headoffice")
-    try:
-        till = Till.open(folder)
-    except NotInitialised as exc:
-        raise CommandError("cli.error.not_initialised", **exc.params) from None
-    token = load_token(folder)
+    till = Till.open(cfg.data_dir)  # NotInitialised: the CLI says to run 'till init'
+    token = load_token(cfg.data_dir)
     if token is None:
         till.close()
-        raise CommandError("sync.error.no_token", path=str(token_path(folder)))
-    bar = _Bar()
+        raise CommandError("sync.error.no_token", path=str(token_path(cfg.data_dir)))
+    url = cfg.headoffice
+    bar = _Bar(cfg.language)
     client = SyncClient(till, url, token, on_progress=bar)
     try:
         if args.once:

@@ -64,7 +64,11 @@ def test_headoffice_serve_runs_a_real_server(tmp_path: Path) -> None:
         from terminal.commands.headoffice_serve import register_serve
         parser = argparse.ArgumentParser()
         parser.add_argument("--data-dir")
-        register_serve(parser.add_subparsers(dest="command"))
+        register_serve(
+            parser.add_subparsers(dest="command"),
+            mint_code=lambda member_id: "CODE." + member_id,
+            public_keys=[("k1", bytes(range(32)))],
+        )
         args = parser.parse_args(sys.argv[1:])
         args.func(args)
         """
@@ -81,6 +85,13 @@ def test_headoffice_serve_runs_a_real_server(tmp_path: Path) -> None:
         admin = {"Authorization": f"Bearer {ready['admin_token']}"}
         made = httpx.post(f"{ready['url']}/v1/tills", json={"terminal_id": "T9"}, headers=admin)
         assert made.status_code == 201 and made.json()["token"].startswith("T9.")
+        url = ready["url"]
+        assert httpx.put(f"{url}/v1/members/M1", json={}, headers=admin).status_code == 200
+        code = httpx.post(f"{url}/v1/members/M1/app-code", headers=admin).json()["code"]
+        assert code == "CODE.M1"
+        till = {"Authorization": f"Bearer {made.json()['token']}"}
+        keys = httpx.get(f"{url}/v1/changes", headers=till).json()["public_keys"]
+        assert [k["key_id"] for k in keys] == ["k1"]
     finally:
         child.terminate()
         child.wait(10)
