@@ -76,6 +76,19 @@ def pending_entries(till: Till, limit: int, after_seq: int = 0) -> list[Entry]:
     return [e for e in entries if e.seq > after_seq][:limit]
 
 
+def entries_from(till: Till, from_seq: int, limit: int) -> list[Entry]:
+    """This till's entries from ``from_seq`` on, acknowledged or not, in seq order: what the
+    till resends when head office answers a push with an earlier expected seq than the
+    outbox starts at (head office restored from a backup)."""
+    with till.db.read() as conn:
+        rows = conn.execute(
+            f"SELECT {ledger._COLUMNS} FROM ledger WHERE terminal_id = ? AND seq >= ? "
+            "ORDER BY seq LIMIT ?",
+            (till.terminal_id, from_seq, limit),
+        ).fetchall()
+    return [ledger._row(r) for r in rows]
+
+
 def pending_enrolments(till: Till) -> list[PendingEnrolment]:
     with till.db.read() as conn:
         rows = conn.execute(

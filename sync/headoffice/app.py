@@ -1,0 +1,259 @@
+"""The head-office loyalty API as an ASGI app (Starlette), with its OpenAPI document at
+``/openapi.json``. Storage calls are blocking and run in Starlette's thread pool.
+
+Auth: ``Authorization: Bearer <token>``. A till's token names its till; head office refuses
+unknown or revoked tokens, and a push under another till's id. The admin token is head office's
+own (registering tills, members, programs, keys, the deny-list, app codes).
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sync import protocol as p
+from sync.headoffice.openapi import openapi_document
+from sync.headoffice.service import ApiProblem, HeadOffice, MintCode, decode_request
+from sync.headoffice.store import open_store
+
+log = logging.getLogger("sync.headoffice")
+JSON = "application/json"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(p.encode(value), status, media_type=JSON)
+
+
+def _problem(exc: ApiProblem) -> Response:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return Response(exc.body(), exc.status, headers=headers, media_type=JSON)
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblem(401, "unauthorised")
+    return token.strip()
+
+
+async def _body(request: Request) -> bytes:
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > p.MAX_BODY_BYTES:
+            raise ApiProblem(413, "body_too_large", limit=p.MAX_BODY_BYTES)
+    encoding = request.headers.get("content-encoding", "identity").lower()
+    if encoding == "gzip":
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            data = inflater.decompress(raw, p.MAX_BODY_BYTES + 1)
+        except zlib.error:
+            raise ApiProblem(400, "malformed_gzip") from None
+        if len(data) > p.MAX_BODY_BYTES or inflater.unconsumed_tail:
+            raise ApiProblem(413, "body_too_large", limit=p.MAX_BODY_BYTES)
+        return data
+    if encoding not in ("identity", ""):
+        raise ApiProblem(415, "unsupported_encoding", encoding=encoding[:20])
+    return raw
+
+
+def create_app(
+    store_url: str | None = None,
+    *,
+    headoffice: HeadOffice | None = None,
+    admin_token: str | None = None,
+    mint_code: MintCode | None = None,
+) -> Starlette:
+    """The app over ``headoffice`` (or a new one over ``store_url``: a SQLite path or
+    ``postgresql://`` URL). ``mint_code(member_id) -> code`` issues member app codes; the
+    reference server has none unless the one who builds the app injects it."""
+    if headoffice is None:
+        if store_url is None:
+            raise ValueError("create_app needs a store URL or a HeadOffice")
+        headoffice = HeadOffice(open_store(store_url), admin_token=admin_token, mint_code=mint_code)
+    ho = headoffice
+
+    def guarded(fn: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await fn(request)
+            except ApiProblem as exc:
+                return _problem(exc)
+            except Exception as exc:
+                if _retryable_db_error(exc):
+                    log.warning("database busy: %s", type(exc).__name__)
+                    return _problem(ApiProblem(503, "busy", retry_after=1))
+                if _constraint_error(exc):
+                    return _problem(ApiProblem(409, "conflict"))
+                raise
+
+        return endpoint
+
+    async def till(request: Request) -> str:
+        return await run_in_threadpool(ho.till_for, _bearer(request))
+
+    async def admin(request: Request) -> None:
+        if not ho.is_admin(_bearer(request)):
+            raise ApiProblem(403, "admin_only")
+
+    async def push(request: Request) -> Response:
+        terminal_id = await till(request)
+        body = await _body(request)
+        key = request.headers.get(p.IDEMPOTENCY_HEADER)
+        if key is not None and not (1 <= len(key) <= 128 and key.isascii()):
+            raise ApiProblem(400, "malformed_idempotency_key")
+        data = await run_in_threadpool(ho.push, terminal_id, body, key)
+        return Response(data, 200, media_type=JSON)
+
+    async def changes(request: Request) -> Response:
+        terminal_id = await till(request)
+        cursor = request.query_params.get("cursor") or None
+        try:
+            limit = int(request.query_params.get("limit", "2000"))
+        except ValueError:
+            raise ApiProblem(422, "malformed_limit") from None
+        if cursor is not None and len(cursor) > 512:
+            raise ApiProblem(400, "malformed_cursor")
+        return _json(await run_in_threadpool(ho.changes, cursor, limit, terminal_id))
+
+    async def hold(request: Request) -> Response:
+        terminal_id = await till(request)
+        req = decode_request(p.HoldRequest, await _body(request))
+        return _json(await run_in_threadpool(ho.authorise, terminal_id, req), 201)
+
+    async def capture(request: Request) -> Response:
+        terminal_id = await till(request)
+        req = decode_request(p.CaptureRequest, await _body(request))
+        hold_id = request.path_params["hold_id"]
+        return _json(await run_in_threadpool(ho.capture, terminal_id, hold_id, req.receipt_no))
+
+    async def release(request: Request) -> Response:
+        terminal_id = await till(request)
+        hold_id = request.path_params["hold_id"]
+        return _json(await run_in_threadpool(ho.release, terminal_id, hold_id))
+
+    async def member(request: Request) -> Response:
+        token = _bearer(request)
+        if not ho.is_admin(token):
+            await run_in_threadpool(ho.till_for, token)
+        return _json(await run_in_threadpool(ho.member, _member_id(request)))
+
+    async def put_member(request: Request) -> Response:
+        await admin(request)
+        req = decode_request(p.MemberRequest, await _body(request))
+        return _json(await run_in_threadpool(ho.upsert_member, _member_id(request), req))
+
+    async def erase_member(request: Request) -> Response:
+        await admin(request)
+        await run_in_threadpool(ho.erase_member, _member_id(request))
+        return Response(status_code=204)
+
+    async def app_code(request: Request) -> Response:
+        await admin(request)
+        member_id = _member_id(request)
+        code = await run_in_threadpool(ho.app_code, member_id)
+        return _json(p.AppCode(member_id, code), 201)
+
+    async def register(request: Request) -> Response:
+        await admin(request)
+        req = decode_request(p.TillRequest, await _body(request))
+        token = await run_in_threadpool(ho.register_till, req.terminal_id, req.replace)
+        return _json(p.TillToken(req.terminal_id, token), 201)
+
+    async def revoke(request: Request) -> Response:
+        await admin(request)
+        await run_in_threadpool(ho.revoke_till, request.path_params["terminal_id"])
+        return Response(status_code=204)
+
+    async def program(request: Request) -> Response:
+        await admin(request)
+        req = decode_request(p.ProgramRequest, await _body(request))
+        return _json(p.ProgramVersion(await run_in_threadpool(ho.publish_program, req.document)))
+
+    async def add_key(request: Request) -> Response:
+        await admin(request)
+        req = decode_request(p.KeyRequest, await _body(request))
+        await run_in_threadpool(ho.add_key, req.key_id, req.public_key)
+        return Response(status_code=204)
+
+    async def revoke_key(request: Request) -> Response:
+        await admin(request)
+        await run_in_threadpool(ho.revoke_key, request.path_params["key_id"])
+        return Response(status_code=204)
+
+    async def deny(request: Request) -> Response:
+        await admin(request)
+        req = decode_request(p.DenyRequest, await _body(request))
+        await run_in_threadpool(ho.deny, req.code, req.reason, True)
+        return Response(status_code=204)
+
+    async def undeny(request: Request) -> Response:
+        await admin(request)
+        await run_in_threadpool(ho.deny, request.path_params["code"], "", False)
+        return Response(status_code=204)
+
+    document = p.encode(openapi_document())
+
+    async def openapi(request: Request) -> Response:
+        return Response(document, media_type=JSON)
+
+    async def health(request: Request) -> Response:
+        return _json({"status": "ok", "server_time": p.now_text(ho.clock())})
+
+    routes = [
+        Route("/openapi.json", guarded(openapi), methods=["GET"]),
+        Route("/v1/health", guarded(health), methods=["GET"]),
+        Route("/v1/push", guarded(push), methods=["POST"]),
+        Route("/v1/changes", guarded(changes), methods=["GET"]),
+        Route("/v1/holds", guarded(hold), methods=["POST"]),
+        Route("/v1/holds/{hold_id}/capture", guarded(capture), methods=["POST"]),
+        Route("/v1/holds/{hold_id}/release", guarded(release), methods=["POST"]),
+        Route("/v1/members/{member_id}", guarded(member), methods=["GET"]),
+        Route("/v1/members/{member_id}", guarded(put_member), methods=["PUT"]),
+        Route("/v1/members/{member_id}", guarded(erase_member), methods=["DELETE"]),
+        Route("/v1/members/{member_id}/app-code", guarded(app_code), methods=["POST"]),
+        Route("/v1/tills", guarded(register), methods=["POST"]),
+        Route("/v1/tills/{terminal_id}", guarded(revoke), methods=["DELETE"]),
+        Route("/v1/programs", guarded(program), methods=["POST"]),
+        Route("/v1/keys", guarded(add_key), methods=["POST"]),
+        Route("/v1/keys/{key_id}", guarded(revoke_key), methods=["DELETE"]),
+        Route("/v1/deny-list", guarded(deny), methods=["POST"]),
+        Route("/v1/deny-list/{code}", guarded(undeny), methods=["DELETE"]),
+    ]
+    app = Starlette(
+        routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)]
+    )
+    app.state.headoffice = ho
+    return app
+
+
+def _member_id(request: Request) -> str:
+    member_id: str = request.path_params["member_id"]
+    try:
+        msgspec.convert(member_id, p.Identifier)
+    except msgspec.ValidationError:
+        raise ApiProblem(422, "malformed_member_id") from None
+    return member_id
+
+
+def _retryable_db_error(exc: Exception) -> bool:
+    name = type(exc).__name__
+    if name in ("DeadlockDetected", "SerializationFailure", "LockNotAvailable"):
+        return True
+    return name == "OperationalError" and "locked" in str(exc)
+
+
+def _constraint_error(exc: Exception) -> bool:
+    return type(exc).__name__ in ("IntegrityError", "UniqueViolation")

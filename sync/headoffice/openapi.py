@@ -1,0 +1,213 @@
+"""The OpenAPI 3.1 document of the head-office API, assembled from the payloads' own JSON
+schemas (msgspec), so the document and the decoders cannot disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from sync import protocol as p
+
+_TYPES: tuple[Any, ...] = (
+    p.PushRequest, p.PushAnswer, p.ChangesAnswer, p.HoldRequest, p.CaptureRequest, p.Hold,
+    p.TillRequest, p.TillToken, p.MemberRequest, p.MemberState, p.ProgramRequest,
+    p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.Problem,
+)  # fmt: skip
+
+
+def _ref(kind: Any) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{kind.__name__}"}
+
+
+def _body(kind: Any) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(kind)}}}
+
+
+def _answers(ok: int, kind: Any | None, *problems: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if kind is None:
+        out[str(ok)] = {"description": "done"}
+    else:
+        out[str(ok)] = {
+            "description": "done",
+            "content": {"application/json": {"schema": _ref(kind)}},
+        }
+    for status in (400, 401, 403, 422, *problems):
+        out[str(status)] = {
+            "description": "a problem: a code and its parameters",
+            "content": {"application/json": {"schema": _ref(p.Problem)}},
+        }
+    return out
+
+
+def _path_param(name: str, pattern: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": pattern},
+    }
+
+
+_ID = r"^[A-Za-z0-9_-]{1,32}$"
+
+
+def openapi_document() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(
+        _TYPES, ref_template="#/components/schemas/{name}"
+    )
+    member = [_path_param("member_id", _ID)]
+    hold = [_path_param("hold_id", r"^[A-Za-z0-9-]{1,64}$")]
+    paths: dict[str, Any] = {
+        "/v1/health": {
+            "get": {
+                "operationId": "health",
+                "security": [],
+                "responses": {"200": {"description": "head office is up"}},
+            }
+        },
+        "/v1/push": {
+            "post": {
+                "operationId": "push",
+                "summary": "Store a till's entries exactly once (gzip body, Idempotency-Key)",
+                "parameters": [
+                    {
+                        "name": p.IDEMPOTENCY_HEADER,
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+                    }
+                ],
+                "requestBody": _body(p.PushRequest),
+                "responses": _answers(200, p.PushAnswer, 409, 413, 415),
+            }
+        },
+        "/v1/changes": {
+            "get": {
+                "operationId": "changes",
+                "summary": "One page of changes after an opaque cursor (none: a snapshot)",
+                "parameters": [
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 512},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": p.MAX_PAGE},
+                    },
+                ],  # fmt: skip
+                "responses": _answers(200, p.ChangesAnswer, 410),
+            }
+        },
+        "/v1/holds": {
+            "post": {
+                "operationId": "authorise",
+                "requestBody": _body(p.HoldRequest),
+                "responses": _answers(201, p.Hold, 404, 409),
+            }
+        },
+        "/v1/holds/{hold_id}/capture": {
+            "post": {
+                "operationId": "capture",
+                "parameters": hold,
+                "requestBody": _body(p.CaptureRequest),
+                "responses": _answers(200, p.Hold, 404, 409),
+            }
+        },
+        "/v1/holds/{hold_id}/release": {
+            "post": {
+                "operationId": "release",
+                "parameters": hold,
+                "responses": _answers(200, p.Hold, 404),
+            }
+        },
+        "/v1/members/{member_id}": {
+            "get": {
+                "operationId": "member",
+                "parameters": member,
+                "responses": _answers(200, p.MemberState, 404),
+            },
+            "put": {
+                "operationId": "putMember",
+                "parameters": member,
+                "requestBody": _body(p.MemberRequest),
+                "responses": _answers(200, p.MemberState, 409),
+            },
+            "delete": {
+                "operationId": "eraseMember",
+                "parameters": member,
+                "responses": _answers(204, None, 404),
+            },
+        },
+        "/v1/members/{member_id}/app-code": {
+            "post": {
+                "operationId": "appCode",
+                "parameters": member,
+                "responses": _answers(201, p.AppCode, 404, 409, 501),
+            }
+        },
+        "/v1/tills": {
+            "post": {
+                "operationId": "registerTill",
+                "requestBody": _body(p.TillRequest),
+                "responses": _answers(201, p.TillToken, 409),
+            }
+        },
+        "/v1/tills/{terminal_id}": {
+            "delete": {
+                "operationId": "revokeTill",
+                "parameters": [_path_param("terminal_id", _ID)],
+                "responses": _answers(204, None, 404),
+            }
+        },
+        "/v1/programs": {
+            "post": {
+                "operationId": "publishProgram",
+                "requestBody": _body(p.ProgramRequest),
+                "responses": _answers(200, p.ProgramVersion, 409),
+            }
+        },
+        "/v1/keys": {
+            "post": {
+                "operationId": "addKey",
+                "requestBody": _body(p.KeyRequest),
+                "responses": _answers(204, None),
+            }
+        },
+        "/v1/keys/{key_id}": {
+            "delete": {
+                "operationId": "revokeKey",
+                "parameters": [_path_param("key_id", r"^[A-Za-z0-9_.-]{1,64}$")],
+                "responses": _answers(204, None, 404),
+            }
+        },
+        "/v1/deny-list": {
+            "post": {
+                "operationId": "deny",
+                "requestBody": _body(p.DenyRequest),
+                "responses": _answers(204, None),
+            }
+        },
+        "/v1/deny-list/{code}": {
+            "delete": {
+                "operationId": "undeny",
+                "parameters": [_path_param("code", r"^[A-Za-z0-9_.:-]{1,128}$")],
+                "responses": _answers(204, None),
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Loyalty head office", "version": p.API_VERSION},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }

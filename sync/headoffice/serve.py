@@ -1,0 +1,130 @@
+"""Run the head-office app on a real socket with uvicorn: in the foreground (``serve``, what
+``till headoffice serve`` calls), or in a background thread on an ephemeral port
+(``ServerThread``, for tests, demos and benchmarks).
+
+``python -m sync.headoffice.serve --db PATH --port N --admin-token T`` runs it as a process and
+prints one JSON line (``{"url": ...}``) on stdout once it listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from sync.headoffice.app import create_app
+from sync.headoffice.service import HeadOffice, MintCode
+from sync.headoffice.store import open_store
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_headoffice(
+    db: str,
+    admin_token: str | None,
+    program_path: str | None = None,
+    mint_code: MintCode | None = None,
+) -> HeadOffice:
+    ho = HeadOffice(open_store(db), admin_token=admin_token, mint_code=mint_code)
+    if program_path:
+        ho.publish_program(Path(program_path).read_text(encoding="utf-8"))
+    return ho
+
+
+def _config(app: Any, **kwargs: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30,
+        **kwargs,
+    )  # fmt: skip
+
+
+def serve(
+    headoffice: HeadOffice,
+    host: str = "127.0.0.1",
+    port: int = 8750,
+    on_ready: Any = None,
+) -> None:
+    """Serve until interrupted. ``on_ready(url)`` is called once the socket listens."""
+    sock = bind(host, port)
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    server = uvicorn.Server(_config(create_app(headoffice=headoffice)))
+    if on_ready is not None:
+        threading.Thread(target=_when_started, args=(server, on_ready, url), daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        headoffice.store.close()
+
+
+def _when_started(server: uvicorn.Server, on_ready: Any, url: str) -> None:
+    while not server.started and not server.should_exit:
+        threading.Event().wait(0.02)
+    if server.started:
+        on_ready(url)
+
+
+class ServerThread:
+    """The app on 127.0.0.1 on a free port, in a thread. ``with ServerThread(ho) as url:``"""
+
+    def __init__(self, headoffice: HeadOffice, port: int = 0) -> None:
+        self.headoffice = headoffice
+        self.sock = bind("127.0.0.1", port)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(_config(create_app(headoffice=headoffice)))
+        self.thread = threading.Thread(target=self.server.run, args=([self.sock],), daemon=True)
+
+    def start(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("head office server did not start")
+            threading.Event().wait(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sync.headoffice.serve")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--admin-token", default=os.environ.get("TILL_HEADOFFICE_ADMIN_TOKEN"))
+    parser.add_argument("--program", default=None)
+    args = parser.parse_args(argv)
+    ho = make_headoffice(args.db, args.admin_token, args.program)
+
+    def ready(url: str) -> None:
+        print(json.dumps({"url": url}), flush=True)
+
+    serve(ho, args.host, args.port, on_ready=ready)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

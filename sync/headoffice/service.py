@@ -1,0 +1,881 @@
+"""Head office's loyalty service over a Store: tills and their tokens, the exactly-once ledger,
+authoritative accounts, the change feed, holds for online redemption, and what head office
+publishes (programs, public keys, the deny-list). No HTTP here: app.py maps it to routes.
+
+Every refusal is an ``ApiProblem`` with an HTTP status, a stable code and parameters.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from loyalty.db import to_text, utc_now
+from loyalty.errors import ProgramError
+from loyalty.ledger import GENESIS, entry_hash
+from loyalty.program import Program, parse_program
+from sync import protocol as p
+from sync.headoffice.accounts import StoredEntry, dump_state, fold, load_state, prune, summarize
+from sync.headoffice.store import Row, Tx
+
+MintCode = Callable[[str], str]
+_ENTRY_COLUMNS = (
+    "entry_id, terminal_id, seq, member_id, kind, points, amount_minor, currency, receipt_no, "
+    "reverses, reward_id, program_version, occurred_at, offline, cashier_id, reason, prev_hash, "
+    "hash, received_at, chain_ok"
+)
+_MEMBER_COLUMNS = (
+    "member_id, snapshot_at, card_number, display_name, language, status, balance, "
+    "pending_json, tier_id, tier_progress, expiring_points, expiring_at, has_purchased, "
+    "birthday, phone_hash, overdrawn, erased"
+)
+DEBIT_KINDS = ("redeem", "donate", "reverse", "adjust", "expire")
+
+
+class ApiProblem(Exception):
+    def __init__(
+        self, status: int, code: str, retry_after: int | None = None, **params: Any
+    ) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.params = params
+        self.retry_after = retry_after
+
+    def body(self) -> bytes:
+        return p.encode(p.Problem(self.code, self.params))
+
+
+_push_decoder = msgspec.json.Decoder(p.PushRequest)
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiProblem(422, "invalid_body", detail=str(exc)[:300]) from None
+    except msgspec.DecodeError:
+        raise ApiProblem(400, "malformed_json") from None
+
+
+def decode_request(kind: type[Any], body: bytes) -> Any:
+    return _decode(msgspec.json.Decoder(kind), body)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _member_state(r: Row) -> p.MemberState:
+    return p.MemberState(
+        member_id=r[0], snapshot_at=r[1], card_number=r[2], display_name=r[3], language=r[4],
+        status=r[5], balance=int(r[6]), pending=_pending(r[7]),
+        tier_id=r[8], tier_progress=int(r[9]), expiring_points=int(r[10]), expiring_at=r[11],
+        has_purchased=bool(r[12]), birthday=r[13], phone_hash=r[14], overdrawn=bool(r[15]),
+    )  # fmt: skip
+
+
+_pending_decoder = msgspec.json.Decoder(list[tuple[int, str]])
+_pending_encoder = msgspec.json.Encoder()
+
+
+def _pending(text: str) -> list[tuple[int, str]]:
+    return _pending_decoder.decode(text)
+
+
+class HeadOffice:
+    def __init__(
+        self,
+        store: Any,
+        admin_token: str | None = None,
+        mint_code: MintCode | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.admin_token = admin_token
+        self.mint_code = mint_code
+        self.clock = clock
+        self._program: Program | None = None
+        self._program_lock = threading.Lock()
+
+    # -- auth --------------------------------------------------------------------------------
+    def register_till(self, terminal_id: str, replace: bool = False) -> str:
+        """A new till token (shown once; head office keeps only its hash)."""
+        secret = secrets.token_urlsafe(32)
+        token = f"{terminal_id}.{secret}"
+        now = to_text(self.clock())
+        with self.store.transaction() as tx:
+            inserted = tx.run(
+                "INSERT INTO tills (terminal_id, token_hash, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (terminal_id, _hash(secret), now),
+            )
+            if not inserted:
+                if not replace:
+                    raise ApiProblem(409, "till_exists", terminal_id=terminal_id)
+                tx.run(
+                    "UPDATE tills SET token_hash = ?, revoked = 0 WHERE terminal_id = ?",
+                    (_hash(secret), terminal_id),
+                )
+        return token
+
+    def revoke_till(self, terminal_id: str) -> None:
+        with self.store.transaction() as tx:
+            if not tx.run("UPDATE tills SET revoked = 1 WHERE terminal_id = ?", (terminal_id,)):
+                raise ApiProblem(404, "unknown_till", terminal_id=terminal_id)
+
+    def till_for(self, token: str) -> str:
+        terminal_id, _, secret = token.partition(".")
+        if not secret or len(token) > 200:
+            raise ApiProblem(401, "unauthorised")
+        with self.store.transaction() as tx:
+            row = tx.one(
+                "SELECT token_hash, revoked FROM tills WHERE terminal_id = ?", (terminal_id,)
+            )
+        if row is None or not hmac.compare_digest(row[0], _hash(secret)):
+            raise ApiProblem(401, "unauthorised")
+        if row[1]:
+            raise ApiProblem(403, "till_revoked", terminal_id=terminal_id)
+        return terminal_id
+
+    def is_admin(self, token: str) -> bool:
+        return bool(self.admin_token) and hmac.compare_digest(
+            token.encode(), (self.admin_token or "").encode()
+        )
+
+    # -- the program ---------------------------------------------------------------------------
+    def program(self, tx: Tx) -> Program | None:
+        row = tx.one("SELECT value FROM settings WHERE key = 'program_version'")
+        if row is None:
+            return None
+        with self._program_lock:
+            if self._program is None or self._program.version != row[0]:
+                doc = tx.one("SELECT document FROM programs WHERE version = ?", (row[0],))
+                self._program = parse_program(doc[0], f"head office program {row[0]}")  # type: ignore[index]
+            return self._program
+
+    def publish_program(self, document: str) -> str:
+        try:
+            program = parse_program(document, "published program")
+        except ProgramError as exc:
+            raise ApiProblem(422, "program_invalid", field=exc.field, problem=exc.problem) from None
+        with self.store.transaction() as tx:
+            tx.run(
+                "INSERT INTO programs (version, document, published_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (program.version, document, to_text(self.clock())),
+            )
+            stored = tx.one("SELECT document FROM programs WHERE version = ?", (program.version,))
+            if stored is None or stored[0] != document:
+                raise ApiProblem(409, "program_version_reused", version=program.version)
+            current = tx.one("SELECT value FROM settings WHERE key = 'program_version'")
+            if current is None or current[0] != program.version:
+                tx.run(
+                    "INSERT INTO settings (key, value) VALUES ('program_version', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (program.version,),
+                )
+                self._changed(tx, [("program", program.version)])
+        return program.version
+
+    # -- push ----------------------------------------------------------------------------------
+    def push(self, terminal_id: str, body: bytes, idem_key: str | None) -> bytes:
+        """Store a batch exactly once and answer with what head office now holds. A replay of
+        the same key and body gets the stored answer; the same key with another body is refused."""
+        req: p.PushRequest = _decode(_push_decoder, body)
+        if req.terminal_id != terminal_id or any(e.terminal_id != terminal_id for e in req.entries):
+            raise ApiProblem(403, "wrong_terminal", terminal_id=terminal_id)
+        if any(e.terminal_id != terminal_id for e in req.enrolments):
+            raise ApiProblem(403, "wrong_terminal", terminal_id=terminal_id)
+        seqs = [e.seq for e in req.entries]
+        if seqs != list(range(seqs[0], seqs[0] + len(seqs))) if seqs else False:
+            raise ApiProblem(422, "batch_not_contiguous")
+        body_hash = hashlib.sha256(body).hexdigest()
+        now = self.clock()
+        stamp = to_text(now)
+        with self.store.transaction() as tx:
+            tx.lock_till(terminal_id)
+            if idem_key:
+                row = tx.one(
+                    "SELECT body_hash, answer FROM push_requests "
+                    "WHERE terminal_id = ? AND idem_key = ?",
+                    (terminal_id, idem_key),
+                )
+                if row is not None:
+                    if row[0] != body_hash:
+                        raise ApiProblem(422, "idempotency_key_reused", key=idem_key)
+                    return bytes(row[1])
+            answer = self._store_batch(tx, terminal_id, req, now, stamp)
+            data = p.encode(answer)
+            if idem_key:
+                tx.run(
+                    "INSERT INTO push_requests (terminal_id, idem_key, body_hash, answer, "
+                    "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (terminal_id, idem_key, body_hash, data, stamp),
+                )
+        return data
+
+    def _store_batch(
+        self, tx: Tx, terminal_id: str, req: p.PushRequest, now: dt.datetime, stamp: str
+    ) -> p.PushAnswer:
+        last = tx.one(
+            "SELECT seq, hash FROM entries WHERE terminal_id = ? ORDER BY seq DESC LIMIT 1",
+            (terminal_id,),
+        )
+        last_seq = int(last[0]) if last else 0
+        entries = req.entries
+        if entries and entries[0].seq > last_seq + 1:
+            raise ApiProblem(409, "seq_gap", expected_seq=last_seq + 1)
+        enrolled = self._store_enrolments(tx, req.enrolments)
+        results: list[p.EntryResult] = []
+        touched: set[str] = set(enrolled)
+        acked = last_seq
+        stored_now: list[p.WireEntry] = []
+        if entries:
+            lo, hi = entries[0].seq, entries[-1].seq
+            in_range = (
+                "SELECT seq, entry_id FROM entries WHERE terminal_id = ? AND seq BETWEEN ? AND ?"
+            )
+            # The usual batch starts right after what head office holds: nothing to compare.
+            before: dict[int, str] = (
+                dict(tx.all(in_range, (terminal_id, lo, hi))) if lo <= last_seq else {}
+            )
+            prev_row = tx.one(
+                "SELECT hash FROM entries WHERE terminal_id = ? AND seq = ?", (terminal_id, lo - 1)
+            )
+            prev = prev_row[0] if prev_row else (GENESIS if lo == 1 else "")
+            fresh: list[tuple[Any, ...]] = []
+            chain: dict[int, bool] = {}
+            for e in entries:
+                chain[e.seq] = e.prev_hash == prev and (
+                    p.chain_hash(e.prev_hash, e) == e.hash
+                    or entry_hash(e.prev_hash, p.hash_fields(e)) == e.hash
+                )
+                prev = e.hash
+                if e.seq not in before:
+                    fresh.append(
+                        (
+                            e.entry_id,
+                            e.terminal_id,
+                            e.seq,
+                            e.member_id,
+                            e.kind,
+                            e.points,
+                            e.amount_minor,
+                            e.currency,
+                            e.receipt_no,
+                            e.reverses,
+                            e.reward_id,
+                            e.program_version,
+                            e.occurred_at,
+                            int(e.offline),
+                            e.cashier_id,
+                            e.reason,
+                            e.prev_hash,
+                            e.hash,
+                            stamp,
+                            int(chain[e.seq]),
+                        )  # fmt: skip
+                    )
+            inserted = 0
+            if fresh:
+                inserted = tx.many(
+                    f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 20)}) "
+                    "ON CONFLICT DO NOTHING",
+                    fresh,
+                )
+            # The constraints decided; read back what they let in only when they refused some.
+            after: dict[int, str] = (
+                {row[2]: row[0] for row in fresh}
+                if inserted == len(fresh)
+                else dict(tx.all(in_range, (terminal_id, lo, hi)))
+            )
+            for e in entries:
+                status: p.EntryStatus
+                if before.get(e.seq) == e.entry_id:
+                    status = "duplicate"
+                    touched.add(e.member_id)  # an earlier answer was lost: send states again
+                elif e.seq not in before and after.get(e.seq) == e.entry_id:
+                    status = "stored"
+                    stored_now.append(e)
+                    touched.add(e.member_id)
+                else:
+                    status = "conflict"
+                if status != "conflict" and e.seq == acked + 1:
+                    acked = e.seq
+                results.append(p.EntryResult(e.seq, e.entry_id, status, chain_ok=chain[e.seq]))
+            self._settle_holds(tx, terminal_id, stored_now)
+        new: dict[str, list[StoredEntry]] = defaultdict(list)
+        for e in stored_now:
+            new[e.member_id].append(
+                StoredEntry(
+                    e.entry_id,
+                    e.kind,
+                    e.points,
+                    e.amount_minor,
+                    e.reverses,
+                    e.reason,
+                    e.occurred_at,
+                    stamp,
+                )  # fmt: skip
+            )
+        states = self._recompute(tx, touched, now, new, terminal_id)
+        overdrawn = {m.member_id for m in states if m.overdrawn}
+        flagged = [
+            r.entry_id
+            for r, e in zip(results, entries, strict=True)
+            if r.status == "stored" and e.points < 0 and e.member_id in overdrawn
+        ]
+        if flagged:
+            tx.many("UPDATE entries SET overdraft = 1 WHERE entry_id = ?", [(i,) for i in flagged])
+            results = [
+                msgspec.structs.replace(r, overdraft=True) if r.entry_id in flagged else r
+                for r in results
+            ]
+        return p.PushAnswer(
+            acked_seq=acked,
+            results=results,
+            members=states,
+            enrolments=sorted(enrolled),
+            server_time=stamp,
+        )
+
+    def _store_enrolments(self, tx: Tx, enrolments: Sequence[p.WireEnrolment]) -> set[str]:
+        out: set[str] = set()
+        for en in enrolments:
+            tx.run(
+                "INSERT INTO members (member_id, card_number, display_name, language, phone_hash, "
+                "birthday, snapshot_at, consent_at, consent_version, enrolled_at, enrolled_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    en.member_id,
+                    en.card_number,
+                    en.display_name,
+                    en.language,
+                    en.phone_hash,
+                    en.birthday,
+                    en.enrolled_at,
+                    en.consent_at,
+                    en.consent_version,
+                    en.enrolled_at,
+                    en.terminal_id,
+                ),  # fmt: skip
+            )
+            row = tx.one(
+                "SELECT enrolled_by, erased FROM members WHERE member_id = ?", (en.member_id,)
+            )
+            if row is not None and row[0] is None and not row[1]:
+                # A stub made for entries that arrived first: the enrolment fills it in.
+                tx.run(
+                    "UPDATE members SET display_name = ?, language = ?, phone_hash = ?, "
+                    "birthday = ?, consent_at = ?, consent_version = ?, enrolled_at = ?, "
+                    "enrolled_by = ? WHERE member_id = ?",
+                    (
+                        en.display_name,
+                        en.language,
+                        en.phone_hash,
+                        en.birthday,
+                        en.consent_at,
+                        en.consent_version,
+                        en.enrolled_at,
+                        en.terminal_id,
+                        en.member_id,
+                    ),  # fmt: skip
+                )
+            if row is not None:
+                out.add(en.member_id)
+        return out
+
+    def _settle_holds(self, tx: Tx, terminal_id: str, stored: Sequence[p.WireEntry]) -> None:
+        receipts = sorted(
+            {e.receipt_no for e in stored if e.receipt_no and e.kind in ("redeem", "donate")}
+        )
+        for receipt_no in receipts:
+            tx.run(
+                "UPDATE holds SET status = 'settled' WHERE terminal_id = ? AND receipt_no = ? "
+                "AND status = 'captured'",
+                (terminal_id, receipt_no),
+            )
+
+    def _recompute(
+        self,
+        tx: Tx,
+        member_ids: Iterable[str],
+        now: dt.datetime,
+        new: Mapping[str, Sequence[StoredEntry]],
+        origin: str | None = None,
+    ) -> list[p.MemberState]:
+        """Fold each member's new entries onto the account head office keeps for them, and
+        answer with their authoritative state (see accounts.fold)."""
+        ids = sorted(set(member_ids))
+        if not ids:
+            return []
+        stamp = to_text(now)
+        rows = self._member_rows(tx, ids)
+        missing = [m for m in ids if m not in rows]
+        if missing:
+            # Entries for members head office has not heard of (enrolled at a till whose
+            # enrolment is still on its way): a stub, filled in when the enrolment arrives.
+            tx.many(
+                "INSERT INTO members (member_id, snapshot_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(m, stamp) for m in missing],
+            )
+        if missing or self.store.dialect != "sqlite":
+            tx.lock_members(ids)  # and read again under the lock
+            rows = self._member_rows(tx, ids)
+        program = self.program(tx)
+        updates = []
+        out: list[p.MemberState] = []
+        for member_id in ids:
+            r = rows[member_id]
+            state = load_state(r[17])
+            fold(program, state, new.get(member_id, ()))
+            prune(state, now)
+            a = summarize(program, state, now)
+            updates.append(
+                (
+                    a.balance,
+                    _pending_encoder.encode(a.pending).decode(),
+                    a.tier_id,
+                    a.tier_progress,
+                    a.expiring_points,
+                    a.expiring_at,
+                    int(a.has_purchased),
+                    int(a.overdrawn),
+                    stamp,
+                    dump_state(state),
+                    member_id,
+                )  # fmt: skip
+            )
+            if not r[16]:
+                out.append(
+                    p.MemberState(
+                        member_id=member_id,
+                        snapshot_at=stamp,
+                        card_number=r[2],
+                        display_name=r[3],
+                        language=r[4],
+                        status=r[5],
+                        balance=a.balance,
+                        pending=list(a.pending),
+                        tier_id=a.tier_id,
+                        tier_progress=a.tier_progress,
+                        expiring_points=a.expiring_points,
+                        expiring_at=a.expiring_at,
+                        has_purchased=a.has_purchased,
+                        birthday=r[13],
+                        phone_hash=r[14],
+                        overdrawn=a.overdrawn,
+                    )  # fmt: skip
+                )
+        tx.many(
+            "UPDATE members SET balance = ?, pending_json = ?, tier_id = ?, tier_progress = ?, "
+            "expiring_points = ?, expiring_at = ?, has_purchased = ?, overdrawn = ?, "
+            "snapshot_at = ?, state_json = ? WHERE member_id = ?",
+            updates,
+        )
+        # One change row for the whole batch: the feed expands it.
+        self._changed(tx, [("members", json.dumps(ids))], origin)
+        return out
+
+    def _member_rows(self, tx: Tx, ids: Sequence[str]) -> dict[str, Row]:
+        rows: dict[str, Row] = {}
+        for chunk in _chunks(ids, 500):
+            found = tx.all(
+                f"SELECT {_MEMBER_COLUMNS}, state_json FROM members "
+                f"WHERE member_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            rows.update((r[0], r) for r in found)
+        return rows
+
+    def _members(self, tx: Tx, ids: Sequence[str]) -> list[p.MemberState]:
+        out: list[p.MemberState] = []
+        for chunk in _chunks(list(ids), 500):
+            rows = tx.all(
+                f"SELECT {_MEMBER_COLUMNS} FROM members "
+                f"WHERE member_id IN ({', '.join('?' * len(chunk))}) AND erased = 0 "
+                "ORDER BY member_id",
+                chunk,
+            )
+            out.extend(_member_state(r) for r in rows)
+        return out
+
+    def _changed(
+        self, tx: Tx, changes: Sequence[tuple[str, str]], origin: str | None = None
+    ) -> None:
+        """Record changes for the feed. ``origin``: the till whose push made them; it got the
+        members' states in its answer, so its own pulls skip them."""
+        if changes:
+            tx.lock_changes()
+            tx.many(
+                "INSERT INTO changes (kind, ref, origin) VALUES (?, ?, ?)",
+                [(kind, ref, origin) for kind, ref in changes],
+            )
+
+    # -- pull ----------------------------------------------------------------------------------
+    def changes(
+        self, cursor: str | None, limit: int = 2000, terminal_id: str | None = None
+    ) -> p.ChangesAnswer:
+        limit = max(1, min(limit, p.MAX_PAGE))
+        with self.store.transaction() as tx:
+            epoch = tx.one("SELECT value FROM settings WHERE key = 'epoch'")
+            assert epoch is not None
+            stamp = to_text(self.clock())
+            if not cursor:
+                # The snapshot covers every change so far, including ones already pruned.
+                top = tx.one("SELECT COALESCE(MAX(change_id), 0) FROM changes")
+                pruned = tx.one("SELECT value FROM settings WHERE key = 'pruned_through'")
+                start = max(int(top[0]) if top else 0, int(pruned[0]) if pruned else 0)
+                return self._snapshot_page(tx, epoch[0], start, "", limit, stamp)
+            phase, start, after = _read_cursor(cursor, epoch[0])
+            if phase == "s":
+                return self._snapshot_page(tx, epoch[0], start, after, limit, stamp)
+            pruned = tx.one("SELECT value FROM settings WHERE key = 'pruned_through'")
+            if pruned is not None and start < int(pruned[0]):
+                raise ApiProblem(410, "cursor_expired")
+            return self._change_page(tx, epoch[0], start, limit, stamp, terminal_id)
+
+    def _snapshot_page(
+        self, tx: Tx, epoch: str, start: int, after: str, limit: int, stamp: str
+    ) -> p.ChangesAnswer:
+        programs: list[str] = []
+        keys: list[p.PublicKey] = []
+        denied: list[p.DenyEntry] = []
+        erased: list[str] = []
+        if not after:
+            # A till starting over may still hold members erased since: name them all (ids
+            # only, which are pseudonymous) so their personal data leaves every till.
+            erased = [r[0] for r in tx.all("SELECT member_id FROM members WHERE erased = 1")]
+            program = tx.one(
+                "SELECT document FROM programs WHERE version = "
+                "(SELECT value FROM settings WHERE key = 'program_version')"
+            )
+            programs = [program[0]] if program else []
+            keys = self._keys(tx, None)
+            denied = self._denied(tx, None)
+        rows = tx.all(
+            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE member_id > ? AND erased = 0 "
+            "ORDER BY member_id LIMIT ?",
+            (after, limit),
+        )
+        members = [_member_state(r) for r in rows]
+        if len(rows) == limit:
+            cursor = _cursor(epoch, "s", start, rows[-1][0])
+        else:
+            cursor = _cursor(epoch, "c", start, "")
+        return p.ChangesAnswer(
+            cursor=cursor, more=True if len(rows) == limit else self._has_changes(tx, start),
+            members=members, erased=erased, programs=programs, public_keys=keys, denied=denied,
+            server_time=stamp,
+        )  # fmt: skip
+
+    def _has_changes(self, tx: Tx, after: int) -> bool:
+        return tx.one("SELECT 1 FROM changes WHERE change_id > ? LIMIT 1", (after,)) is not None
+
+    def _change_page(
+        self, tx: Tx, epoch: str, start: int, limit: int, stamp: str, terminal_id: str | None
+    ) -> p.ChangesAnswer:
+        rows = tx.all(
+            "SELECT change_id, kind, ref FROM changes WHERE change_id > ? "
+            "AND (origin IS NULL OR origin <> ?) ORDER BY change_id LIMIT ?",
+            (start, terminal_id or "", limit),
+        )
+        # A push records the members it touched in one row: a page stops once it holds
+        # ``limit`` refs, so it stays near ``limit`` members however big the batches were.
+        refs: dict[str, dict[str, None]] = defaultdict(dict)
+        end, count, full = start, 0, len(rows) == limit
+        if not rows:
+            # Only this till's own changes (or none) since the cursor: move past them. Change
+            # ids become visible in order (see Store.lock_changes), so none is skipped.
+            top = tx.one("SELECT COALESCE(MAX(change_id), 0) FROM changes")
+            end = max(start, int(top[0]) if top else 0)
+        for change_id, kind, ref in rows:
+            items = json.loads(ref) if kind == "members" else [ref]
+            for item in items:
+                refs["member" if kind == "members" else kind][item] = None
+            end, count = int(change_id), count + len(items)
+            if count >= limit:
+                full = full or int(change_id) != int(rows[-1][0])
+                break
+        members: list[p.MemberState] = []
+        erased: list[str] = []
+        for chunk in _chunks(list(refs["member"]), 500):
+            found = tx.all(
+                f"SELECT {_MEMBER_COLUMNS} FROM members "
+                f"WHERE member_id IN ({', '.join('?' * len(chunk))}) ORDER BY member_id",
+                chunk,
+            )
+            for r in found:
+                (erased.append(r[0]) if r[16] else members.append(_member_state(r)))
+        programs = []
+        for version in list(refs["program"]):
+            doc = tx.one("SELECT document FROM programs WHERE version = ?", (version,))
+            if doc is not None:
+                programs.append(doc[0])
+        return p.ChangesAnswer(
+            cursor=_cursor(epoch, "c", end, ""), more=full, members=members,
+            erased=erased, programs=programs, public_keys=self._keys(tx, list(refs["key"])),
+            denied=self._denied(tx, list(refs["deny"])), server_time=stamp,
+        )  # fmt: skip
+
+    def _keys(self, tx: Tx, ids: list[str] | None) -> list[p.PublicKey]:
+        if ids is not None and not ids:
+            return []
+        rows = tx.all("SELECT key_id, public_key, revoked FROM public_keys ORDER BY key_id")
+        return [
+            p.PublicKey(r[0], base64.b64encode(bytes(r[1])).decode(), bool(r[2]))
+            for r in rows
+            if ids is None or r[0] in ids
+        ]
+
+    def _denied(self, tx: Tx, codes: list[str] | None) -> list[p.DenyEntry]:
+        if codes is not None and not codes:
+            return []
+        if codes is None:
+            rows = tx.all("SELECT code, reason, active FROM deny_list ORDER BY code")
+        else:
+            rows = []
+            for chunk in _chunks(codes, 500):
+                rows += tx.all(
+                    "SELECT code, reason, active FROM deny_list "
+                    f"WHERE code IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+        return [p.DenyEntry(r[0], r[1], bool(r[2])) for r in rows]
+
+    def prune_changes(self, through: int) -> None:
+        """Forget changes up to ``through``: a till whose cursor is older must start over."""
+        with self.store.transaction() as tx:
+            tx.lock_changes()
+            tx.run("DELETE FROM changes WHERE change_id <= ?", (through,))
+            tx.run(
+                "INSERT INTO settings (key, value) VALUES ('pruned_through', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(through),),
+            )
+
+    # -- online redemption: hold, then capture --------------------------------------------------
+    def authorise(self, terminal_id: str, req: p.HoldRequest) -> p.Hold:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            tx.lock_members([req.member_id])
+            row = tx.one(
+                "SELECT balance, status, erased FROM members WHERE member_id = ?", (req.member_id,)
+            )
+            if row is None or row[2]:
+                raise ApiProblem(404, "unknown_member", member=req.member_id)
+            if row[1] == "blocked":
+                raise ApiProblem(409, "member_blocked", member=req.member_id)
+            available = int(row[0]) - self._held(tx, req.member_id, now)
+            if req.points > available:
+                raise ApiProblem(409, "insufficient_points", available=max(available, 0))
+            hold = p.Hold(
+                hold_id=str(uuid.uuid4()), member_id=req.member_id, points=req.points,
+                status="held", expires_at=to_text(now + dt.timedelta(seconds=req.ttl_seconds)),
+                available=available - req.points,
+            )  # fmt: skip
+            tx.run(
+                "INSERT INTO holds (hold_id, member_id, terminal_id, points, status, expires_at, "
+                "created_at) VALUES (?, ?, ?, ?, 'held', ?, ?)",
+                (
+                    hold.hold_id,
+                    hold.member_id,
+                    terminal_id,
+                    hold.points,
+                    hold.expires_at,
+                    to_text(now),
+                ),  # fmt: skip
+            )
+        return hold
+
+    def _held(self, tx: Tx, member_id: str, now: dt.datetime) -> int:
+        tx.run(
+            "UPDATE holds SET status = 'expired' WHERE member_id = ? AND status = 'held' "
+            "AND expires_at <= ?",
+            (member_id, to_text(now)),
+        )
+        row = tx.one(
+            "SELECT COALESCE(SUM(points), 0) FROM holds WHERE member_id = ? "
+            "AND status IN ('held', 'captured')",
+            (member_id,),
+        )
+        return int(row[0]) if row else 0
+
+    def capture(self, terminal_id: str, hold_id: str, receipt_no: str) -> p.Hold:
+        now = self.clock()
+        with self.store.transaction() as tx:
+            hold = self._hold(tx, terminal_id, hold_id)
+            tx.lock_members([hold[0]])
+            status, expires_at, captured_for = hold[2], hold[3], hold[4]
+            if status == "held" and expires_at <= to_text(now):
+                tx.run("UPDATE holds SET status = 'expired' WHERE hold_id = ?", (hold_id,))
+                status = "expired"
+            if status in ("captured", "settled") and captured_for == receipt_no:
+                pass  # a retried capture
+            elif status != "held":
+                raise ApiProblem(409, f"hold_{status}", hold_id=hold_id)
+            else:
+                arrived = tx.one(
+                    "SELECT 1 FROM entries WHERE terminal_id = ? AND receipt_no = ? "
+                    "AND kind IN ('redeem', 'donate') LIMIT 1",
+                    (terminal_id, receipt_no),
+                )
+                status = "settled" if arrived else "captured"
+                tx.run(
+                    "UPDATE holds SET status = ?, receipt_no = ? WHERE hold_id = ?",
+                    (status, receipt_no, hold_id),
+                )
+            return p.Hold(hold_id, hold[0], int(hold[1]), status, expires_at)
+
+    def release(self, terminal_id: str, hold_id: str) -> p.Hold:
+        with self.store.transaction() as tx:
+            hold = self._hold(tx, terminal_id, hold_id)
+            status = hold[2]
+            if status == "held":
+                tx.run("UPDATE holds SET status = 'released' WHERE hold_id = ?", (hold_id,))
+                status = "released"
+            return p.Hold(hold_id, hold[0], int(hold[1]), status, hold[3])
+
+    def _hold(self, tx: Tx, terminal_id: str, hold_id: str) -> Row:
+        row = tx.one(
+            "SELECT member_id, points, status, expires_at, receipt_no FROM holds "
+            "WHERE hold_id = ? AND terminal_id = ?",
+            (hold_id, terminal_id),
+        )
+        if row is None:
+            raise ApiProblem(404, "unknown_hold", hold_id=hold_id)
+        return row
+
+    # -- members, keys, deny-list (head office's own tools) ---------------------------------------
+    def upsert_member(self, member_id: str, req: p.MemberRequest) -> p.MemberState:
+        stamp = to_text(self.clock())
+        with self.store.transaction() as tx:
+            erased = tx.one("SELECT erased FROM members WHERE member_id = ?", (member_id,))
+            if erased is not None and erased[0]:
+                raise ApiProblem(409, "member_erased", member=member_id)
+            if req.card_number is not None:
+                other = tx.one(
+                    "SELECT member_id FROM members WHERE card_number = ? AND member_id <> ?",
+                    (req.card_number, member_id),
+                )
+                if other is not None:
+                    raise ApiProblem(409, "card_number_taken", card_number=req.card_number)
+            tx.run(
+                "INSERT INTO members (member_id, card_number, display_name, language, "
+                "phone_hash, birthday, status, snapshot_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (member_id) DO UPDATE SET card_number = excluded.card_number, "
+                "display_name = excluded.display_name, language = excluded.language, "
+                "phone_hash = excluded.phone_hash, birthday = excluded.birthday, "
+                "status = excluded.status, snapshot_at = excluded.snapshot_at",
+                (
+                    member_id,
+                    req.card_number,
+                    req.display_name,
+                    req.language,
+                    req.phone_hash,
+                    req.birthday,
+                    req.status,
+                    stamp,
+                ),  # fmt: skip
+            )
+            self._changed(tx, [("member", member_id)])
+            return self._members(tx, [member_id])[0]
+
+    def member(self, member_id: str) -> p.MemberState:
+        with self.store.transaction() as tx:
+            found = self._members(tx, [member_id])
+        if not found:
+            raise ApiProblem(404, "unknown_member", member=member_id)
+        return found[0]
+
+    def erase_member(self, member_id: str) -> None:
+        """Erase personal data; the ledger keeps the pseudonymous id and the points."""
+        stamp = to_text(self.clock())
+        with self.store.transaction() as tx:
+            done = tx.run(
+                "UPDATE members SET erased = 1, card_number = NULL, display_name = '', "
+                "phone_hash = NULL, birthday = NULL, snapshot_at = ? WHERE member_id = ?",
+                (stamp, member_id),
+            )
+            if not done:
+                raise ApiProblem(404, "unknown_member", member=member_id)
+            self._changed(tx, [("member", member_id)])
+
+    def add_key(self, key_id: str, public_key_b64: str) -> None:
+        try:
+            raw = base64.b64decode(public_key_b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiProblem(422, "malformed_public_key") from None
+        if len(raw) != 32:
+            raise ApiProblem(422, "malformed_public_key")
+        with self.store.transaction() as tx:
+            tx.run(
+                "INSERT INTO public_keys (key_id, public_key, revoked) VALUES (?, ?, 0) "
+                "ON CONFLICT (key_id) DO UPDATE SET public_key = excluded.public_key, revoked = 0",
+                (key_id, raw),
+            )
+            self._changed(tx, [("key", key_id)])
+
+    def revoke_key(self, key_id: str) -> None:
+        with self.store.transaction() as tx:
+            if not tx.run("UPDATE public_keys SET revoked = 1 WHERE key_id = ?", (key_id,)):
+                raise ApiProblem(404, "unknown_key", key_id=key_id)
+            self._changed(tx, [("key", key_id)])
+
+    def deny(self, code: str, reason: str, active: bool = True) -> None:
+        with self.store.transaction() as tx:
+            tx.run(
+                "INSERT INTO deny_list (code, reason, active) VALUES (?, ?, ?) "
+                "ON CONFLICT (code) DO UPDATE SET reason = excluded.reason, "
+                "active = excluded.active",
+                (code, reason, int(active)),
+            )
+            self._changed(tx, [("deny", code)])
+
+    def app_code(self, member_id: str) -> str:
+        if self.mint_code is None:
+            raise ApiProblem(501, "app_codes_not_configured")
+        state = self.member(member_id)
+        if state.status == "blocked":
+            raise ApiProblem(409, "member_blocked", member=member_id)
+        return self.mint_code(member_id)
+
+    def entry_count(self) -> int:
+        with self.store.transaction() as tx:
+            row = tx.one("SELECT COUNT(*) FROM entries")
+        return int(row[0]) if row else 0
+
+
+def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _cursor(epoch: str, phase: str, start: int, after: str) -> str:
+    raw = json.dumps([epoch, phase, start, after], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str, epoch: str) -> tuple[str, int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        got_epoch, phase, start, after = json.loads(raw)
+        if not (isinstance(start, int) and isinstance(after, str) and phase in ("s", "c")):
+            raise ValueError(cursor)
+    except (ValueError, TypeError, binascii.Error):
+        raise ApiProblem(400, "malformed_cursor") from None
+    if got_epoch != epoch:
+        raise ApiProblem(410, "cursor_expired")
+    return phase, start, after

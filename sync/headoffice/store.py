@@ -1,0 +1,331 @@
+"""Head office's database behind one small interface: SQLite (stdlib sqlite3, WAL) by default,
+PostgreSQL (psycopg 3) when given a ``postgresql://`` URL.
+
+The SQL is written once, with ``?`` placeholders, and runs on both. Deduplication is the unique
+constraints' job (``INSERT ... ON CONFLICT DO NOTHING``), never a check before an insert. The
+few places where PostgreSQL's concurrent writers need ordering take row or advisory locks
+(``lock_till``, ``lock_members``, ``lock_changes``); SQLite has one writer and needs none.
+"""
+
+from __future__ import annotations
+
+import queue
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+Row = tuple[Any, ...]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tills (
+    terminal_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    id {serial},
+    entry_id TEXT NOT NULL UNIQUE,
+    terminal_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    member_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    points BIGINT NOT NULL,
+    amount_minor BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    receipt_no TEXT,
+    reverses TEXT,
+    reward_id TEXT,
+    program_version TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    offline INTEGER NOT NULL,
+    cashier_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    chain_ok INTEGER NOT NULL DEFAULT 1,
+    overdraft INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (terminal_id, seq)
+);
+CREATE INDEX IF NOT EXISTS entries_member ON entries (member_id, id);
+CREATE INDEX IF NOT EXISTS entries_receipt ON entries (terminal_id, receipt_no);
+CREATE TABLE IF NOT EXISTS push_requests (
+    terminal_id TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    answer {blob} NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (terminal_id, idem_key)
+);
+CREATE TABLE IF NOT EXISTS members (
+    member_id TEXT PRIMARY KEY,
+    card_number TEXT UNIQUE,
+    display_name TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT 'en',
+    phone_hash TEXT,
+    birthday TEXT,
+    status TEXT NOT NULL DEFAULT 'active',
+    erased INTEGER NOT NULL DEFAULT 0,
+    balance BIGINT NOT NULL DEFAULT 0,
+    pending_json TEXT NOT NULL DEFAULT '[]',
+    tier_id TEXT,
+    tier_progress BIGINT NOT NULL DEFAULT 0,
+    expiring_points BIGINT NOT NULL DEFAULT 0,
+    expiring_at TEXT,
+    has_purchased INTEGER NOT NULL DEFAULT 0,
+    overdrawn INTEGER NOT NULL DEFAULT 0,
+    snapshot_at TEXT NOT NULL,
+    consent_at TEXT,
+    consent_version TEXT,
+    enrolled_at TEXT,
+    enrolled_by TEXT,
+    state_json TEXT
+);
+CREATE TABLE IF NOT EXISTS holds (
+    hold_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    terminal_id TEXT NOT NULL,
+    points BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    receipt_no TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS holds_member ON holds (member_id, status);
+CREATE INDEX IF NOT EXISTS holds_receipt ON holds (terminal_id, receipt_no);
+CREATE TABLE IF NOT EXISTS programs (
+    version TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    published_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS public_keys (
+    key_id TEXT PRIMARY KEY,
+    public_key {blob} NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS deny_list (
+    code TEXT PRIMARY KEY,
+    reason TEXT NOT NULL DEFAULT '',
+    active INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS changes (
+    change_id {serial},
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    origin TEXT
+)
+"""
+
+
+class Tx(Protocol):
+    """One transaction's statements."""
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int: ...
+    def lock_till(self, terminal_id: str) -> None: ...
+    def lock_members(self, member_ids: Iterable[str]) -> None: ...
+    def lock_changes(self) -> None: ...
+
+
+class Store(Protocol):
+    dialect: str
+
+    def transaction(self) -> Any: ...  # a context manager yielding a Tx
+    def close(self) -> None: ...
+
+
+def statements() -> list[str]:
+    return [s for s in _SCHEMA.split(";\n") if s.strip()]
+
+
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Rows changed in all (an insert that did nothing on conflict counts 0)."""
+        return self.conn.executemany(sql, rows).rowcount
+
+    def lock_till(self, terminal_id: str) -> None:
+        """BEGIN IMMEDIATE already holds the one write lock."""
+
+    def lock_members(self, member_ids: Iterable[str]) -> None:
+        """BEGIN IMMEDIATE already holds the one write lock."""
+
+    def lock_changes(self) -> None:
+        """BEGIN IMMEDIATE already holds the one write lock."""
+
+
+class SqliteStore:
+    """One connection serialised by a lock: WAL, synchronous=FULL, BEGIN IMMEDIATE."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        self.conn = conn
+        self.lock = threading.Lock()
+        with self.transaction() as tx:
+            for sql in statements():
+                tx.run(sql.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB"))
+            _init_settings(tx)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SqliteTx]:
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(self.conn)
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+class _PostgresTx:
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        rows: list[Row] = self.conn.execute(self._sql(sql), params).fetchall()
+        return rows
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self.conn.execute(self._sql(sql), params).fetchone()
+        return row
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        count: int = self.conn.execute(self._sql(sql), params).rowcount
+        return count
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        with self.conn.cursor() as cur:
+            cur.executemany(self._sql(sql), list(rows))
+            count: int = cur.rowcount
+            return count
+
+    def lock_till(self, terminal_id: str) -> None:
+        # One push per till at a time: the till's own row, locked until commit.
+        self.conn.execute(
+            "SELECT 1 FROM tills WHERE terminal_id = %s FOR UPDATE", (terminal_id,)
+        ).fetchall()
+
+    def lock_members(self, member_ids: Iterable[str]) -> None:
+        # Sorted, so two transactions touching the same members cannot deadlock.
+        ids = sorted(set(member_ids))
+        if ids:
+            self.conn.execute(
+                "SELECT 1 FROM members WHERE member_id = ANY(%s) ORDER BY member_id FOR UPDATE",
+                (ids,),
+            ).fetchall()
+
+    def lock_changes(self) -> None:
+        # Change ids must become visible in id order, or a reader's cursor could skip one that
+        # commits late: writers of changes take turns until they commit.
+        self.conn.execute("SELECT pg_advisory_xact_lock(715517)").fetchall()
+
+
+class PostgresStore:
+    """A small pool of psycopg connections, READ COMMITTED, explicit locks where order matters."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, size: int = 8) -> None:
+        import psycopg  # the till never loads the driver
+
+        self._psycopg = psycopg
+        self.url = url
+        self._pool: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._slots = threading.Semaphore(size)
+        with self.transaction() as tx:
+            tx.conn.execute("SELECT pg_advisory_xact_lock(715516)")
+            for sql in statements():
+                tx.conn.execute(
+                    sql.format(
+                        serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", blob="BYTEA"
+                    )
+                )
+            _init_settings(tx)
+
+    def _connect(self) -> Any:
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            return self._psycopg.connect(self.url, autocommit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_PostgresTx]:
+        with self._slots:
+            conn = self._connect()
+            try:
+                yield _PostgresTx(conn)
+            except BaseException:
+                try:
+                    conn.rollback()
+                except Exception:
+                    conn.close()
+                    raise
+                self._pool.put(conn)
+                raise
+            try:
+                conn.commit()
+            except BaseException:
+                conn.close()
+                raise
+            self._pool.put(conn)
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._pool.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+def _init_settings(tx: Any) -> None:
+    # A random epoch per database: a cursor from another database (or a restored one) is stale.
+    tx.run(
+        "INSERT INTO settings (key, value) VALUES ('epoch', ?) ON CONFLICT DO NOTHING",
+        (secrets.token_hex(8),),
+    )
+
+
+def open_store(url: str) -> SqliteStore | PostgresStore:
+    """``postgresql://...`` (or ``postgres://``), else a SQLite path or ``sqlite:///path``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(url)
+    if url.startswith("sqlite:///"):
+        url = url[len("sqlite:///") :]
+    return SqliteStore(url)

@@ -1,0 +1,320 @@
+"""The wire protocol between a till (or another channel) and head office: typed payloads that
+both sides share, their JSON codecs, and the problem codes.
+
+Requests forbid unknown fields and carry their limits (lengths, patterns, ranges), so head office
+decodes them strictly and a malformed body is a 4xx with a code, never a server error. Answers
+ignore fields they do not know, so a newer head office can add fields without breaking older
+tills. Money is integer minor units, points integers, times the fixed-width UTC text of
+``loyalty.db.to_text``. This module imports no HTTP or database library: the till loads it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+from loyalty.db import from_text, to_text
+from loyalty.ledger import Entry
+from loyalty.members import MemberSnapshot
+from loyalty.outbox import PendingEnrolment
+from loyalty.schema import LEDGER_KINDS
+
+API_VERSION = "1"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_BATCH = 5000
+MAX_PAGE = 5000
+MAX_BODY_BYTES = 32 * 1024 * 1024  # decompressed
+
+Identifier = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+CashierId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+Text64 = Annotated[str, Meta(max_length=64)]
+Text200 = Annotated[str, Meta(max_length=200)]
+Uuidish = Annotated[str, Meta(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+Hash = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+Timestamp = Annotated[
+    str,
+    Meta(pattern=r"^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z$"),
+]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+Seq = Annotated[int, Meta(ge=1, le=2**53)]
+Points = Annotated[int, Meta(ge=-(10**12), le=10**12)]
+Minor = Annotated[int, Meta(ge=-(10**15), le=10**15)]
+Kind = Literal["earn", "redeem", "reverse", "adjust", "bonus", "expire", "donate", "enroll"]
+assert set(Kind.__args__) == set(LEDGER_KINDS)  # type: ignore[attr-defined]
+
+
+class Request(Struct, forbid_unknown_fields=True):
+    """A body head office decodes strictly."""
+
+
+class Answer(Struct):
+    """A body the till decodes tolerantly (unknown fields are ignored)."""
+
+
+# -- push -------------------------------------------------------------------------------------
+class WireEntry(Request):
+    """One ledger entry as it travels: the till's facts, hash chain included."""
+
+    entry_id: Uuidish
+    terminal_id: Identifier
+    seq: Seq
+    member_id: Identifier
+    kind: Kind
+    points: Points
+    amount_minor: Minor
+    currency: Currency
+    receipt_no: Text64 | None
+    reverses: Uuidish | None
+    reward_id: Text64 | None
+    program_version: Text64
+    occurred_at: Timestamp
+    offline: bool
+    cashier_id: CashierId
+    reason: Text200
+    prev_hash: Hash
+    hash: Hash
+
+
+class WireEnrolment(Request):
+    member_id: Identifier
+    card_number: Annotated[str, Meta(pattern=r"^[0-9]{12,19}$")]
+    display_name: Annotated[str, Meta(min_length=1, max_length=80)]
+    language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")]
+    phone_hash: Hash | None
+    birthday: Annotated[str, Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")] | None
+    consent_at: Timestamp
+    consent_version: Text64
+    enrolled_at: Timestamp
+    terminal_id: Identifier
+    cashier_id: CashierId
+
+
+class PushRequest(Request):
+    """A batch of one till's unacknowledged entries, contiguous and in ``seq`` order."""
+
+    terminal_id: Identifier
+    entries: Annotated[list[WireEntry], Meta(max_length=MAX_BATCH)]
+    enrolments: Annotated[list[WireEnrolment], Meta(max_length=MAX_BATCH)] = []
+
+
+EntryStatus = Literal["stored", "duplicate", "conflict"]
+
+
+class EntryResult(Answer):
+    """What head office did with one entry: stored now, already stored (a replay), or refused
+    because another entry holds its ``(terminal_id, seq)`` or its ``entry_id``."""
+
+    seq: int
+    entry_id: str
+    status: EntryStatus
+    overdraft: bool = False  # an offline redemption took the balance below zero (flagged)
+    chain_ok: bool = True  # its prev_hash links to the entry head office holds before it
+
+
+class MemberState(Answer):
+    """Head office's authoritative view of a member."""
+
+    member_id: str
+    snapshot_at: str
+    card_number: str | None = None
+    display_name: str = ""
+    language: str = "en"
+    status: Literal["active", "blocked"] = "active"
+    balance: int = 0
+    pending: list[tuple[int, str]] = []  # (points, release time)
+    tier_id: str | None = None
+    tier_progress: int = 0
+    expiring_points: int = 0
+    expiring_at: str | None = None
+    has_purchased: bool = False
+    birthday: str | None = None
+    phone_hash: str | None = None
+    overdrawn: bool = False
+
+
+class PushAnswer(Answer):
+    acked_seq: int  # every entry of this till up to here is stored at head office
+    results: list[EntryResult]
+    members: list[MemberState]  # authoritative balances of the members this batch touched
+    enrolments: list[str]  # member ids of the enrolments head office now holds
+    server_time: str
+
+
+# -- pull -------------------------------------------------------------------------------------
+class PublicKey(Answer):
+    key_id: str
+    public_key: str  # raw 32-byte Ed25519 key, base64 (standard alphabet)
+    revoked: bool = False
+
+
+class DenyEntry(Answer):
+    code: str  # a member id, card number or app-code id
+    reason: str = ""
+    active: bool = True
+
+
+class ChangesAnswer(Answer):
+    """One page of changes. Apply it and store ``cursor`` in one transaction; ask again while
+    ``more`` is true."""
+
+    cursor: str
+    more: bool
+    members: list[MemberState] = []
+    erased: list[str] = []
+    programs: list[str] = []  # program documents, oldest first
+    public_keys: list[PublicKey] = []
+    denied: list[DenyEntry] = []
+    server_time: str = ""
+
+
+# -- online redemption ------------------------------------------------------------------------
+class HoldRequest(Request):
+    member_id: Identifier
+    points: Annotated[int, Meta(ge=1, le=10**9)]
+    ttl_seconds: Annotated[int, Meta(ge=5, le=3600)] = 120
+
+
+class CaptureRequest(Request):
+    receipt_no: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class Hold(Answer):
+    hold_id: str
+    member_id: str
+    points: int
+    status: Literal["held", "captured", "released", "settled", "expired"]
+    expires_at: str
+    available: int = 0  # the member's balance less every active hold, after this one
+
+
+# -- administration (head office's own tools) ---------------------------------------------------
+class TillRequest(Request):
+    terminal_id: Identifier
+    replace: bool = False  # issue a new token and revoke the old one
+
+
+class TillToken(Answer):
+    terminal_id: str
+    token: str
+
+
+class MemberRequest(Request):
+    card_number: Annotated[str, Meta(pattern=r"^[0-9]{12,19}$")] | None = None
+    display_name: Annotated[str, Meta(min_length=1, max_length=80)] = "Member"
+    language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")] = "en"
+    phone_hash: Hash | None = None
+    birthday: Annotated[str, Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")] | None = (
+        None
+    )
+    status: Literal["active", "blocked"] = "active"
+
+
+class ProgramRequest(Request):
+    document: Annotated[str, Meta(min_length=1, max_length=1_000_000)]
+
+
+class ProgramVersion(Answer):
+    version: str
+
+
+class KeyRequest(Request):
+    key_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    public_key: Annotated[str, Meta(pattern=r"^[A-Za-z0-9+/]{43}=$")]  # 32 bytes, base64
+
+
+class DenyRequest(Request):
+    code: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+    reason: Text200 = ""
+
+
+class AppCode(Answer):
+    member_id: str
+    code: str
+
+
+class Problem(Answer):
+    """Every refusal: a stable code and its parameters, never a sentence."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+# -- codecs -----------------------------------------------------------------------------------
+_encoder = msgspec.json.Encoder()
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def decoder(kind: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(kind)
+
+
+def idempotency_key(body: bytes) -> str:
+    """The key of a push batch: the hash of its uncompressed body. The entries are hash-chained,
+    so the same key always means the same batch, across retries and across a till's restart."""
+    return hashlib.sha256(body).hexdigest()[:40]
+
+
+# -- between the domain and the wire -----------------------------------------------------------
+def wire_entry(e: Entry) -> WireEntry:
+    return WireEntry(
+        entry_id=e.entry_id, terminal_id=e.terminal_id, seq=e.seq, member_id=e.member_id,
+        kind=e.kind, points=e.points, amount_minor=e.amount_minor,  # type: ignore[arg-type]
+        currency=e.currency, receipt_no=e.receipt_no, reverses=e.reverses,
+        reward_id=e.reward_id, program_version=e.program_version, occurred_at=e.occurred_at,
+        offline=e.offline, cashier_id=e.cashier_id, reason=e.reason, prev_hash=e.prev_hash,
+        hash=e.hash,
+    )  # fmt: skip
+
+
+def hash_fields(e: WireEntry) -> tuple[object, ...]:
+    """The facts an entry's hash covers, in the ledger's order (see loyalty.ledger.append)."""
+    return (
+        e.entry_id, e.terminal_id, e.seq, e.member_id, e.kind, e.points, e.amount_minor,
+        e.currency, e.receipt_no, e.reverses, e.reward_id, e.program_version, e.occurred_at,
+        int(e.offline), e.cashier_id, e.reason,
+    )  # fmt: skip
+
+
+def chain_hash(prev_hash: str, e: WireEntry) -> str:
+    """``loyalty.ledger.entry_hash`` of an entry, with msgspec's encoder (the same bytes as the
+    ledger's ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)`` for these values,
+    several times faster). Callers fall back to ``entry_hash`` when this disagrees."""
+    return hashlib.sha256(_encoder.encode([prev_hash, *hash_fields(e)])).hexdigest()
+
+
+def wire_enrolment(p: PendingEnrolment) -> WireEnrolment:
+    return WireEnrolment(
+        member_id=p.member_id, card_number=p.card_number, display_name=p.display_name,
+        language=p.language, phone_hash=p.phone_hash, birthday=p.birthday,
+        consent_at=p.consent_at, consent_version=p.consent_version, enrolled_at=p.enrolled_at,
+        terminal_id=p.terminal_id, cashier_id=p.cashier_id,
+    )  # fmt: skip
+
+
+def snapshot(m: MemberState) -> MemberSnapshot:
+    return MemberSnapshot(
+        member_id=m.member_id, snapshot_at=m.snapshot_at, card_number=m.card_number,
+        display_name=m.display_name, language=m.language, status=m.status, balance=m.balance,
+        pending=tuple((int(p), str(t)) for p, t in m.pending), tier_id=m.tier_id,
+        tier_progress=m.tier_progress, expiring_points=m.expiring_points,
+        expiring_at=m.expiring_at, has_purchased=m.has_purchased, birthday=m.birthday,
+        phone_hash=m.phone_hash,
+    )  # fmt: skip
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    try:
+        return from_text(text) if text else None
+    except ValueError:
+        return None
+
+
+def now_text(now: dt.datetime | None = None) -> str:
+    return to_text(now or dt.datetime.now(dt.UTC))

@@ -1,0 +1,96 @@
+"""``till headoffice serve [--db URL] [--port N]``: the reference head-office loyalty API on
+uvicorn. SQLite by default (``headoffice.sqlite`` in the data directory), PostgreSQL when
+``--db`` is a ``postgresql://`` URL.
+
+Wired in by ``terminal/commands/headoffice.py`` (which owns ``till headoffice``) through
+``register_serve(headoffice_subparsers, mint_code=...)``. Once listening it prints one JSON
+line with its URL (and the admin token when it made one up) and serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from terminal.errors import CommandError
+
+MintCode = Callable[[str], str]
+
+
+def register_serve(
+    subparsers: Any,
+    mint_code: MintCode | None = None,
+    public_keys: Sequence[tuple[str, bytes]] = (),
+) -> None:
+    """``mint_code(member_id) -> app code`` lets head office issue member app codes, and
+    ``public_keys`` ((key id, raw 32-byte Ed25519 public key), ...) are published at start so
+    tills can verify them (the terminal passes scanner's minting and its key; sync may not
+    import scanner)."""
+    parser = subparsers.add_parser("serve", help="run the reference head-office loyalty API")
+    parser.add_argument("--db", default=None, help="SQLite path or postgresql:// URL")
+    parser.add_argument("--port", type=int, default=8750)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--program", default=None, help="publish this program file at start")
+    parser.set_defaults(func=lambda args: serve(args, mint_code, public_keys))
+
+
+def serve(
+    args: argparse.Namespace,
+    mint_code: MintCode | None = None,
+    public_keys: Sequence[tuple[str, bytes]] = (),
+) -> None:
+    from sync.headoffice.serve import make_headoffice
+    from sync.headoffice.serve import serve as run_server
+    from sync.headoffice.service import ApiProblem
+    from terminal.commands.common import load_config
+
+    db = args.db
+    if db is None:
+        folder = load_config(args).data_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        db = str(folder / "headoffice.sqlite")
+    admin_token = os.environ.get("TILL_HEADOFFICE_ADMIN_TOKEN")
+    made_up = admin_token is None
+    if admin_token is None:
+        admin_token = secrets.token_urlsafe(24)
+    try:
+        ho = make_headoffice(db, admin_token, None, mint_code)
+    except Exception as exc:  # sqlite3 or psycopg: the driver's own error types
+        raise CommandError(
+            "sync.headoffice.bad_database", exit_code=1, db=db, detail=str(exc)[:200]
+        ) from None
+    for key_id, raw in public_keys:
+        ho.add_key(key_id, base64.b64encode(raw).decode())
+    if args.program:
+        try:
+            ho.publish_program(Path(args.program).read_text(encoding="utf-8"))
+        except (OSError, ApiProblem) as exc:
+            params = exc.params if isinstance(exc, ApiProblem) else {}
+            raise CommandError(
+                "sync.headoffice.bad_program", path=args.program,
+                field=params.get("field", "(file)"), problem=params.get("problem", str(exc)),
+            ) from None  # fmt: skip
+
+    def ready(url: str) -> None:
+        line: dict[str, str] = {"url": url, "db": db}
+        if made_up:
+            line["admin_token"] = admin_token
+        print(json.dumps(line), flush=True)
+
+    try:
+        run_server(ho, args.host, args.port, on_ready=ready)
+    except OSError as exc:
+        raise CommandError(
+            "sync.headoffice.cannot_listen", exit_code=1, host=args.host, port=args.port,
+            detail=exc.strerror or str(exc),
+        ) from None  # fmt: skip
+    except KeyboardInterrupt:
+        pass
+    sys.stdout.flush()
