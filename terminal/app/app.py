@@ -68,6 +68,8 @@ class TillApp(App[None]):
         if self._keymap:
             self.set_keymap(self._keymap)
         self.services.listener = self.post_message
+        if self.services.sync is not None:
+            self.services.sync.start(self.post_message)
         self.printer_state = "ready" if self.services.printer is not None else "none"
         self.camera_state = "none"
         self.refresh_counts()
@@ -163,9 +165,7 @@ class TillApp(App[None]):
         self.run_sync()
 
     def run_sync(self) -> None:
-        from terminal.app.workers import sync_now
-
-        sync_now(self)
+        self.services.sync.sync_now()
 
     # -- events from workers --------------------------------------------------------------------
     def on_sale_committed(self, event: m.SaleCommitted) -> None:
@@ -201,7 +201,7 @@ class TillApp(App[None]):
         self.sync_progress = 0
 
     def on_sync_progressed(self, event: m.SyncProgressed) -> None:
-        total = max(1, self.unsynced)
+        total = max(1, self.unsynced, event.entries_left)
         self.sync_progress = min(100, int(100 * (1 - event.entries_left / total)))
 
     def on_sync_completed(self, event: m.SyncCompleted) -> None:
@@ -215,7 +215,9 @@ class TillApp(App[None]):
         self.events_seen.append(event)
         self.online = False
         self.sync_progress = -1
-        self.notify(self.t("app.sync.failed", reason=event.reason), severity="warning")
+        key = f"sync.error.{event.reason}"
+        reason = self.t(key) if self.t.has(key) else self.t("sync.error.other", code=event.reason)
+        self.notify(self.t("app.sync.failed", reason=reason), severity="warning")
 
     def on_device_state_changed(self, event: m.DeviceStateChanged) -> None:
         if event.device == "printer":

@@ -104,6 +104,10 @@ class TillServices:
     def sell(self, req: SaleRequest) -> SaleResult:
         with self.lock:
             result = sales.sale(self.till, req, self.now())
+        if self.sync is not None:
+            if req.authorisation is not None:
+                self.sync.capture(req.authorisation, result.receipt_no)
+            self.sync.sale_committed()
         if self.printer is not None:
             self.printer.enqueue_sale(result)
         return result

@@ -16,6 +16,7 @@ from terminal.auth import cashiers_from
 from terminal.config import Config
 from terminal.printing import ReceiptPrinter
 from terminal.scanning import TillScanner
+from terminal.syncing import HeadOfficeLink
 
 
 def scanner_for(till: Till, config: Config) -> TillScanner:
@@ -47,4 +48,5 @@ def build_services(
     services.scanner = scanner_for(till, config)
     if with_printer and config.printer:
         services.printer = ReceiptPrinter(till, config, on_event=services.printed, clock=clock)
+    services.sync = HeadOfficeLink.from_config(till, config)
     return services

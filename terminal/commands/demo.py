@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="a complete local shop to try the till")
     p.add_argument("--keep", action="store_true", help="keep the demo folder afterwards")
     p.add_argument("--language", default=None, help="start in this language (en el pl ro th fa)")
+    p.add_argument("--offline", action="store_true", help="no local head office")
     p.set_defaults(func=run)
 
 
@@ -94,17 +95,38 @@ def run(args: argparse.Namespace) -> None:
     from terminal.app.wiring import build_services
 
     folder = Path(tempfile.mkdtemp(prefix="till-demo-"))
+    server = None
     try:
         language = args.language or load(None, None).language
         data = prepare(folder, language)
+        if not args.offline:
+            server = _headoffice(folder, data)
         config = load(str(data), None)
         services = build_services(config)
+        where = f"head office {server.url}" if server else "no head office (offline)"
         print(
-            f"till demo: data in {data}; cashier anna PIN 1234, manager maria PIN 9999; "
-            "try card 400000000002",
+            f"till demo: data in {data}, {where}; cashier anna PIN 1234, manager maria PIN "
+            f"9999; type card 400000000002 or scan the codes in {data / 'samples'}",
             file=sys.stderr,
         )
         build_app(services, config.language, config.raw.get("keys") or {}).run()
     finally:
+        if server is not None:
+            server.stop()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _headoffice(folder: Path, data: Path) -> object | None:
+    """A local head office for the demo; the demo still runs offline when it cannot start."""
+    from terminal.demo_shop import start_headoffice
+
+    try:
+        server = start_headoffice(folder, data, "DEMO-T1")
+    except Exception as exc:  # noqa: BLE001 - the demo goes on offline, and says why
+        print(f"till demo: head office did not start ({exc}); running offline", file=sys.stderr)
+        return None
+    from terminal.commands.init import remember_headoffice
+
+    remember_headoffice(data / "config.toml", server.url)
+    return server

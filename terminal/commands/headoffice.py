@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 
 from scanner.codes import DEFAULT_LIFETIME_S, MAX_LIFETIME_S, MEMBER_ID, mint_app_code
-from scanner.keys import load_private_key
+from scanner.keys import load_private_key, public_bytes
 from terminal.commands.scan import DEMO_KEYS_DIR, parse_now
 from terminal.errors import CommandError
 
@@ -24,9 +25,25 @@ TEST_KEY_FILE = DEMO_KEYS_DIR / "test-2026.TEST-ONLY-private.pem"
 
 
 def register(subparsers: Any) -> None:
+    from terminal.commands.headoffice_serve import register_serve
+
     p = subparsers.add_parser("headoffice", help="head office tools")
     sub = p.add_subparsers(dest="headoffice_command", required=True, metavar="COMMAND")
     _register_token(sub)
+    key_file = os.environ.get("TILL_HEADOFFICE_SIGNING_KEY")
+    if key_file:
+        # Head office signs member app codes with this key and publishes its public half.
+        key = load_private_key(Path(key_file))
+        key_id = Path(key_file).name.split(".", 1)[0]
+        register_serve(
+            sub,
+            mint_code=lambda member: mint_app_code(
+                key, key_id, member, dt.datetime.now(dt.UTC).replace(microsecond=0)
+            ),
+            public_keys=[(key_id, public_bytes(key))],
+        )
+    else:
+        register_serve(sub)
 
 
 def _register_token(sub: Any) -> None:

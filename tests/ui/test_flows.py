@@ -38,12 +38,18 @@ async def type_in(pilot: Pilot[None], text: str, enter: bool = True) -> None:
 async def scan(pilot: Pilot[None], code: str, gap_s: float = 0.004) -> None:
     """A keyboard-wedge scanner: the code and Enter as key events a few ms apart, stamped as
     the terminal would stamp them (pilot's own presses wait for the app between keys)."""
+    app: TillApp = pilot.app  # type: ignore[assignment]
+    seen = len(app.events_seen)
     start = time.monotonic()
     for i, char in enumerate([*code, "enter"]):
         event = key_events.Key("enter", "\r") if char == "enter" else key_events.Key(char, char)
         event.time = start + i * gap_s
-        pilot.app.post_message(event)
-    await pilot.pause()
+        app.post_message(event)
+    # Until the till took the scan in (a busy machine may take a while to get through the keys).
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if len(app.events_seen) > seen:
+            break
 
 
 async def sign_in(pilot: Pilot[None], cashier: str = "anna", pin: str = "1234") -> None:

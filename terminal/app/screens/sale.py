@@ -13,7 +13,7 @@ from loyalty.errors import BadInput, LoyaltyError, Refused
 from loyalty.money import parse_amount
 from loyalty.policy import Authorisation, Override
 from loyalty.program import localised
-from loyalty.rules import BasketLine
+from loyalty.rules import BasketLine, price
 from loyalty.sales import SaleRequest, SaleResult
 from terminal.app import messages as m
 from terminal.app.screens.base import TillScreen, field
@@ -270,7 +270,16 @@ class SaleScreen(TillScreen):
     def authorise(self) -> None:
         try:
             req = self.request()
-            points = self.services.preview(req).pricing.redeemed_points
+            # What the basket redeems, before the offline policy (which is what refused it).
+            assert self.view is not None
+            pricing = price(
+                self.services.till.program,
+                req.lines,
+                req.reward_id,
+                req.payment_points,
+                self.view.member.tier_id,
+            )
+            points = pricing.redeemed_points
         except LoyaltyError as exc:
             self.app.call_from_thread(self.show_preview, exc)
             return

@@ -1,0 +1,85 @@
+"""Head office as the till app's ``TillServices.sync`` hook: a SyncClient and its background
+runner, reporting to the app as messages through ``listener`` (the app's post_message).
+
+Sales ask for a debounced sync; F5 asks for one now; online authorisation holds points at head
+office before a redemption and captures them after the sale commits."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from loyalty.policy import Authorisation
+from loyalty.till import Till
+from sync.client import Progress, SyncClient, SyncFailed, load_token
+from sync.runner import BackgroundSync, SyncStatus
+from terminal.config import Config
+
+Listener = Callable[[object], None]
+
+
+class HeadOfficeLink:
+    def __init__(self, client: SyncClient, runner_options: dict[str, Any] | None = None) -> None:
+        self.client = client
+        self.listener: Listener | None = None
+        client.on_progress = self._progress
+        self.runner = BackgroundSync(client, on_status=self._status, **(runner_options or {}))
+
+    @classmethod
+    def from_config(cls, till: Till, config: Config) -> HeadOfficeLink | None:
+        """None when no head office is configured or this till has no token yet."""
+        token = load_token(config.data_dir)
+        if not config.headoffice or not token:
+            return None
+        return cls(SyncClient(till, config.headoffice, token))
+
+    def start(self, listener: Listener) -> None:
+        self.listener = listener
+        self.runner.start()
+        self.runner.sync_now("start")
+
+    # -- what the app calls ------------------------------------------------------------------
+    def sync_now(self) -> None:
+        self.runner.sync_now("manual")
+
+    def sale_committed(self) -> None:
+        self.runner.sale_committed()
+
+    def authorise(self, member_id: str, points: int) -> Authorisation:
+        """Hold the points at head office (raises SyncFailed when it is out of reach or
+        refuses, e.g. another channel spent them)."""
+        return self.client.authorise(member_id, points)
+
+    def capture(self, authorisation: Authorisation, receipt_no: str) -> None:
+        # A failed capture lets the hold expire; the sale's entries still reach head office.
+        with contextlib.suppress(SyncFailed):
+            self.client.capture(authorisation, receipt_no)
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.client.close()
+
+    # -- from the sync threads ---------------------------------------------------------------
+    def _emit(self, event: object) -> None:
+        if self.listener is not None:
+            self.listener(event)
+
+    def _progress(self, progress: Progress) -> None:
+        from terminal.app import messages as m
+
+        if progress.phase == "push":
+            self._emit(m.SyncProgressed(progress.entries_left, progress.bytes_sent))
+
+    def _status(self, status: SyncStatus) -> None:
+        from terminal.app import messages as m
+
+        if status.state == "syncing":
+            self._emit(m.SyncStarted())
+        elif status.state == "synced":
+            report = status.report
+            self._emit(
+                m.SyncCompleted(report.pushed if report else 0, report.members if report else 0)
+            )
+        elif status.state == "failed":
+            self._emit(m.SyncFailed(status.code or "other"))
