@@ -27,7 +27,6 @@ import cv2
 from scanner.camera import CameraEnded, CameraEvent, CameraFailed, CameraReader, CodeSeen
 from scanner.codes import (
     DEFAULT_SKEW_S,
-    EMPTY_DENY_LIST,
     DenyList,
     MemberCode,
     MemoryReplayGuard,
@@ -80,17 +79,39 @@ def load_keys(args: argparse.Namespace, cfg: Config) -> dict[str, bytes]:
         raise CommandError("scan.error.bad_key_file", path=str(folder)) from exc
     if not keys and (args.keys or args.demo_keys):
         raise CommandError("scan.error.no_keys", path=str(folder))
+    if not (args.keys or args.demo_keys):
+        keys.update(synced(cfg)[0])
     return keys
+
+
+def synced(cfg: Config) -> tuple[dict[str, bytes], frozenset[str]]:
+    """The keys and deny-list head office's pull keeps in the till's database, if there is one."""
+    from loyalty import outbox
+    from loyalty.till import DB_FILE, Till
+
+    if not (cfg.data_dir / DB_FILE).is_file():
+        return {}, frozenset()
+    till = Till.open(cfg.data_dir)
+    try:
+        return outbox.public_keys(till), outbox.deny_list(till)
+    finally:
+        till.close()
 
 
 def load_deny_list(args: argparse.Namespace, cfg: Config) -> DenyList:
     path = args.deny or cfg.data_dir / "denylist.json"
+    denied = synced(cfg)[1] if args.deny is None else frozenset()
+    from_db = DenyList(revoked_cards=denied, blocked_members=denied)
     if args.deny is None and not path.is_file():
-        return EMPTY_DENY_LIST
+        return from_db
     try:
-        return DenyList.from_mapping(json.loads(path.read_text(encoding="utf-8")))
+        listed = DenyList.from_mapping(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, AttributeError) as exc:
         raise CommandError("scan.error.bad_deny_list", path=str(path)) from exc
+    return DenyList(
+        revoked_cards=listed.revoked_cards | from_db.revoked_cards,
+        blocked_members=listed.blocked_members | from_db.blocked_members,
+    )
 
 
 def parse_now(text: str | None) -> dt.datetime:
