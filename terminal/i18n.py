@@ -117,6 +117,15 @@ class Translator:
         digits = _DIGITS.get(self.locale.default_numbering_system)
         return text.translate(str.maketrans("0123456789", digits)) if digits else text
 
+    def join(self, items: list[str]) -> str:
+        """A list in the language's own way: "a, b and c", "a، b و c" (CLDR list patterns)."""
+        from babel.lists import format_list
+
+        try:
+            return format_list(items, style="standard", locale=self.locale)
+        except (KeyError, ValueError):  # a locale whose CLDR list data is incomplete
+            return ", ".join(items)
+
     def number(self, value: int) -> str:
         """An integer (points, counts) with the language's separators and digits."""
         return self._digits(format_decimal(value, locale=self.locale, numbering_system="default"))

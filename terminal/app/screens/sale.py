@@ -181,7 +181,7 @@ class SaleScreen(TillScreen):
         message.update("")
         t = self.t
         currency = self.services.currency
-        reasons = ", ".join(f"{self._reason(e.reason)} {t.number(e.points)}" for e in result.earned)
+        reasons = t.join([f"{self._reason(e.reason)} {t.number(e.points)}" for e in result.earned])
         text = t("app.sale.preview_earn", points=t.number(result.points_earned), reasons=reasons)
         if result.pricing.redeemed_points:
             text += "\n" + t(
