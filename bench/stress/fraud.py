@@ -9,8 +9,10 @@ Scenarios, each printing the overdraft it allowed and the bound the offline poli
   bound: N x min(member allowance, till budget).
 - ``till budget``: 2 tills, 6 members each redeeming up to their allowance; each till's budget
   caps what it lets out whatever the number of members; bound: tills x budget.
-- ``clock +4 days`` / ``clock -4 days``: a till whose clock is wrong by days; ahead, the
-  snapshot looks too old and offline redemption is refused; behind, the allowance still bounds it.
+- ``clock +4 / -4 days``: tills whose clock is wrong by days (since before their last sync):
+  the snapshot's age is measured on head office's clock, so they behave as if it were right;
+  ``clock set back``: a till offline for 5 days whose clock is then set back 4 days, so that its
+  snapshot looks fresh: the till cannot tell offline, and the allowance still bounds the loss.
 - ``replayed batch``: an old push replayed with its key, with a new key, and forged (old seqs,
   new entry ids): head office stores nothing new.
 - ``stolen token``: a till's token with another till id in the batch, and after revocation.
@@ -23,14 +25,17 @@ Scenarios, each printing the overdraft it allowed and the bound the offline poli
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gzip
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -38,6 +43,7 @@ import httpx  # noqa: E402
 from common import PROGRAM_FILE  # noqa: E402
 
 from loyalty import ledger  # noqa: E402
+from loyalty.db import utc_now  # noqa: E402
 from loyalty.errors import Refused  # noqa: E402
 from loyalty.rules import BasketLine  # noqa: E402
 from loyalty.sales import SaleRequest, sale  # noqa: E402
@@ -170,19 +176,40 @@ def till_budget(chain: Chain, members: int, balance: int) -> Outcome:
     )
 
 
-def wrong_clock(chain: Chain, days: int, balance: int) -> Outcome:
-    member = f"MC{'p' if days > 0 else 'm'}{abs(days)}"
+@contextlib.contextmanager
+def till_clock(offset: dt.timedelta) -> Iterator[None]:
+    """The till's clock (every till operation's default ``now``) is off by ``offset``; head
+    office's clock is right."""
+    with mock.patch("loyalty.till.utc_now", lambda: utc_now() + offset):
+        yield
+
+
+def wrong_clock(
+    chain: Chain, days: int, balance: int, offline_days: int = 0, set_back: int = 0
+) -> Outcome:
+    """Two tills whose clocks are off by ``days`` since before their last sync, then offline
+    for ``offline_days``; with ``set_back``, someone then sets their clocks back that many days
+    to make the member's snapshot look fresh."""
+    member = f"MC{days + 10}{offline_days}{set_back}"
     chain.member(member, balance)
-    tills = [chain.till(f"C{days:+d}-T{i}".replace("+", "p").replace("-", "m", 1)) for i in (0, 1)]
-    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
-    redeemed = sum(redeem_until_refused(t, member, now) for t in tills)
-    for t in tills:
-        chain.sync(t)
+    with till_clock(dt.timedelta(days=days)):
+        tills = [chain.till(f"C{days + 10}{offline_days}{set_back}-T{i}") for i in (0, 1)]
+    offline = dt.timedelta(days=offline_days)
+    with till_clock(dt.timedelta(days=days) + offline - dt.timedelta(days=set_back)):
+        redeemed = sum(redeem_until_refused(t, member) for t in tills)
+        for t in tills:
+            chain.sync(t)
     final = chain.balance(member)
     assert final == balance - redeemed
+    if set_back:
+        name = f"clock set back {set_back} days after {offline_days} offline"
+    elif offline_days:
+        name = f"{offline_days} days offline, clock right"
+    else:
+        name = f"clock {days:+d} days since before the last sync"
     verdict = "refused: snapshot too old" if redeemed == 0 else "allowed up to the allowance"
     return Outcome(
-        f"clock {days:+d} days, 2 tills",
+        name + ", 2 tills",
         redeemed,
         max(0, -final),
         2 * min(chain.allowance, chain.budget),
@@ -294,6 +321,8 @@ def run(
         out.append(till_budget(chain, 6, small))
         out.append(wrong_clock(chain, 4, small))
         out.append(wrong_clock(chain, -4, small))
+        out.append(wrong_clock(chain, 0, small, offline_days=5))
+        out.append(wrong_clock(chain, 0, small, offline_days=5, set_back=4))
         out.append(replayed_batch(chain, small))
         out.append(stolen_token(chain, small))
         v, alerts = velocity(chain, 3, 20 * allowance)
