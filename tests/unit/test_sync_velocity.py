@@ -11,6 +11,9 @@ from loyalty.ledger import GENESIS
 from sync import protocol as p
 from sync.headoffice.service import HeadOffice
 from sync.headoffice.store import open_store
+from tests.sync_fixtures import postgres, store_url
+
+__all__ = ["postgres", "store_url"]
 
 PROGRAM = (Path(__file__).resolve().parents[2] / "fixtures" / "program.toml").read_text("utf-8")
 
@@ -46,9 +49,9 @@ def _entries(terminal_id: str, first_seq: int, rows: list[tuple[str, str, int, s
 
 
 def test_velocity_alert_counts_redemptions_per_member_and_day_across_tills(
-    tmp_path: Path,
+    store_url: str,
 ) -> None:
-    ho = HeadOffice(open_store(str(tmp_path / "ho.sqlite")), velocity_limit=4)
+    ho = HeadOffice(open_store(store_url), velocity_limit=4)
     ho.publish_program(PROGRAM)
     ho.register_till("T1")
     ho.register_till("T2")
