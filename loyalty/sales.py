@@ -56,6 +56,17 @@ def next_receipt_no(conn: object, till: Till) -> str:
     return f"{till.terminal_id}-{counter:06d}"
 
 
+def headoffice_time(till: Till, now: dt.datetime) -> dt.datetime:
+    """``now`` on head office's clock, as far as the till knows it: its own clock less the drift
+    measured at the last sync. A snapshot's age must be measured on the clock that stamped it;
+    a till whose clock is days behind would otherwise keep a stale snapshot "fresh" for days
+    longer, and one days ahead would refuse every offline redemption."""
+    drift = till.db.meta("clock_drift_ms")
+    if drift is None:
+        return now
+    return now - dt.timedelta(milliseconds=int(drift))
+
+
 def preview(till: Till, req: SaleRequest, now: dt.datetime | None = None) -> SaleResult:
     """What the sale would do, without writing: for the cashier's screen before confirming."""
     return _sale(till, req, _aware(now), commit=False)
@@ -103,7 +114,7 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
                 0 if online else ledger.offline_redeemed(conn, member.member_id),
                 0 if online else ledger.offline_redeemed(conn),
                 before.as_of,
-                now,
+                headoffice_time(till, now),
                 req.authorisation,
                 req.override,
             )

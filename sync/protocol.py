@@ -157,6 +157,25 @@ class DenyEntry(Answer):
     active: bool = True
 
 
+class Alert(Answer):
+    """Something head office flagged for a person to look at, e.g. ``velocity``: a member
+    redeemed more often in one day (the day of the entries' ``occurred_at``) than the limit."""
+
+    alert_id: int
+    kind: str
+    member_id: str
+    day: str  # YYYY-MM-DD, UTC
+    count: int
+    limit: int
+    terminal_ids: list[str]
+    created_at: str
+    updated_at: str
+
+
+class AlertsAnswer(Answer):
+    alerts: list[Alert]
+
+
 class ChangesAnswer(Answer):
     """One page of changes. Apply it and store ``cursor`` in one transaction; ask again while
     ``more`` is true."""

@@ -204,6 +204,14 @@ def create_app(
         await run_in_threadpool(ho.deny, request.path_params["code"], "", False)
         return Response(status_code=204)
 
+    async def alerts(request: Request) -> Response:
+        await admin(request)
+        try:
+            after = int(request.query_params.get("after", "0"))
+        except ValueError:
+            raise ApiProblem(422, "malformed_after") from None
+        return _json(await run_in_threadpool(ho.alerts, after))
+
     document = p.encode(openapi_document())
 
     async def openapi(request: Request) -> Response:
@@ -231,6 +239,7 @@ def create_app(
         Route("/v1/keys/{key_id}", guarded(revoke_key), methods=["DELETE"]),
         Route("/v1/deny-list", guarded(deny), methods=["POST"]),
         Route("/v1/deny-list/{code}", guarded(undeny), methods=["DELETE"]),
+        Route("/v1/alerts", guarded(alerts), methods=["GET"]),
     ]
     app = Starlette(
         routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)]

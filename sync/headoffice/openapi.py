@@ -12,7 +12,7 @@ from sync import protocol as p
 _TYPES: tuple[Any, ...] = (
     p.PushRequest, p.PushAnswer, p.ChangesAnswer, p.HoldRequest, p.CaptureRequest, p.Hold,
     p.TillRequest, p.TillToken, p.MemberRequest, p.MemberState, p.ProgramRequest,
-    p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.Problem,
+    p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.AlertsAnswer, p.Problem,
 )  # fmt: skip
 
 
@@ -198,6 +198,21 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "undeny",
                 "parameters": [_path_param("code", r"^[A-Za-z0-9_.:-]{1,128}$")],
                 "responses": _answers(204, None),
+            }
+        },
+        "/v1/alerts": {
+            "get": {
+                "operationId": "alerts",
+                "description": "Alerts for head office's staff (admin token), e.g. velocity.",
+                "parameters": [
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0},
+                    }
+                ],
+                "responses": _answers(200, p.AlertsAnswer),
             }
         },
     }

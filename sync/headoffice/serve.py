@@ -20,7 +20,7 @@ from typing import Any
 import uvicorn
 
 from sync.headoffice.app import create_app
-from sync.headoffice.service import HeadOffice, MintCode
+from sync.headoffice.service import VELOCITY_LIMIT, HeadOffice, MintCode
 from sync.headoffice.store import open_store
 
 
@@ -38,8 +38,11 @@ def make_headoffice(
     admin_token: str | None,
     program_path: str | None = None,
     mint_code: MintCode | None = None,
+    velocity_limit: int = VELOCITY_LIMIT,
 ) -> HeadOffice:
-    ho = HeadOffice(open_store(db), admin_token=admin_token, mint_code=mint_code)
+    ho = HeadOffice(
+        open_store(db), admin_token=admin_token, mint_code=mint_code, velocity_limit=velocity_limit
+    )
     if program_path:
         ho.publish_program(Path(program_path).read_text(encoding="utf-8"))
     return ho
@@ -116,8 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--admin-token", default=os.environ.get("TILL_HEADOFFICE_ADMIN_TOKEN"))
     parser.add_argument("--program", default=None)
+    parser.add_argument(
+        "--velocity-limit", type=int, default=VELOCITY_LIMIT,
+        help="redemptions by one member in one day that raise a velocity alert",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    ho = make_headoffice(args.db, args.admin_token, args.program)
+    ho = make_headoffice(
+        args.db, args.admin_token, args.program, velocity_limit=args.velocity_limit
+    )
 
     def ready(url: str) -> None:
         print(json.dumps({"url": url}), flush=True)

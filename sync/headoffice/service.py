@@ -42,6 +42,11 @@ _MEMBER_COLUMNS = (
     "birthday, phone_hash, overdrawn, erased"
 )
 DEBIT_KINDS = ("redeem", "donate", "reverse", "adjust", "expire")
+REDEEM_KINDS = ("redeem", "donate")
+# Redemptions of one member in one day (by the entries' occurred_at, UTC) that raise a
+# ``velocity`` alert: more than a shopper plausibly makes, so a stolen card or a cashier
+# redeeming for themselves shows on head office's desk the day the tills sync.
+VELOCITY_LIMIT = 10
 
 
 class ApiProblem(Exception):
@@ -102,8 +107,10 @@ class HeadOffice:
         admin_token: str | None = None,
         mint_code: MintCode | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
+        velocity_limit: int = VELOCITY_LIMIT,
     ) -> None:
         self.store = store
+        self.velocity_limit = velocity_limit
         self.admin_token = admin_token
         self.mint_code = mint_code
         self.clock = clock
@@ -317,6 +324,7 @@ class HeadOffice:
                     acked = e.seq
                 results.append(p.EntryResult(e.seq, e.entry_id, status, chain_ok=chain[e.seq]))
             self._settle_holds(tx, terminal_id, stored_now)
+            self._velocity(tx, stored_now, stamp)
         new: dict[str, list[StoredEntry]] = defaultdict(list)
         for e in stored_now:
             new[e.member_id].append(
@@ -350,6 +358,49 @@ class HeadOffice:
             members=states,
             enrolments=sorted(enrolled),
             server_time=stamp,
+        )
+
+    def _velocity(self, tx: Tx, stored: Sequence[p.WireEntry], stamp: str) -> None:
+        """Raise (or update) a velocity alert for each member and day whose redemptions, with
+        the ones just stored, reach the limit."""
+        days = {
+            (e.member_id, e.occurred_at[:10])
+            for e in stored
+            if e.kind in REDEEM_KINDS and e.points < 0
+        }
+        for member_id, day in sorted(days):
+            rows = tx.all(
+                "SELECT terminal_id, COUNT(*) FROM entries WHERE member_id = ? AND kind IN (?, ?) "
+                "AND points < 0 AND substr(occurred_at, 1, 10) = ? GROUP BY terminal_id",
+                (member_id, *REDEEM_KINDS, day),
+            )
+            count = sum(int(r[1]) for r in rows)
+            if count < self.velocity_limit:
+                continue
+            tills = json.dumps(sorted(r[0] for r in rows))
+            tx.run(
+                "INSERT INTO alerts (kind, member_id, day, count, lim, terminal_ids, created_at, "
+                "updated_at) VALUES ('velocity', ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (kind, member_id, day) DO UPDATE SET count = excluded.count, "
+                "terminal_ids = excluded.terminal_ids, updated_at = excluded.updated_at",
+                (member_id, day, count, self.velocity_limit, tills, stamp, stamp),
+            )
+
+    def alerts(self, after: int = 0, limit: int = 500) -> p.AlertsAnswer:
+        """Alerts with an id above ``after``, oldest first (an updated alert keeps its id)."""
+        with self.store.transaction() as tx:
+            rows = tx.all(
+                "SELECT alert_id, kind, member_id, day, count, lim, terminal_ids, created_at, "
+                "updated_at FROM alerts WHERE alert_id > ? ORDER BY alert_id LIMIT ?",
+                (after, max(1, min(limit, 5000))),
+            )
+        return p.AlertsAnswer(
+            [
+                p.Alert(
+                    int(r[0]), r[1], r[2], r[3], int(r[4]), int(r[5]), json.loads(r[6]), r[7], r[8]
+                )  # fmt: skip
+                for r in rows
+            ]
         )
 
     def _store_enrolments(self, tx: Tx, enrolments: Sequence[p.WireEnrolment]) -> set[str]:

@@ -114,6 +114,18 @@ CREATE TABLE IF NOT EXISTS deny_list (
     reason TEXT NOT NULL DEFAULT '',
     active INTEGER NOT NULL DEFAULT 1
 );
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id {serial},
+    kind TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    lim BIGINT NOT NULL,
+    terminal_ids TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (kind, member_id, day)
+);
 CREATE TABLE IF NOT EXISTS changes (
     change_id {serial},
     kind TEXT NOT NULL,

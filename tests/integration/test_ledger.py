@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from loyalty import ledger, outbox, refunds, sales
-from loyalty.db import to_text
+from loyalty.db import set_meta, to_text
 from loyalty.errors import BadInput, NotFound, Refused
 from loyalty.members import MemberSnapshot
 from loyalty.policy import Authorisation, Override
@@ -185,3 +185,20 @@ def test_enrol_then_find_by_card_and_phone(till: Till, now: dt.datetime) -> None
     assert {line.reason for line in first.earned} >= {"base", "promo:welcome"}
     second = sell(till, now, member=e.member.member_id)
     assert "promo:welcome" not in {line.reason for line in second.earned}
+
+
+@pytest.mark.parametrize("days", [-4, 4])
+def test_a_snapshot_is_aged_on_head_office_clock_not_the_till_own(
+    till: Till, now: dt.datetime, days: int
+) -> None:
+    """A till whose clock is wrong by days, as its last sync measured: the snapshot head office
+    sent an hour ago is an hour old, whichever way the till's clock is off."""
+    wrong = now + dt.timedelta(days=days)
+    with till.db.write() as conn:
+        set_meta(conn, "clock_drift_ms", str(days * 86_400_000))
+    assert sell(till, wrong, reward_id="five-off").mode == "offline"
+    # And a snapshot that is really 4 days old is too old, even to a till 4 days behind.
+    stale = now + dt.timedelta(days=4)
+    with pytest.raises(Refused) as info:
+        sell(till, stale + dt.timedelta(days=days), reward_id="five-off")
+    assert info.value.code == "snapshot_too_old"

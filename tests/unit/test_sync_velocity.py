@@ -1,0 +1,94 @@
+"""Head office raises a velocity alert when one member redeems too often in one day."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import msgspec
+
+from loyalty.ledger import GENESIS
+from sync import protocol as p
+from sync.headoffice.service import HeadOffice
+from sync.headoffice.store import open_store
+from tests.sync_fixtures import postgres, store_url
+
+__all__ = ["postgres", "store_url"]
+
+PROGRAM = (Path(__file__).resolve().parents[2] / "fixtures" / "program.toml").read_text("utf-8")
+
+
+def _entries(terminal_id: str, first_seq: int, rows: list[tuple[str, str, int, str]]) -> bytes:
+    prev = GENESIS if first_seq == 1 else "0" * 64
+    out = []
+    for i, (member, kind, points, day) in enumerate(rows):
+        e = p.WireEntry(
+            entry_id=str(uuid.uuid4()),
+            terminal_id=terminal_id,
+            seq=first_seq + i,
+            member_id=member,
+            kind=kind,
+            points=points,
+            amount_minor=0,
+            currency="EUR",  # type: ignore[arg-type]
+            receipt_no=None,
+            reverses=None,
+            reward_id=None,
+            program_version="2026.1",
+            occurred_at=f"{day}T10:00:00.000000Z",
+            offline=True,
+            cashier_id="anna",
+            reason="t",
+            prev_hash=prev,
+            hash="0" * 64,
+        )
+        e = msgspec.structs.replace(e, hash=p.chain_hash(prev, e))
+        prev = e.hash
+        out.append(e)
+    return p.encode(p.PushRequest(terminal_id=terminal_id, entries=out))
+
+
+def test_velocity_alert_counts_redemptions_per_member_and_day_across_tills(
+    store_url: str,
+) -> None:
+    ho = HeadOffice(open_store(store_url), velocity_limit=4)
+    ho.publish_program(PROGRAM)
+    ho.register_till("T1")
+    ho.register_till("T2")
+    day, other = "2026-11-20", "2026-11-21"
+    # T1: 2 redemptions by M1 that day, one earn, one redemption another day, one by M2.
+    ho.push(
+        "T1",
+        _entries(
+            "T1",
+            1,
+            [
+                ("M1", "redeem", -250, day),
+                ("M1", "redeem", -250, day),
+                ("M1", "earn", 10, day),
+                ("M1", "redeem", -250, other),
+                ("M2", "redeem", -250, day),
+            ],
+        ),
+        None,
+    )
+    assert ho.alerts().alerts == []
+    # T2: one more redemption and a donation by M1 that day: 4 in all, the limit.
+    ho.push(
+        "T2", _entries("T2", 1, [("M1", "redeem", -250, day), ("M1", "donate", -200, day)]), None
+    )
+    (alert,) = ho.alerts().alerts
+    assert (alert.kind, alert.member_id, alert.day, alert.count, alert.limit) == (
+        "velocity",
+        "M1",
+        day,
+        4,
+        4,
+    )
+    assert alert.terminal_ids == ["T1", "T2"]
+    # One more: the same alert, updated, not a second one.
+    ho.push("T2", _entries("T2", 3, [("M1", "redeem", -250, day)]), None)
+    (again,) = ho.alerts().alerts
+    assert (again.alert_id, again.count) == (alert.alert_id, 5)
+    assert ho.alerts(after=again.alert_id).alerts == []
+    ho.store.close()
