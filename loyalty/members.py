@@ -19,10 +19,11 @@ from pathlib import Path
 
 from loyalty.errors import BadInput
 
-MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-CARD_NUMBER = re.compile(r"^\d{12,19}$")
-BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
-LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# "\Z", not "$": "$" also matches before a final newline, so "M1\n" would pass.
+MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
+CARD_NUMBER = re.compile(r"^[0-9]{12,19}\Z")  # ASCII digits: "\d" takes any script's
+BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
+LANGUAGE = re.compile(r"^[a-z]{2,3}\Z")
 MAX_NAME = 80
 
 
