@@ -872,7 +872,9 @@ def _read_cursor(cursor: str, epoch: str) -> tuple[str, int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         got_epoch, phase, start, after = json.loads(raw)
-        if not (isinstance(start, int) and isinstance(after, str) and phase in ("s", "c")):
+        # A change id is a 64-bit integer: a bigger one would overflow the database driver.
+        if not (isinstance(start, int) and 0 <= start < 2**63 and isinstance(after, str)
+                and phase in ("s", "c")):  # fmt: skip
             raise ValueError(cursor)
     except (ValueError, TypeError, binascii.Error):
         raise ApiProblem(400, "malformed_cursor") from None
