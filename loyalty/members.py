@@ -25,6 +25,9 @@ CARD_NUMBER = re.compile(r"^[0-9]{12,19}\Z")  # ASCII digits: "\d" takes any scr
 BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
 LANGUAGE = re.compile(r"^[a-z]{2,3}\Z")
 MAX_NAME = 80
+# loyalty.db.to_text's fixed-width UTC text: snapshots compare and sort by it.
+TIME = re.compile(r"^[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z\Z")
+MAX_POINTS = 10**12  # the protocol's bound on points
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,18 @@ def check_snapshot(s: MemberSnapshot) -> None:
         raise BadInput("malformed_status", value=s.status[:20])
     if not LANGUAGE.match(s.language):
         raise BadInput("malformed_language", value=s.language[:10])
+    if len(s.display_name) > MAX_NAME:
+        raise BadInput("malformed_name", maximum=MAX_NAME)
+    if s.tier_id is not None and len(s.tier_id) > 64:
+        raise BadInput("malformed_tier", value=s.tier_id[:20])
+    times = [s.snapshot_at, *(t for _, t in s.pending)]
+    if s.expiring_at is not None:
+        times.append(s.expiring_at)
+    if not all(TIME.match(t) for t in times):
+        raise BadInput("malformed_time")
+    points = [s.balance, s.tier_progress, s.expiring_points, *(n for n, _ in s.pending)]
+    if not all(-MAX_POINTS <= n <= MAX_POINTS for n in points):
+        raise BadInput("malformed_points")
 
 
 def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: str) -> int:
