@@ -210,9 +210,9 @@ class MemberRequest(Request):
     display_name: Annotated[str, Meta(min_length=1, max_length=80)] = "Member"
     language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}\Z")] = "en"
     phone_hash: Hash | None = None
-    birthday: Annotated[str, Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")] | None = (
-        None
-    )
+    birthday: (
+        Annotated[str, Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")] | None
+    ) = None
     status: Literal["active", "blocked"] = "active"
 
 

@@ -80,8 +80,14 @@ def _patterns(kind: Any) -> dict[str, re.Pattern[str]]:
 REQUESTS = [p.HoldRequest, p.MemberRequest, p.TillRequest, p.KeyRequest, p.DenyRequest]
 FIELDS = {
     p.HoldRequest: {"member_id": TEXT, "points": st.integers(), "ttl_seconds": st.integers()},
-    p.MemberRequest: {"card_number": TEXT, "display_name": TEXT, "language": TEXT,
-                      "phone_hash": TEXT, "birthday": TEXT, "status": TEXT},  # fmt: skip
+    p.MemberRequest: {
+        "card_number": TEXT,
+        "display_name": TEXT,
+        "language": TEXT,
+        "phone_hash": TEXT,
+        "birthday": TEXT,
+        "status": TEXT,
+    },  # fmt: skip
     p.TillRequest: {"terminal_id": TEXT, "replace": st.booleans()},
     p.KeyRequest: {"key_id": TEXT, "public_key": TEXT},
     p.DenyRequest: {"code": TEXT, "reason": TEXT},
@@ -91,7 +97,9 @@ FIELDS = {
 @st.composite
 def request_body(draw: st.DrawFn) -> tuple[type[Any], bytes]:
     kind = draw(st.sampled_from(REQUESTS))
-    fields = {name: draw(strategy) for name, strategy in FIELDS[kind].items() if draw(st.booleans())}
+    fields = {
+        name: draw(strategy) for name, strategy in FIELDS[kind].items() if draw(st.booleans())
+    }
     if draw(st.booleans()):
         fields[draw(TEXT)] = draw(JSONISH)  # an unknown field, or a known one with any value
     body = json.dumps(fields).encode()
@@ -102,7 +110,9 @@ def request_body(draw: st.DrawFn) -> tuple[type[Any], bytes]:
 
 @SETTINGS
 @given(request_body())
-def test_head_office_decodes_a_request_strictly_or_refuses_it(case: tuple[type[Any], bytes]) -> None:
+def test_head_office_decodes_a_request_strictly_or_refuses_it(
+    case: tuple[type[Any], bytes],
+) -> None:
     kind, body = case
     try:
         value = decode_request(kind, body)
