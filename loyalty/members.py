@@ -197,8 +197,24 @@ def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: s
 
 def erase(conn: sqlite3.Connection, member_ids: Iterable[str]) -> None:
     """Head office erased these members: drop their personal data from this till. Their ledger
-    entries stay (they hold only the pseudonymous member id and points)."""
+    entries stay (they hold only the pseudonymous member id and points).
+
+    The print queue (``print_jobs``, the printer package's table in the same file) holds each
+    receipt as printed, name included: the member's sale receipts and enrolment slip go too.
+    A reprint rebuilds a receipt from the sale record, which names no one."""
+    queue = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'print_jobs'"
+    ).fetchone()
     for member_id in member_ids:
+        if queue:
+            card = conn.execute(
+                "SELECT card_number FROM members WHERE member_id = ?", (member_id,)
+            ).fetchone()
+            conn.execute(
+                "DELETE FROM print_jobs WHERE receipt_no IN "
+                "(SELECT receipt_no FROM sales WHERE member_id = ?) OR receipt_no = ?",
+                (member_id, f"ENROL-{card[0]}" if card and card[0] else ""),
+            )
         conn.execute("DELETE FROM members WHERE member_id = ?", (member_id,))
         conn.execute("DELETE FROM enrolments WHERE member_id = ?", (member_id,))
 
