@@ -461,7 +461,8 @@ class SyncClient:
                 if 200 <= resp.status_code < 300:
                     try:
                         return _decoder(kind).decode(data)
-                    except (msgspec.DecodeError, msgspec.ValidationError):
+                    # msgspec raises UnicodeDecodeError for invalid UTF-8 in a string.
+                    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
                         raise SyncFailed("protocol_error", status=resp.status_code) from None
                 problem = _problem(data)
                 retry_after = retry_after_seconds(resp.headers.get("retry-after"))
@@ -497,7 +498,7 @@ _JSON = {"Content-Type": "application/json"}
 def _problem(data: bytes) -> p.Problem | None:
     try:
         problem: p.Problem = _decoder(p.Problem).decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None
     return problem
 

@@ -66,7 +66,7 @@ def _decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise ApiProblem(422, "invalid_body", detail=str(exc)[:300]) from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec: invalid UTF-8 in a string
         raise ApiProblem(400, "malformed_json") from None
 
 
