@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import http.server
 import json
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,6 +31,7 @@ from loyalty.db import to_text
 from loyalty.till import Till
 from sync import client
 from sync import protocol as p
+from sync.headoffice.serve import ServerThread
 from sync.headoffice.service import ApiProblem, HeadOffice, decode_request
 from sync.headoffice.store import open_store
 
@@ -105,6 +109,12 @@ def request_body(draw: st.DrawFn) -> tuple[type[Any], bytes]:
     body = json.dumps(fields).encode()
     if draw(st.integers(0, 9)) == 0:
         body = draw(st.binary(max_size=200))
+    elif (
+        draw(st.integers(0, 4)) == 0
+    ):  # invalid UTF-8 inside a string (msgspec: UnicodeDecodeError)
+        body = body.replace(
+            b'"', b'"' + draw(st.sampled_from([b"\xd1", b"\xff", b"\xed\xa0\x80"])), 1
+        )
     return kind, body
 
 
@@ -186,7 +196,10 @@ def changes_body(draw: st.DrawFn) -> bytes:
         answer["server_time"] = draw(TEXT)
     if draw(st.integers(0, 9)) == 0:
         return draw(st.binary(max_size=200))
-    return json.dumps(answer).encode()
+    body = json.dumps(answer).encode()
+    if draw(st.integers(0, 4)) == 0:
+        body = body.replace(b'"', b'"\xd1', draw(st.integers(1, 3)))
+    return body
 
 
 @pytest.fixture(scope="module")
@@ -201,8 +214,8 @@ def till(tmp_path_factory: pytest.TempPathFactory) -> Till:
 def test_the_till_applies_any_page_or_refuses_it_with_a_code(till: Till, body: bytes) -> None:
     try:
         answer = client._decoder(p.ChangesAnswer).decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return  # the client turns these into SyncFailed("protocol_error")
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return  # the client turns these into SyncFailed("protocol_error"): see below
     page = client._page(answer)
     outbox.apply_page(till, page, NOW)
     with till.db.read() as conn:
@@ -237,3 +250,58 @@ def headoffice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HeadOffice]
     ho.publish_program(PROGRAM.read_text(encoding="utf-8"))
     yield ho
     ho.store.close()
+
+
+class _Answers(http.server.BaseHTTPRequestHandler):
+    body = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"cursor": "\xd1a", "more": false}',  # invalid UTF-8 in a string (found by atheris)
+        b'{"cursor": "c", "more": false, "members": [{"member_id": "M1\\n", "snapshot_at": 1}]}',
+        b"[" * 100_000,
+        b"",
+    ],
+)
+def test_a_hostile_answer_over_http_is_a_protocol_error(till: Till, body: bytes) -> None:
+    """Through the client's own request path on a real socket: never another exception."""
+    handler = type("Handler", (_Answers,), {"body": body})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with (
+            client.SyncClient(till, url, "ATH01-T1.x", max_attempts=1) as sync_client,
+            pytest.raises(client.SyncFailed) as failed,
+        ):
+            sync_client._pull()
+        assert failed.value.code == "protocol_error"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_head_office_answers_invalid_utf8_with_400(headoffice: HeadOffice) -> None:
+    token = headoffice.register_till("T-UTF8")
+    with ServerThread(headoffice) as url:
+        for path, body in [
+            ("/v1/push", b'{"terminal_id": "\xd1"}'),
+            ("/v1/holds", b'{"member_id": "\xff"}'),
+        ]:
+            answer = httpx.post(
+                url + path, content=body, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert answer.status_code == 400 and answer.json()["code"] == "malformed_json", path
