@@ -48,6 +48,10 @@ class Database:
                 raise sqlite3.OperationalError(f"cannot use WAL for {self.path}: {mode}")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten with zeros, so an erased member's name does not linger
+        # in free pages of a till that is later stolen. Debian's SQLite does it by default;
+        # other builds (python.org's, Windows) do not.
+        conn.execute("PRAGMA secure_delete = ON")
         self.conn = conn
         self.lock = threading.RLock()
         with self.lock:

@@ -19,11 +19,15 @@ from pathlib import Path
 
 from loyalty.errors import BadInput
 
-MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-CARD_NUMBER = re.compile(r"^\d{12,19}$")
-BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
-LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# "\Z", not "$": "$" also matches before a final newline, so "M1\n" would pass.
+MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
+CARD_NUMBER = re.compile(r"^[0-9]{12,19}\Z")  # ASCII digits: "\d" takes any script's
+BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
+LANGUAGE = re.compile(r"^[a-z]{2,3}\Z")
 MAX_NAME = 80
+# loyalty.db.to_text's fixed-width UTC text: snapshots compare and sort by it.
+TIME = re.compile(r"^[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z\Z")
+MAX_POINTS = 10**12  # the protocol's bound on points
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,18 @@ def check_snapshot(s: MemberSnapshot) -> None:
         raise BadInput("malformed_status", value=s.status[:20])
     if not LANGUAGE.match(s.language):
         raise BadInput("malformed_language", value=s.language[:10])
+    if len(s.display_name) > MAX_NAME:
+        raise BadInput("malformed_name", maximum=MAX_NAME)
+    if s.tier_id is not None and len(s.tier_id) > 64:
+        raise BadInput("malformed_tier", value=s.tier_id[:20])
+    times = [s.snapshot_at, *(t for _, t in s.pending)]
+    if s.expiring_at is not None:
+        times.append(s.expiring_at)
+    if not all(TIME.match(t) for t in times):
+        raise BadInput("malformed_time")
+    points = [s.balance, s.tier_progress, s.expiring_points, *(n for n, _ in s.pending)]
+    if not all(-MAX_POINTS <= n <= MAX_POINTS for n in points):
+        raise BadInput("malformed_points")
 
 
 def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: str) -> int:
@@ -181,8 +197,24 @@ def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: s
 
 def erase(conn: sqlite3.Connection, member_ids: Iterable[str]) -> None:
     """Head office erased these members: drop their personal data from this till. Their ledger
-    entries stay (they hold only the pseudonymous member id and points)."""
+    entries stay (they hold only the pseudonymous member id and points).
+
+    The print queue (``print_jobs``, the printer package's table in the same file) holds each
+    receipt as printed, name included: the member's sale receipts and enrolment slip go too.
+    A reprint rebuilds a receipt from the sale record, which names no one."""
+    queue = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'print_jobs'"
+    ).fetchone()
     for member_id in member_ids:
+        if queue:
+            card = conn.execute(
+                "SELECT card_number FROM members WHERE member_id = ?", (member_id,)
+            ).fetchone()
+            conn.execute(
+                "DELETE FROM print_jobs WHERE receipt_no IN "
+                "(SELECT receipt_no FROM sales WHERE member_id = ?) OR receipt_no = ?",
+                (member_id, f"ENROL-{card[0]}" if card and card[0] else ""),
+            )
         conn.execute("DELETE FROM members WHERE member_id = ?", (member_id,))
         conn.execute("DELETE FROM enrolments WHERE member_id = ?", (member_id,))
 

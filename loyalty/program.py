@@ -142,6 +142,12 @@ class Program:
         return next((t for t in self.tiers if t.id == tier_id), self.tiers[0])
 
 
+# No amount, count or points in a program comes near this (the protocol's bound on points);
+# beyond it sums overflow SQLite's 64-bit integers and durations overflow timedelta.
+MAX_INTEGER = 10**12
+MAX_DAYS = 3660
+
+
 class _Reader:
     """Reads typed fields out of a TOML table, raising ProgramError with the field's path."""
 
@@ -179,7 +185,9 @@ class _Reader:
             raise self.fail(field, "not_one_of", choices=", ".join(choices), value=value)
         return value
 
-    def integer(self, field: str, default: int | None = None, minimum: int = 0) -> int:
+    def integer(
+        self, field: str, default: int | None = None, minimum: int = 0, maximum: int = MAX_INTEGER
+    ) -> int:
         value = self.data.get(field, default)
         if value is None:
             raise self.fail(field, "missing")
@@ -187,6 +195,8 @@ class _Reader:
             raise self.fail(field, "not_an_integer", value=repr(value))
         if value < minimum:
             raise self.fail(field, "below_minimum", minimum=minimum, value=value)
+        if value > maximum:
+            raise self.fail(field, "above_maximum", maximum=maximum, value=value)
         return value
 
     def flag(self, field: str, default: bool) -> bool:
@@ -230,9 +240,9 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     head = root.sub("program")
     currency = head.text("currency")
     if currency in MINOR_UNITS:
-        digits = head.integer("minor_units", MINOR_UNITS[currency])
+        digits = head.integer("minor_units", MINOR_UNITS[currency], maximum=4)
     else:
-        digits = head.integer("minor_units")
+        digits = head.integer("minor_units", maximum=4)
     try:
         timezone = ZoneInfo(head.text("timezone"))
     except (ZoneInfoNotFoundError, ValueError):
@@ -249,7 +259,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     tier_rule = TierRule(
         measure=tier_rule_r.text("measure", "spend", ("spend", "points")),  # type: ignore[arg-type]
         window=tier_rule_r.text("window", "rolling", ("rolling", "calendar_year")),  # type: ignore[arg-type]
-        window_days=tier_rule_r.integer("window_days", 365, minimum=1),
+        window_days=tier_rule_r.integer("window_days", 365, minimum=1, maximum=MAX_DAYS),
     )
     tiers = tuple(_tier(r) for r in root.items("tiers"))
     _check_tiers(root, tiers)
@@ -277,9 +287,9 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     exp = root.sub("expiry", required=False)
     expiry = Expiry(
         policy=exp.text("policy", "never", ("never", "after_months", "end_of_period")),  # type: ignore[arg-type]
-        months=exp.integer("months", 0),
+        months=exp.integer("months", 0, maximum=1200),
         period=exp.text("period", "year", ("year", "quarter")),  # type: ignore[arg-type]
-        periods=exp.integer("periods", 1, minimum=1),
+        periods=exp.integer("periods", 1, minimum=1, maximum=1200),
     )
     if expiry.policy == "after_months" and expiry.months < 1:
         raise exp.fail("months", "below_minimum", minimum=1, value=expiry.months)
@@ -288,7 +298,9 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     offline = OfflinePolicy(
         member_allowance_points=off.integer("member_allowance_points"),
         terminal_budget_points=off.integer("terminal_budget_points"),
-        max_snapshot_age=dt.timedelta(hours=off.integer("max_snapshot_age_hours", minimum=1)),
+        max_snapshot_age=dt.timedelta(
+            hours=off.integer("max_snapshot_age_hours", minimum=1, maximum=24 * MAX_DAYS)
+        ),
         manager_override=off.flag("manager_override", False),
         override_max_points=off.integer("override_max_points", 0),
     )
@@ -305,7 +317,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         promotions=promotions,
         rewards=rewards,
         points_payment=payment,
-        pending_days=root.sub("pending", required=False).integer("days", 0),
+        pending_days=root.sub("pending", required=False).integer("days", 0, maximum=MAX_DAYS),
         expiry=expiry,
         offline=offline,
         refund_when_spent=refunds.text(  # type: ignore[arg-type]
@@ -373,7 +385,7 @@ def _promotion(r: _Reader) -> Promotion:
         categories=r.words("categories"),
         min_spend_minor=r.integer("min_spend_minor", 0),
         stackable=r.flag("stackable", False),
-        birthday_window_days=r.integer("birthday_window_days", 0),
+        birthday_window_days=r.integer("birthday_window_days", 0, maximum=366),
     )
     if kind == "multiplier" and promo.multiplier_percent == 100:
         raise r.fail("multiplier_percent", "missing")

@@ -26,8 +26,8 @@ from loyalty.ledger import Entry, NewEntry
 from loyalty.members import Member, MemberSnapshot
 from loyalty.program import Program, parse_program
 
-TERMINAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-CASHIER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+TERMINAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")  # "\Z": "$" lets a final "\n" in
+CASHIER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}\Z")
 DB_FILE = "till.sqlite"
 CONSENT_VERSION = "2026-1"
 

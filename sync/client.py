@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import email.utils
 import gzip
+import logging
 import os
 import random
 import threading
@@ -36,9 +37,11 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from loyalty import outbox
+from loyalty import members, outbox
 from loyalty.db import utc_now
+from loyalty.errors import BadInput
 from loyalty.ledger import Entry
+from loyalty.members import MemberSnapshot
 from loyalty.outbox import ChangePage
 from loyalty.policy import Authorisation
 from loyalty.till import Till
@@ -49,6 +52,7 @@ try:
 except ImportError:  # pragma: no cover - not on POSIX
     fcntl = None  # type: ignore[assignment]
 
+log = logging.getLogger("sync.client")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -353,7 +357,7 @@ class SyncClient:
         acked = outbox.acknowledge(
             self.till,
             answer.acked_seq,
-            [p.snapshot(m) for m in answer.members],
+            _snapshots(answer.members),
             enrolments=answer.enrolments,
             server_time=server_time,
         )
@@ -457,7 +461,8 @@ class SyncClient:
                 if 200 <= resp.status_code < 300:
                     try:
                         return _decoder(kind).decode(data)
-                    except (msgspec.DecodeError, msgspec.ValidationError):
+                    # msgspec raises UnicodeDecodeError for invalid UTF-8 in a string.
+                    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
                         raise SyncFailed("protocol_error", status=resp.status_code) from None
                 problem = _problem(data)
                 retry_after = retry_after_seconds(resp.headers.get("retry-after"))
@@ -493,9 +498,26 @@ _JSON = {"Content-Type": "application/json"}
 def _problem(data: bytes) -> p.Problem | None:
     try:
         problem: p.Problem = _decoder(p.Problem).decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None
     return problem
+
+
+def _snapshots(states: list[p.MemberState]) -> list[MemberSnapshot]:
+    """Head office's members as snapshots, less any that breaks the member cache's rules (an id
+    with a newline, a time that is not one, points beyond the protocol's bound): answers are
+    decoded tolerantly, so one bad member is skipped and logged rather than failing every pull
+    from then on. The log names only the rule, never the member."""
+    out = []
+    for state in states:
+        snap = p.snapshot(state)
+        try:
+            members.check_snapshot(snap)
+        except BadInput as exc:
+            log.warning("skipped a member head office sent: %s", exc.code)
+            continue
+        out.append(snap)
+    return out
 
 
 def _page(a: p.ChangesAnswer) -> ChangePage:
@@ -511,7 +533,7 @@ def _page(a: p.ChangesAnswer) -> ChangePage:
             keys.append((k.key_id, raw))
     return ChangePage(
         cursor=a.cursor,
-        members=tuple(p.snapshot(m) for m in a.members),
+        members=tuple(_snapshots(a.members)),
         erased=tuple(a.erased),
         programs=tuple(a.programs),
         public_keys=tuple(keys),

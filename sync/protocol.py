@@ -29,17 +29,20 @@ MAX_BATCH = 5000
 MAX_PAGE = 5000
 MAX_BODY_BYTES = 32 * 1024 * 1024  # decompressed
 
-Identifier = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-CashierId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+# msgspec matches patterns with Python's re.search, where "$" also matches before a final
+# newline ("M1\n" would pass "^...$"): every pattern ends in "\Z". The OpenAPI document writes
+# it back as "$", which is the end of the text in JSON Schema's (ECMA-262) regexes.
+Identifier = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}\Z")]
+CashierId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,32}\Z")]
 Text64 = Annotated[str, Meta(max_length=64)]
 Text200 = Annotated[str, Meta(max_length=200)]
-Uuidish = Annotated[str, Meta(pattern=r"^[A-Za-z0-9-]{1,64}$")]
-Hash = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+Uuidish = Annotated[str, Meta(pattern=r"^[A-Za-z0-9-]{1,64}\Z")]
+Hash = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}\Z")]
 Timestamp = Annotated[
     str,
-    Meta(pattern=r"^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z$"),
+    Meta(pattern=r"^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z\Z"),
 ]
-Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}\Z")]
 Seq = Annotated[int, Meta(ge=1, le=2**53)]
 Points = Annotated[int, Meta(ge=-(10**12), le=10**12)]
 Minor = Annotated[int, Meta(ge=-(10**15), le=10**15)]
@@ -81,11 +84,11 @@ class WireEntry(Request):
 
 class WireEnrolment(Request):
     member_id: Identifier
-    card_number: Annotated[str, Meta(pattern=r"^[0-9]{12,19}$")]
+    card_number: Annotated[str, Meta(pattern=r"^[0-9]{12,19}\Z")]
     display_name: Annotated[str, Meta(min_length=1, max_length=80)]
-    language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")]
+    language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}\Z")]
     phone_hash: Hash | None
-    birthday: Annotated[str, Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")] | None
+    birthday: Annotated[str, Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")] | None
     consent_at: Timestamp
     consent_version: Text64
     enrolled_at: Timestamp
@@ -222,13 +225,13 @@ class TillToken(Answer):
 
 
 class MemberRequest(Request):
-    card_number: Annotated[str, Meta(pattern=r"^[0-9]{12,19}$")] | None = None
+    card_number: Annotated[str, Meta(pattern=r"^[0-9]{12,19}\Z")] | None = None
     display_name: Annotated[str, Meta(min_length=1, max_length=80)] = "Member"
-    language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")] = "en"
+    language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}\Z")] = "en"
     phone_hash: Hash | None = None
-    birthday: Annotated[str, Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")] | None = (
-        None
-    )
+    birthday: (
+        Annotated[str, Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")] | None
+    ) = None
     status: Literal["active", "blocked"] = "active"
 
 
@@ -241,12 +244,12 @@ class ProgramVersion(Answer):
 
 
 class KeyRequest(Request):
-    key_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-    public_key: Annotated[str, Meta(pattern=r"^[A-Za-z0-9+/]{43}=$")]  # 32 bytes, base64
+    key_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}\Z")]
+    public_key: Annotated[str, Meta(pattern=r"^[A-Za-z0-9+/]{43}=\Z")]  # 32 bytes, base64
 
 
 class DenyRequest(Request):
-    code: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+    code: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}\Z")]
     reason: Text200 = ""
 
 

@@ -1,5 +1,7 @@
 """The ``till`` command: JSON on stdout for scripting sub-commands, one translated line on
-stderr and a non-zero exit for bad input."""
+stderr and a non-zero exit for bad input. The line echoes what was typed through
+``terminal.shown``: a newline or an escape sequence in an argument cannot split it or reach
+the terminal."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from loyalty.errors import LoyaltyError
 from terminal.cli_language import cli_language
 from terminal.errors import CommandError
 from terminal.i18n import translator
 from terminal.messages import describe
+from terminal.shown import shown
 
 # Sub-command modules under terminal/commands, in the order `till --help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -35,8 +38,18 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr like every other error of `till`
+    (argparse's own is the usage and then the error, two lines or more)."""
+
+    def error(self, message: str) -> NoReturn:
+        t = translator(cli_language())
+        line = t("cli.error.arguments", problem=" ".join(message.split()), command=self.prog)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {shown(line)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="till", description="The loyalty till.")
+    parser = _Parser(prog="till", description="The loyalty till.")
     parser.add_argument(
         "--data-dir",
         default=None,
@@ -68,10 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.func(args)
     except CommandError as exc:
-        print(f"till: {t(exc.key, **exc.params)}", file=sys.stderr)
+        print(f"till: {shown(t(exc.key, **exc.params))}", file=sys.stderr)
         return exc.exit_code
     except LoyaltyError as exc:
-        print(f"till: {describe(t, exc)}", file=sys.stderr)
+        print(f"till: {shown(describe(t, exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130

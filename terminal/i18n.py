@@ -13,6 +13,7 @@ Other packages never translate: they return a code and parameters (``Refusal.cod
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import io
 import re
 from collections.abc import Mapping
@@ -127,8 +128,15 @@ class Translator:
             return ", ".join(items)
 
     def number(self, value: int) -> str:
-        """An integer (points, counts) with the language's separators and digits."""
-        return self._digits(format_decimal(value, locale=self.locale, numbering_system="default"))
+        """An integer (points, counts) with the language's separators and digits.
+
+        Babel's decimal context gives up past ~25 digits; such a number only comes from bad
+        input (a program's field, an argument), and the message about it must still show."""
+        try:
+            text = format_decimal(value, locale=self.locale, numbering_system="default")
+        except decimal.InvalidOperation:
+            text = str(value)
+        return self._digits(text)
 
     def money(self, amount_minor: int, currency: str) -> str:
         """Integer minor units to text, e.g. 1250 EUR -> '12,50 €' in Greek."""

@@ -36,6 +36,7 @@ from printer import (
     Separator,
 )
 from terminal.i18n import Translator, translator
+from terminal.shown import shown
 
 REDEEMING_KINDS = ("redeem", "donate")
 
@@ -173,7 +174,7 @@ def sale_or_refund(
     ]
     if f.refund_of:
         blocks.append(Row(t("receipt.refund_of"), f.refund_of))
-    blocks.append(Row(t("receipt.member"), member.display_name))
+    blocks.append(Row(t("receipt.member"), shown(member.display_name)))
     blocks.append(Separator("-"))
     reward = program.reward(f.reward_id) if f.reward_id else None
     if f.kind == "sale":
@@ -276,7 +277,7 @@ def from_enrolment(
         Line(
             t(
                 "receipt.welcome",
-                name=enrolment.member.display_name,
+                name=shown(enrolment.member.display_name),
                 program=localised(program.name, t.lang),
             ),
             align=Align.CENTER,

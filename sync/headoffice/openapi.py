@@ -53,10 +53,25 @@ def _path_param(name: str, pattern: str) -> dict[str, Any]:
 _ID = r"^[A-Za-z0-9_-]{1,32}$"
 
 
+def _ecma_patterns(schema: Any) -> Any:
+    """The protocol's Python patterns end in ``\\Z`` (see sync.protocol); in JSON Schema's
+    ECMA-262 regexes the same end of text is ``$``."""
+    if isinstance(schema, dict):
+        return {
+            k: v.replace("\\Z", "$") if k == "pattern" and isinstance(v, str)
+            else _ecma_patterns(v)
+            for k, v in schema.items()
+        }  # fmt: skip
+    if isinstance(schema, list):
+        return [_ecma_patterns(v) for v in schema]
+    return schema
+
+
 def openapi_document() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         _TYPES, ref_template="#/components/schemas/{name}"
     )
+    components = _ecma_patterns(components)
     member = [_path_param("member_id", _ID)]
     hold = [_path_param("hold_id", r"^[A-Za-z0-9-]{1,64}$")]
     paths: dict[str, Any] = {

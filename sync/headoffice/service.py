@@ -71,7 +71,7 @@ def _decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise ApiProblem(422, "invalid_body", detail=str(exc)[:300]) from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec: invalid UTF-8 in a string
         raise ApiProblem(400, "malformed_json") from None
 
 
@@ -923,7 +923,9 @@ def _read_cursor(cursor: str, epoch: str) -> tuple[str, int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         got_epoch, phase, start, after = json.loads(raw)
-        if not (isinstance(start, int) and isinstance(after, str) and phase in ("s", "c")):
+        # A change id is a 64-bit integer: a bigger one would overflow the database driver.
+        if not (isinstance(start, int) and 0 <= start < 2**63 and isinstance(after, str)
+                and phase in ("s", "c")):  # fmt: skip
             raise ValueError(cursor)
     except (ValueError, TypeError, binascii.Error):
         raise ApiProblem(400, "malformed_cursor") from None

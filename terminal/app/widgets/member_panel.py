@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from loyalty.program import localised
 from terminal.app.services import MemberView
+from terminal.shown import shown
 
 if TYPE_CHECKING:
     from terminal.app.app import TillApp
@@ -29,7 +30,7 @@ class MemberPanel(Static):
             provisional = localised(program.tier(b.provisional_tier_id).name, lang)
             badge += " → " + t("app.member.provisional", tier=provisional)
         parts: list[str | tuple[str, str] | Content] = [
-            (view.member.display_name, "bold $accent"),
+            (shown(view.member.display_name), "bold $accent"),
             "\n",
             (f" {badge} ", f"bold reverse {'$success' if tier.id == program.tiers[-1].id else ''}"),
             "\n",
