@@ -322,20 +322,24 @@ class Night:
         self.retries = 0
         self.stored = 0
         self.duplicates = 0
+        self.replays = 0
         self.first_start = float("inf")
         self.last_end = 0.0
 
 
 async def till_night(
     client: httpx.AsyncClient, url: str, terminal_id: str, token: str, path: Path,
-    delay: float, gate: asyncio.Semaphore, night: Night, t0: float,
+    delay: float, gate: asyncio.Semaphore, night: Night, t0: float, replay: bool,
 ) -> None:  # fmt: skip
     await asyncio.sleep(delay)
     arrived = time.perf_counter()
     batches = await asyncio.to_thread(read_batches, path)
+    first_answer = b""
+    if replay:  # the first batch again at the end, as after a lost answer: the same answer
+        batches = [*batches, batches[0]]
     async with gate:
         night.first_start = min(night.first_start, time.perf_counter() - t0)
-        for key, gz, _first, last in batches:
+        for n, (key, gz, _first, last) in enumerate(batches):
             headers = {
                 "Authorization": f"Bearer {token}", "Content-Encoding": "gzip",
                 "Content-Type": "application/json", p.IDEMPOTENCY_HEADER: key,
@@ -350,6 +354,12 @@ async def till_night(
                     raise RuntimeError(f"{terminal_id}: push answered {r.status_code} {r.text}")
                 night.retries += 1
                 await asyncio.sleep(float(r.headers.get("retry-after", "1")) * random.random())
+            if replay and n == len(batches) - 1:
+                if r.content != first_answer:
+                    raise RuntimeError(f"{terminal_id}: a replayed batch got another answer")
+                night.replays += 1
+                continue
+            first_answer = first_answer or r.content
             answer = _answer.decode(r.content)
             if answer.acked_seq != last:
                 raise RuntimeError(f"{terminal_id}: acked {answer.acked_seq}, sent up to {last}")
@@ -365,7 +375,12 @@ async def till_night(
 
 
 async def run_night(
-    urls: list[str], tokens: list[str], files: list[Path], window: float, concurrency: int
+    urls: list[str],
+    tokens: list[str],
+    files: list[Path],
+    window: float,
+    concurrency: int,
+    replay: bool = False,
 ) -> Night:
     night = Night()
     gate = asyncio.Semaphore(concurrency)
@@ -385,6 +400,7 @@ async def run_night(
                 gate,
                 night,
                 t0,
+                replay,
             )  # fmt: skip
             for i in range(len(files))
         ]
@@ -427,6 +443,8 @@ def main() -> int:
     parser.add_argument("--partitions", type=int, default=0, help="hash-partition entries")
     parser.add_argument("--templates", type=int, default=5000)
     parser.add_argument("--no-copy", action="store_true", help="skip the raw COPY baseline")
+    parser.add_argument("--replay", action="store_true",
+                        help="each till resends its first batch at the end (same key)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
@@ -468,7 +486,9 @@ def main() -> int:
         pg_before = pgstat.cpu()
         sampler = Sampler(pgstat, pids)
         sampler.start()
-        night = asyncio.run(run_night(urls, tokens, files, args.window, args.concurrency))
+        night = asyncio.run(
+            run_night(urls, tokens, files, args.window, args.concurrency, args.replay)
+        )
         sampler.stop_event.set()
         sampler.join()
         load_after = os.getloadavg()
@@ -499,7 +519,8 @@ def main() -> int:
         "push_p99_ms": round(percentile(night.latencies, 0.99) * 1000),
         "pushes": len(night.latencies), "retries": night.retries,
         "till_sync_p99_s": round(percentile(night.durations, 0.99), 1),
-        "stored": night.stored, "duplicates": night.duplicates, "verified_rows": checked["rows"],
+        "stored": night.stored, "duplicates": night.duplicates, "replays": night.replays,
+        "verified_rows": checked["rows"],
         "overdraft_flags": checked["overdrafts"],
         "headoffice_cpu_s": round(server_cpu, 1),
         "headoffice_peak_rss_mb": [round(x) for x in server_hwm],
