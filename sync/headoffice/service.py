@@ -474,7 +474,9 @@ class HeadOffice:
         if not ids:
             return []
         stamp = to_text(now)
-        rows = self._member_rows(tx, ids)
+        # PostgreSQL: read the rows under their row locks, taken in member order (as
+        # lock_members does), so the usual push reads them once. SQLite holds the one write lock.
+        rows = self._member_rows(tx, ids, lock=self.store.dialect != "sqlite")
         missing = [m for m in ids if m not in rows]
         if missing:
             # Entries for members head office has not heard of (enrolled at a till whose
@@ -483,7 +485,6 @@ class HeadOffice:
                 "INSERT INTO members (member_id, snapshot_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(m, stamp) for m in missing],
             )
-        if missing or self.store.dialect != "sqlite":
             tx.lock_members(ids)  # and read again under the lock
             rows = self._member_rows(tx, ids)
         program = self.program(tx)
@@ -541,12 +542,14 @@ class HeadOffice:
         self._changed(tx, [("members", json.dumps(ids))], origin)
         return out
 
-    def _member_rows(self, tx: Tx, ids: Sequence[str]) -> dict[str, Row]:
+    def _member_rows(self, tx: Tx, ids: Sequence[str], lock: bool = False) -> dict[str, Row]:
+        """The members' rows; ``lock``: FOR UPDATE, in member order (``ids`` must be sorted)."""
         rows: dict[str, Row] = {}
+        suffix = " ORDER BY member_id FOR UPDATE" if lock else ""
         for chunk in _chunks(ids, 500):
             found = tx.all(
                 f"SELECT {_MEMBER_COLUMNS}, state_json FROM members "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))})",
+                f"WHERE member_id IN ({', '.join('?' * len(chunk))}){suffix}",
                 chunk,
             )
             rows.update((r[0], r) for r in found)
