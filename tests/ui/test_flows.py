@@ -45,11 +45,12 @@ async def scan(pilot: Pilot[None], code: str, gap_s: float = 0.004) -> None:
         event = key_events.Key("enter", "\r") if char == "enter" else key_events.Key(char, char)
         event.time = start + i * gap_s
         app.post_message(event)
-    # Until the till took the scan in (a busy machine may take a while to get through the keys).
-    for _ in range(100):
+    # Until the look-up answered (a busy machine may take a while to get through the keys).
+    for _ in range(250):
         await pilot.pause(0.02)
-        if len(app.events_seen) > seen:
+        if any(isinstance(e, m.MemberIdentified | m.LookupFailed) for e in app.events_seen[seen:]):
             break
+    await pilot.pause()
 
 
 async def sign_in(pilot: Pilot[None], cashier: str = "anna", pin: str = "1234") -> None:
