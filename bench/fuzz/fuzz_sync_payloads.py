@@ -6,7 +6,8 @@ beside the hypothesis tests in tests/fuzz/test_sync_payloads.py.
 
 Head office's strict decoding of a push body (the biggest request) must end in the decoded
 request or an ApiProblem; the till's tolerant decoding of a page of changes must end in a
-ChangePage (malformed members skipped) or a msgspec error (the client's protocol_error).
+ChangePage (malformed members skipped) or an error the client turns into protocol_error.
+This harness found the UnicodeDecodeError msgspec raises for invalid UTF-8 in a string.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def one_input(data: bytes) -> None:
         assert problem.code in ("malformed_json", "invalid_body"), problem.code
     try:
         answer = client._decoder(p.ChangesAnswer).decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return  # what SyncClient._call turns into protocol_error
     client._page(answer)
 
 
