@@ -31,8 +31,7 @@ from sync.testing import FaultProxy, ServerProcess, _read_message  # noqa: E402
 PROGRAM_FILE = ROOT / "fixtures" / "program.toml"
 ADMIN = "stress-admin"
 TILL = [sys.executable, "-m", "terminal.cli"]
-# Members head office knows: (id, language). Receipts of en/el/pl members print as text, so
-# their receipt number can be read back from the printer's bytes.
+# The members head office knows (English receipts: their display name is "Stress M...").
 MEMBERS = [f"M{i:06d}" for i in range(1, 9)]
 
 

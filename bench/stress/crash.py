@@ -56,7 +56,7 @@ from tests.printer_server import FakeNetworkPrinter  # noqa: E402
 TERMINAL = "CRASH-T1"
 RECEIPT = re.compile(rb"CRASH-T1-\d{6}")
 CUT = b"\x1dV"
-# Members whose receipts print in text mode (their receipt number is readable in the bytes).
+# Members whose receipts print in text mode, so the receipt number is readable in the bytes.
 TEXT_MEMBERS = [m for m in MEMBERS if m in ("M000001", "M000002", "M000007", "M000008")]
 
 CHILD = textwrap.dedent(
