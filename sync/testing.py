@@ -169,7 +169,8 @@ class Fault:
       then close the till's connection without passing the answer on;
     - ``reset``: close the till's connection with a TCP reset before forwarding anything;
     - ``respond``: answer ``raw`` (a whole HTTP response) without forwarding;
-    - ``stall``: forward, then hold the answer ``seconds`` before passing it on.
+    - ``stall``: forward, then hold the answer ``seconds`` before passing it on;
+    - ``truncate``: forward, then pass on only the first half of the answer and close.
     """
 
     path: str
@@ -221,6 +222,8 @@ class FaultProxy:
         self.url = f"http://127.0.0.1:{self.port}"
         self.faults: list[Fault] = []
         self.applied: list[str] = []
+        self.keys: set[bytes] = set()  # Idempotency-Keys forwarded to head office
+        self.replayed = 0  # pushes head office saw again (the same key forwarded twice)
         self.lock = threading.Lock()
         self._stop = False
         self._conns: list[socket.socket] = []
@@ -241,6 +244,15 @@ class FaultProxy:
                     self.applied.append(f"{fault.kind} {path.split('?')[0]}")
                     return fault
         return None
+
+    def _seen(self, request: bytes) -> None:
+        head = request.split(b"\r\n\r\n", 1)[0].lower()
+        for line in head.split(b"\r\n"):
+            if line.startswith(b"idempotency-key:"):
+                key = line.split(b":", 1)[1].strip()
+                with self.lock:
+                    self.replayed += key in self.keys
+                    self.keys.add(key)
 
     def _accept(self) -> None:
         while not self._stop:
@@ -270,10 +282,14 @@ class FaultProxy:
                     upstream = socket.create_connection(self.target, timeout=60)
                     self._conns.append(upstream)
                 upstream.sendall(request)
+                self._seen(request)
                 answer = _read_message(upstream, ubuf)
                 if answer is None:
                     return
                 if fault is not None and fault.kind == "drop":
+                    return
+                if fault is not None and fault.kind == "truncate":
+                    client.sendall(answer[: len(answer) // 2])
                     return
                 if fault is not None and fault.kind == "stall":
                     time.sleep(fault.seconds)

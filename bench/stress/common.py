@@ -6,12 +6,9 @@ Loopback only: every server here listens on 127.0.0.1.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
 import sqlite3
-import struct
 import subprocess
 import sys
 import time
@@ -26,7 +23,7 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from loyalty.ledger import verify_chain  # noqa: E402
-from sync.testing import FaultProxy, ServerProcess, _read_message  # noqa: E402
+from sync.testing import ServerProcess  # noqa: E402
 
 PROGRAM_FILE = ROOT / "fixtures" / "program.toml"
 ADMIN = "stress-admin"
@@ -187,63 +184,3 @@ def exactly_once(
         if seqs != list(range(1, len(seqs) + 1)):
             gaps += 1
     return {"lost": lost, "duplicated": dup, "unknown": unknown, "seq_gaps": gaps}
-
-
-class TruncatingProxy(FaultProxy):
-    """sync.testing's FaultProxy plus one more fault: ``truncate`` forwards the request and
-    passes on only the first half of head office's answer, then closes the connection. It also
-    counts pushes head office saw twice (the same Idempotency-Key forwarded again)."""
-
-    keys: set[bytes]
-    replayed: int = 0
-
-    def _seen(self, request: bytes) -> None:
-        head = request.split(b"\r\n\r\n", 1)[0].lower()
-        for line in head.split(b"\r\n"):
-            if line.startswith(b"idempotency-key:"):
-                key = line.split(b":", 1)[1].strip()
-                with self.lock:
-                    if not hasattr(self, "keys"):
-                        self.keys = set()
-                    if key in self.keys:
-                        self.replayed += 1
-                    self.keys.add(key)
-
-    def _serve(self, client: socket.socket) -> None:
-        upstream: socket.socket | None = None
-        cbuf, ubuf = bytearray(), bytearray()
-        try:
-            while True:
-                request = _read_message(client, cbuf)
-                if request is None:
-                    return
-                fault = self._take(request)
-                if fault is not None and fault.kind == "reset":
-                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    return
-                if fault is not None and fault.kind == "respond":
-                    client.sendall(fault.raw)
-                    continue
-                if upstream is None:
-                    upstream = socket.create_connection(self.target, timeout=60)
-                    self._conns.append(upstream)
-                upstream.sendall(request)
-                self._seen(request)
-                answer = _read_message(upstream, ubuf)
-                if answer is None:
-                    return
-                if fault is not None and fault.kind == "drop":
-                    return
-                if fault is not None and fault.kind == "truncate":
-                    client.sendall(answer[: len(answer) // 2])
-                    return
-                if fault is not None and fault.kind == "stall":
-                    time.sleep(fault.seconds)
-                client.sendall(answer)
-        except OSError:
-            return
-        finally:
-            for s in (client, upstream):
-                if s is not None:
-                    with contextlib.suppress(OSError):
-                        s.close()

@@ -33,7 +33,6 @@ from common import (  # noqa: E402
     MEMBERS,
     PROGRAM_FILE,
     HeadOfficeProc,
-    TruncatingProxy,
     exactly_once,
 )
 
@@ -41,7 +40,7 @@ from loyalty.rules import BasketLine  # noqa: E402
 from loyalty.sales import SaleRequest, sale  # noqa: E402
 from loyalty.till import Till  # noqa: E402
 from sync.client import Progress, SyncClient, SyncFailed, Timeouts  # noqa: E402
-from sync.testing import Fault, http_response  # noqa: E402
+from sync.testing import Fault, FaultProxy, http_response  # noqa: E402
 
 PUSH, CHANGES = "/v1/push", "/v1/changes"
 
@@ -176,7 +175,7 @@ def run(
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="stress-faults-", dir=workdir))
     ho = HeadOfficeProc(tmp / "ho")
-    proxy = TruncatingProxy("127.0.0.1", ho.port)
+    proxy = FaultProxy("127.0.0.1", ho.port)
     stop = threading.Event()
     workers = [
         TillWorker(
