@@ -338,7 +338,9 @@ async def test_a_signed_app_code_is_accepted_once_and_a_forgery_never(
         await settle(pilot)
         assert isinstance(app.screen, IdleScreen)
         refusals = [e.reason for e in events(app, m.LookupFailed)]
-        assert refusals == ["bad_signature", "replay"]
+        # The forgery is refused; which reason depends on how its random signature bytes read
+        # through the keyboard-layout repair (a foreign signature, or a tag of no key held).
+        assert refusals[0] in ("bad_signature", "unknown_key") and refusals[1:] == ["replay"]
 
 
 async def test_the_camera_reads_a_member_code_from_video(

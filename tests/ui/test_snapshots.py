@@ -38,9 +38,23 @@ async def idle(pilot: Pilot[None]) -> None:
     await _keys(pilot, "anna", "enter", "1234", "enter")
 
 
+async def until(pilot: Pilot[None], ready: Callable[[], bool]) -> None:
+    """Workers (preview, report) answer later on a loaded machine: wait for what is shown."""
+    for _ in range(300):
+        if ready():
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def _shown(pilot: Pilot[None], selector: str) -> str:
+    return str(pilot.app.screen.query_one(selector).render())
+
+
 async def sale(pilot: Pilot[None]) -> None:
     await idle(pilot)
     await _keys(pilot, "M000002", "enter", "42.50", "enter", "enter", "500")
+    await until(pilot, lambda: bool(_shown(pilot, "#preview").strip()))
 
 
 async def enrol(pilot: Pilot[None]) -> None:
@@ -56,11 +70,14 @@ async def refund(pilot: Pilot[None]) -> None:
 async def end_of_day(pilot: Pilot[None]) -> None:
     await idle(pilot)
     await _keys(pilot, "M000001", "enter", "12.00", "f10", "f6")
+    await until(pilot, lambda: pilot.app.screen.query_one("#eod-table").row_count > 0)
 
 
 async def override(pilot: Pilot[None]) -> None:
     await sale(pilot)
-    await _keys(pilot, "backspace", "backspace", "backspace", "1500", "f7")
+    await _keys(pilot, "backspace", "backspace", "backspace", "1500")
+    await until(pilot, lambda: bool(_shown(pilot, "#message").strip()))
+    await _keys(pilot, "f7")
 
 
 async def lock(pilot: Pilot[None]) -> None:
