@@ -424,10 +424,18 @@ def verify(url: str, expected: dict[str, int]) -> dict[str, int]:
             conn.execute("SELECT terminal_id, max(seq) FROM entries GROUP BY terminal_id")
         )
         overdrafts = conn.execute("SELECT count(*) FROM entries WHERE overdraft = 1").fetchone()
+        size = conn.execute(
+            "SELECT sum(pg_total_relation_size(oid)) FROM pg_class "
+            "WHERE relkind = 'r' AND relname ~ '^entries(_p[0-9]+)?$'"
+        ).fetchone()
     want = sum(expected.values())
     if not (total == ids == pairs == want) or per_till != expected:
         raise AssertionError(f"stored {total} rows, {ids} ids, {pairs} seqs; expected {want}")
-    return {"rows": int(total), "overdrafts": int(overdrafts[0]) if overdrafts else 0}
+    return {
+        "rows": int(total),
+        "overdrafts": int(overdrafts[0]) if overdrafts else 0,
+        "bytes": int(size[0]) if size and size[0] else 0,
+    }
 
 
 def main() -> int:
@@ -522,6 +530,7 @@ def main() -> int:
         "stored": night.stored, "duplicates": night.duplicates, "replays": night.replays,
         "verified_rows": checked["rows"],
         "overdraft_flags": checked["overdrafts"],
+        "entries_table_bytes_per_row": round(checked["bytes"] / max(1, checked["rows"])),
         "headoffice_cpu_s": round(server_cpu, 1),
         "headoffice_peak_rss_mb": [round(x) for x in server_hwm],
         "headoffice_peak_pss_mb_sum": round(sampler.server_peak_kb / 1024),
@@ -554,6 +563,8 @@ def main() -> int:
          "postmaster and backends"),
         ("stored exactly once", f"{checked['rows']:,}",
          f"{night.duplicates} duplicates answered; {checked['overdrafts']:,} overdraft flags"),
+        ("entries table with its indexes, bytes per entry",
+         f"{result['entries_table_bytes_per_row']:,}", f"{checked['bytes'] / 2**20:,.0f} MB"),
         ("load average before / after", f"{load_before[0]:.2f} / {load_after[0]:.2f}",
          f"{os.cpu_count()} cores (shared)"),
         ("whole chain's night (5M sales) at this rate, min", f"{full_min}",
