@@ -162,7 +162,8 @@ def partitioned_entries(url: str, partitions: int) -> None:
     """Head office's entries table hash-partitioned by terminal_id, created before the store
     creates the rest. PostgreSQL requires every unique constraint of a partitioned table to
     hold the partition key: (terminal_id, seq) does; entry_id alone cannot, so it becomes
-    (terminal_id, entry_id), and the identity key (terminal_id, id)."""
+    (entry_id, terminal_id) (entry id first: look-ups by entry id use it), and the identity
+    key (terminal_id, id)."""
     cols = """
         id BIGINT GENERATED ALWAYS AS IDENTITY, entry_id TEXT NOT NULL,
         terminal_id TEXT NOT NULL, seq BIGINT NOT NULL, member_id TEXT NOT NULL,
@@ -172,7 +173,7 @@ def partitioned_entries(url: str, partitions: int) -> None:
         cashier_id TEXT NOT NULL, reason TEXT NOT NULL, prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL, received_at TEXT NOT NULL, chain_ok INTEGER NOT NULL DEFAULT 1,
         overdraft INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (terminal_id, id), UNIQUE (terminal_id, entry_id), UNIQUE (terminal_id, seq)
+        PRIMARY KEY (terminal_id, id), UNIQUE (entry_id, terminal_id), UNIQUE (terminal_id, seq)
     """
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE entries ({cols}) PARTITION BY HASH (terminal_id)")
