@@ -162,7 +162,8 @@ def partitioned_entries(url: str, partitions: int) -> None:
     """Head office's entries table hash-partitioned by terminal_id, created before the store
     creates the rest. PostgreSQL requires every unique constraint of a partitioned table to
     hold the partition key: (terminal_id, seq) does; entry_id alone cannot, so it becomes
-    (terminal_id, entry_id), and the identity key (terminal_id, id)."""
+    (entry_id, terminal_id) (entry id first: look-ups by entry id use it), and the identity
+    key (terminal_id, id)."""
     cols = """
         id BIGINT GENERATED ALWAYS AS IDENTITY, entry_id TEXT NOT NULL,
         terminal_id TEXT NOT NULL, seq BIGINT NOT NULL, member_id TEXT NOT NULL,
@@ -172,7 +173,7 @@ def partitioned_entries(url: str, partitions: int) -> None:
         cashier_id TEXT NOT NULL, reason TEXT NOT NULL, prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL, received_at TEXT NOT NULL, chain_ok INTEGER NOT NULL DEFAULT 1,
         overdraft INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (terminal_id, id), UNIQUE (terminal_id, entry_id), UNIQUE (terminal_id, seq)
+        PRIMARY KEY (terminal_id, id), UNIQUE (entry_id, terminal_id), UNIQUE (terminal_id, seq)
     """
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE entries ({cols}) PARTITION BY HASH (terminal_id)")
@@ -424,10 +425,18 @@ def verify(url: str, expected: dict[str, int]) -> dict[str, int]:
             conn.execute("SELECT terminal_id, max(seq) FROM entries GROUP BY terminal_id")
         )
         overdrafts = conn.execute("SELECT count(*) FROM entries WHERE overdraft = 1").fetchone()
+        size = conn.execute(
+            "SELECT sum(pg_total_relation_size(oid)) FROM pg_class "
+            "WHERE relkind = 'r' AND relname ~ '^entries(_p[0-9]+)?$'"
+        ).fetchone()
     want = sum(expected.values())
     if not (total == ids == pairs == want) or per_till != expected:
         raise AssertionError(f"stored {total} rows, {ids} ids, {pairs} seqs; expected {want}")
-    return {"rows": int(total), "overdrafts": int(overdrafts[0]) if overdrafts else 0}
+    return {
+        "rows": int(total),
+        "overdrafts": int(overdrafts[0]) if overdrafts else 0,
+        "bytes": int(size[0]) if size and size[0] else 0,
+    }
 
 
 def main() -> int:
@@ -522,6 +531,7 @@ def main() -> int:
         "stored": night.stored, "duplicates": night.duplicates, "replays": night.replays,
         "verified_rows": checked["rows"],
         "overdraft_flags": checked["overdrafts"],
+        "entries_table_bytes_per_row": round(checked["bytes"] / max(1, checked["rows"])),
         "headoffice_cpu_s": round(server_cpu, 1),
         "headoffice_peak_rss_mb": [round(x) for x in server_hwm],
         "headoffice_peak_pss_mb_sum": round(sampler.server_peak_kb / 1024),
@@ -554,6 +564,8 @@ def main() -> int:
          "postmaster and backends"),
         ("stored exactly once", f"{checked['rows']:,}",
          f"{night.duplicates} duplicates answered; {checked['overdrafts']:,} overdraft flags"),
+        ("entries table with its indexes, bytes per entry",
+         f"{result['entries_table_bytes_per_row']:,}", f"{checked['bytes'] / 2**20:,.0f} MB"),
         ("load average before / after", f"{load_before[0]:.2f} / {load_after[0]:.2f}",
          f"{os.cpu_count()} cores (shared)"),
         ("whole chain's night (5M sales) at this rate, min", f"{full_min}",
