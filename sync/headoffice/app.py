@@ -24,7 +24,8 @@ from starlette.routing import Route
 
 from sync import protocol as p
 from sync.headoffice.openapi import openapi_document
-from sync.headoffice.service import ApiProblem, HeadOffice, MintCode, decode_request
+from sync.headoffice.rows import ApiProblem
+from sync.headoffice.service import HeadOffice, MintCode, decode_request
 from sync.headoffice.store import open_store
 
 log = logging.getLogger("sync.headoffice")

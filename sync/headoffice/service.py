@@ -1,6 +1,7 @@
 """Head office's loyalty service over a Store: tills and their tokens, the exactly-once ledger,
-authoritative accounts, the change feed, holds for online redemption, and what head office
-publishes (programs, public keys, the deny-list). No HTTP here: app.py maps it to routes.
+authoritative accounts, and what head office publishes (programs, public keys, the deny-list).
+The change feed (feed.py) and holds for online redemption (holds.py) are mixed in.
+No HTTP here: app.py maps it to routes.
 
 Every refusal is an ``ApiProblem`` with an HTTP status, a stable code and parameters.
 """
@@ -15,7 +16,6 @@ import hmac
 import json
 import secrets
 import threading
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -28,6 +28,15 @@ from loyalty.ledger import GENESIS, entry_hash
 from loyalty.program import Program, parse_program
 from sync import protocol as p
 from sync.headoffice.accounts import StoredEntry, dump_state, fold, load_state, prune, summarize
+from sync.headoffice.feed import ChangeFeed
+from sync.headoffice.holds import Holds
+from sync.headoffice.rows import (
+    _MEMBER_COLUMNS,
+    ApiProblem,
+    _chunks,
+    _member_state,
+    _pending_encoder,
+)
 from sync.headoffice.store import Row, Tx
 
 MintCode = Callable[[str], str]
@@ -36,34 +45,12 @@ _ENTRY_COLUMNS = (
     "reverses, reward_id, program_version, occurred_at, offline, cashier_id, reason, prev_hash, "
     "hash, received_at, chain_ok"
 )
-_MEMBER_COLUMNS = (
-    "member_id, snapshot_at, card_number, display_name, language, status, balance, "
-    "pending_json, tier_id, tier_progress, expiring_points, expiring_at, has_purchased, "
-    "birthday, phone_hash, overdrawn, erased"
-)
 DEBIT_KINDS = ("redeem", "donate", "reverse", "adjust", "expire")
 REDEEM_KINDS = ("redeem", "donate")
 # Redemptions of one member in one day (by the entries' occurred_at, UTC) that raise a
 # ``velocity`` alert: more than a shopper plausibly makes, so a stolen card or a cashier
 # redeeming for themselves shows on head office's desk the day the tills sync.
 VELOCITY_LIMIT = 10
-
-
-class ApiProblem(Exception):
-    def __init__(
-        self, status: int, code: str, retry_after: int | None = None, **params: Any
-    ) -> None:
-        super().__init__(code)
-        self.status = status
-        self.code = code
-        self.params = params
-        self.retry_after = retry_after
-
-    def body(self) -> bytes:
-        return p.encode(p.Problem(self.code, self.params))
-
-
-_push_decoder = msgspec.json.Decoder(p.PushRequest)
 
 
 def _decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
@@ -83,24 +70,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _member_state(r: Row) -> p.MemberState:
-    return p.MemberState(
-        member_id=r[0], snapshot_at=r[1], card_number=r[2], display_name=r[3], language=r[4],
-        status=r[5], balance=int(r[6]), pending=_pending(r[7]),
-        tier_id=r[8], tier_progress=int(r[9]), expiring_points=int(r[10]), expiring_at=r[11],
-        has_purchased=bool(r[12]), birthday=r[13], phone_hash=r[14], overdrawn=bool(r[15]),
-    )  # fmt: skip
+_push_decoder = msgspec.json.Decoder(p.PushRequest)
 
 
-_pending_decoder = msgspec.json.Decoder(list[tuple[int, str]])
-_pending_encoder = msgspec.json.Encoder()
-
-
-def _pending(text: str) -> list[tuple[int, str]]:
-    return _pending_decoder.decode(text)
-
-
-class HeadOffice:
+class HeadOffice(ChangeFeed, Holds):
     def __init__(
         self,
         store: Any,
@@ -579,240 +552,6 @@ class HeadOffice:
                 [(kind, ref, origin) for kind, ref in changes],
             )
 
-    # -- pull ----------------------------------------------------------------------------------
-    def changes(
-        self, cursor: str | None, limit: int = 2000, terminal_id: str | None = None
-    ) -> p.ChangesAnswer:
-        limit = max(1, min(limit, p.MAX_PAGE))
-        with self.store.transaction() as tx:
-            epoch = tx.one("SELECT value FROM settings WHERE key = 'epoch'")
-            assert epoch is not None
-            stamp = to_text(self.clock())
-            if not cursor:
-                # The snapshot covers every change so far, including ones already pruned.
-                top = tx.one("SELECT COALESCE(MAX(change_id), 0) FROM changes")
-                pruned = tx.one("SELECT value FROM settings WHERE key = 'pruned_through'")
-                start = max(int(top[0]) if top else 0, int(pruned[0]) if pruned else 0)
-                return self._snapshot_page(tx, epoch[0], start, "", limit, stamp)
-            phase, start, after = _read_cursor(cursor, epoch[0])
-            if phase == "s":
-                return self._snapshot_page(tx, epoch[0], start, after, limit, stamp)
-            pruned = tx.one("SELECT value FROM settings WHERE key = 'pruned_through'")
-            if pruned is not None and start < int(pruned[0]):
-                raise ApiProblem(410, "cursor_expired")
-            return self._change_page(tx, epoch[0], start, limit, stamp, terminal_id)
-
-    def _snapshot_page(
-        self, tx: Tx, epoch: str, start: int, after: str, limit: int, stamp: str
-    ) -> p.ChangesAnswer:
-        programs: list[str] = []
-        keys: list[p.PublicKey] = []
-        denied: list[p.DenyEntry] = []
-        erased: list[str] = []
-        if not after:
-            # A till starting over may still hold members erased since: name them all (ids
-            # only, which are pseudonymous) so their personal data leaves every till.
-            erased = [r[0] for r in tx.all("SELECT member_id FROM members WHERE erased = 1")]
-            program = tx.one(
-                "SELECT document FROM programs WHERE version = "
-                "(SELECT value FROM settings WHERE key = 'program_version')"
-            )
-            programs = [program[0]] if program else []
-            keys = self._keys(tx, None)
-            denied = self._denied(tx, None)
-        rows = tx.all(
-            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE member_id > ? AND erased = 0 "
-            "ORDER BY member_id LIMIT ?",
-            (after, limit),
-        )
-        members = [_member_state(r) for r in rows]
-        if len(rows) == limit:
-            cursor = _cursor(epoch, "s", start, rows[-1][0])
-        else:
-            cursor = _cursor(epoch, "c", start, "")
-        return p.ChangesAnswer(
-            cursor=cursor, more=True if len(rows) == limit else self._has_changes(tx, start),
-            members=members, erased=erased, programs=programs, public_keys=keys, denied=denied,
-            server_time=stamp,
-        )  # fmt: skip
-
-    def _has_changes(self, tx: Tx, after: int) -> bool:
-        return tx.one("SELECT 1 FROM changes WHERE change_id > ? LIMIT 1", (after,)) is not None
-
-    def _change_page(
-        self, tx: Tx, epoch: str, start: int, limit: int, stamp: str, terminal_id: str | None
-    ) -> p.ChangesAnswer:
-        rows = tx.all(
-            "SELECT change_id, kind, ref FROM changes WHERE change_id > ? "
-            "AND (origin IS NULL OR origin <> ?) ORDER BY change_id LIMIT ?",
-            (start, terminal_id or "", limit),
-        )
-        # A push records the members it touched in one row: a page stops once it holds
-        # ``limit`` refs, so it stays near ``limit`` members however big the batches were.
-        refs: dict[str, dict[str, None]] = defaultdict(dict)
-        end, count, full = start, 0, len(rows) == limit
-        if not rows:
-            # Only this till's own changes (or none) since the cursor: move past them. Change
-            # ids become visible in order (see Store.lock_changes), so none is skipped.
-            top = tx.one("SELECT COALESCE(MAX(change_id), 0) FROM changes")
-            end = max(start, int(top[0]) if top else 0)
-        for change_id, kind, ref in rows:
-            items = json.loads(ref) if kind == "members" else [ref]
-            for item in items:
-                refs["member" if kind == "members" else kind][item] = None
-            end, count = int(change_id), count + len(items)
-            if count >= limit:
-                full = full or int(change_id) != int(rows[-1][0])
-                break
-        members: list[p.MemberState] = []
-        erased: list[str] = []
-        for chunk in _chunks(list(refs["member"]), 500):
-            found = tx.all(
-                f"SELECT {_MEMBER_COLUMNS} FROM members "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))}) ORDER BY member_id",
-                chunk,
-            )
-            for r in found:
-                (erased.append(r[0]) if r[16] else members.append(_member_state(r)))
-        programs = []
-        for version in list(refs["program"]):
-            doc = tx.one("SELECT document FROM programs WHERE version = ?", (version,))
-            if doc is not None:
-                programs.append(doc[0])
-        return p.ChangesAnswer(
-            cursor=_cursor(epoch, "c", end, ""), more=full, members=members,
-            erased=erased, programs=programs, public_keys=self._keys(tx, list(refs["key"])),
-            denied=self._denied(tx, list(refs["deny"])), server_time=stamp,
-        )  # fmt: skip
-
-    def _keys(self, tx: Tx, ids: list[str] | None) -> list[p.PublicKey]:
-        if ids is not None and not ids:
-            return []
-        rows = tx.all("SELECT key_id, public_key, revoked FROM public_keys ORDER BY key_id")
-        return [
-            p.PublicKey(r[0], base64.b64encode(bytes(r[1])).decode(), bool(r[2]))
-            for r in rows
-            if ids is None or r[0] in ids
-        ]
-
-    def _denied(self, tx: Tx, codes: list[str] | None) -> list[p.DenyEntry]:
-        if codes is not None and not codes:
-            return []
-        if codes is None:
-            rows = tx.all("SELECT code, reason, active FROM deny_list ORDER BY code")
-        else:
-            rows = []
-            for chunk in _chunks(codes, 500):
-                rows += tx.all(
-                    "SELECT code, reason, active FROM deny_list "
-                    f"WHERE code IN ({', '.join('?' * len(chunk))})",
-                    chunk,
-                )
-        return [p.DenyEntry(r[0], r[1], bool(r[2])) for r in rows]
-
-    def prune_changes(self, through: int) -> None:
-        """Forget changes up to ``through``: a till whose cursor is older must start over."""
-        with self.store.transaction() as tx:
-            tx.lock_changes()
-            tx.run("DELETE FROM changes WHERE change_id <= ?", (through,))
-            tx.run(
-                "INSERT INTO settings (key, value) VALUES ('pruned_through', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(through),),
-            )
-
-    # -- online redemption: hold, then capture --------------------------------------------------
-    def authorise(self, terminal_id: str, req: p.HoldRequest) -> p.Hold:
-        now = self.clock()
-        with self.store.transaction() as tx:
-            tx.lock_members([req.member_id])
-            row = tx.one(
-                "SELECT balance, status, erased FROM members WHERE member_id = ?", (req.member_id,)
-            )
-            if row is None or row[2]:
-                raise ApiProblem(404, "unknown_member", member=req.member_id)
-            if row[1] == "blocked":
-                raise ApiProblem(409, "member_blocked", member=req.member_id)
-            available = int(row[0]) - self._held(tx, req.member_id, now)
-            if req.points > available:
-                raise ApiProblem(409, "insufficient_points", available=max(available, 0))
-            hold = p.Hold(
-                hold_id=str(uuid.uuid4()), member_id=req.member_id, points=req.points,
-                status="held", expires_at=to_text(now + dt.timedelta(seconds=req.ttl_seconds)),
-                available=available - req.points,
-            )  # fmt: skip
-            tx.run(
-                "INSERT INTO holds (hold_id, member_id, terminal_id, points, status, expires_at, "
-                "created_at) VALUES (?, ?, ?, ?, 'held', ?, ?)",
-                (
-                    hold.hold_id,
-                    hold.member_id,
-                    terminal_id,
-                    hold.points,
-                    hold.expires_at,
-                    to_text(now),
-                ),  # fmt: skip
-            )
-        return hold
-
-    def _held(self, tx: Tx, member_id: str, now: dt.datetime) -> int:
-        tx.run(
-            "UPDATE holds SET status = 'expired' WHERE member_id = ? AND status = 'held' "
-            "AND expires_at <= ?",
-            (member_id, to_text(now)),
-        )
-        row = tx.one(
-            "SELECT COALESCE(SUM(points), 0) FROM holds WHERE member_id = ? "
-            "AND status IN ('held', 'captured')",
-            (member_id,),
-        )
-        return int(row[0]) if row else 0
-
-    def capture(self, terminal_id: str, hold_id: str, receipt_no: str) -> p.Hold:
-        now = self.clock()
-        with self.store.transaction() as tx:
-            hold = self._hold(tx, terminal_id, hold_id)
-            tx.lock_members([hold[0]])
-            status, expires_at, captured_for = hold[2], hold[3], hold[4]
-            if status == "held" and expires_at <= to_text(now):
-                tx.run("UPDATE holds SET status = 'expired' WHERE hold_id = ?", (hold_id,))
-                status = "expired"
-            if status in ("captured", "settled") and captured_for == receipt_no:
-                pass  # a retried capture
-            elif status != "held":
-                raise ApiProblem(409, f"hold_{status}", hold_id=hold_id)
-            else:
-                arrived = tx.one(
-                    "SELECT 1 FROM entries WHERE terminal_id = ? AND receipt_no = ? "
-                    "AND kind IN ('redeem', 'donate') LIMIT 1",
-                    (terminal_id, receipt_no),
-                )
-                status = "settled" if arrived else "captured"
-                tx.run(
-                    "UPDATE holds SET status = ?, receipt_no = ? WHERE hold_id = ?",
-                    (status, receipt_no, hold_id),
-                )
-            return p.Hold(hold_id, hold[0], int(hold[1]), status, expires_at)
-
-    def release(self, terminal_id: str, hold_id: str) -> p.Hold:
-        with self.store.transaction() as tx:
-            hold = self._hold(tx, terminal_id, hold_id)
-            status = hold[2]
-            if status == "held":
-                tx.run("UPDATE holds SET status = 'released' WHERE hold_id = ?", (hold_id,))
-                status = "released"
-            return p.Hold(hold_id, hold[0], int(hold[1]), status, hold[3])
-
-    def _hold(self, tx: Tx, terminal_id: str, hold_id: str) -> Row:
-        row = tx.one(
-            "SELECT member_id, points, status, expires_at, receipt_no FROM holds "
-            "WHERE hold_id = ? AND terminal_id = ?",
-            (hold_id, terminal_id),
-        )
-        if row is None:
-            raise ApiProblem(404, "unknown_hold", hold_id=hold_id)
-        return row
-
     # -- members, keys, deny-list (head office's own tools) ---------------------------------------
     def upsert_member(self, member_id: str, req: p.MemberRequest) -> p.MemberState:
         stamp = to_text(self.clock())
@@ -911,27 +650,3 @@ class HeadOffice:
         with self.store.transaction() as tx:
             row = tx.one("SELECT COUNT(*) FROM entries")
         return int(row[0]) if row else 0
-
-
-def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _cursor(epoch: str, phase: str, start: int, after: str) -> str:
-    raw = json.dumps([epoch, phase, start, after], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str, epoch: str) -> tuple[str, int, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        got_epoch, phase, start, after = json.loads(raw)
-        # A change id is a 64-bit integer: a bigger one would overflow the database driver.
-        if not (isinstance(start, int) and 0 <= start < 2**63 and isinstance(after, str)
-                and phase in ("s", "c")):  # fmt: skip
-            raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error):
-        raise ApiProblem(400, "malformed_cursor") from None
-    if got_epoch != epoch:
-        raise ApiProblem(410, "cursor_expired")
-    return phase, start, after

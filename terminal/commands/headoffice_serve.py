@@ -46,9 +46,9 @@ def serve(
     mint_code: MintCode | None = None,
     public_keys: Sequence[tuple[str, bytes]] = (),
 ) -> None:
+    from sync.headoffice.rows import ApiProblem
     from sync.headoffice.serve import make_headoffice
     from sync.headoffice.serve import serve as run_server
-    from sync.headoffice.service import ApiProblem
     from terminal.commands.common import load_config
 
     db = args.db

@@ -31,8 +31,9 @@ from loyalty.db import to_text
 from loyalty.till import Till
 from sync import client
 from sync import protocol as p
+from sync.headoffice.rows import ApiProblem
 from sync.headoffice.serve import ServerThread
-from sync.headoffice.service import ApiProblem, HeadOffice, decode_request
+from sync.headoffice.service import HeadOffice, decode_request
 from sync.headoffice.store import open_store
 
 NOW = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
