@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import msgspec
 
 from loyalty.db import from_text
 from loyalty.program import Program
+
+T = TypeVar("T", dt.datetime, str)
 
 EARNING_KINDS = ("earn", "bonus")
 
@@ -156,18 +159,7 @@ def compute(program: Program | None, entries: Sequence[StoredEntry], now: dt.dat
                 lot.points -= take
                 need -= take
             debt += need
-    spendable = 0
-    pending: list[tuple[int, dt.datetime]] = []
-    expiring: dict[dt.datetime, int] = {}
-    for lot in lots:
-        if lot.points <= 0 or (lot.expires_at is not None and lot.expires_at <= now):
-            continue
-        if lot.release_at > now:
-            pending.append((lot.points, lot.release_at))
-        else:
-            spendable += lot.points
-        if lot.expires_at is not None:
-            expiring[lot.expires_at] = expiring.get(lot.expires_at, 0) + lot.points
+    spendable, pending, expiring = _split_lots(lots, now)
     first_expiry = min(expiring) if expiring else None
     pending.sort(key=lambda p: p[1])
     tier_id = None
@@ -350,21 +342,29 @@ def prune(state: AccountState, now: dt.datetime) -> None:
     state.qualifying = [c for c in state.qualifying if c.at >= old]
 
 
-def summarize(program: Program | None, state: AccountState, now: dt.datetime) -> Account:
-    """The account as of ``now``: what ``compute`` returns for the same entries."""
-    now_text, _, _, start_text = _moment(program, now)
+def _split_lots(lots: Iterable[Any], now: T) -> tuple[int, list[tuple[int, T]], dict[T, int]]:
+    """Live lots as of ``now``: spendable points, pending (points, release) and points by
+    expiry. Works on datetimes and on the stored fixed-width UTC text alike (both sort in
+    time order)."""
     spendable = 0
-    pending: list[tuple[int, str]] = []
-    expiring: dict[str, int] = {}
-    for lot in state.lots:
-        if lot.points <= 0 or (lot.expires_at is not None and lot.expires_at <= now_text):
+    pending: list[tuple[int, T]] = []
+    expiring: dict[T, int] = {}
+    for lot in lots:
+        if lot.points <= 0 or (lot.expires_at is not None and lot.expires_at <= now):
             continue
-        if lot.release_at > now_text:
+        if lot.release_at > now:
             pending.append((lot.points, lot.release_at))
         else:
             spendable += lot.points
         if lot.expires_at is not None:
             expiring[lot.expires_at] = expiring.get(lot.expires_at, 0) + lot.points
+    return spendable, pending, expiring
+
+
+def summarize(program: Program | None, state: AccountState, now: dt.datetime) -> Account:
+    """The account as of ``now``: what ``compute`` returns for the same entries."""
+    now_text, _, _, start_text = _moment(program, now)
+    spendable, pending, expiring = _split_lots(state.lots, now_text)
     pending.sort(key=lambda p: p[1])
     qualifying = 0
     if start_text is not None:
