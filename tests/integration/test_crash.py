@@ -15,17 +15,19 @@ import pytest
 
 from loyalty import ledger
 from loyalty.till import Till
+from tests.conftest import NOW
 
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent(
     """
-    import os, signal, sys
+    import datetime as dt, os, signal, sys
     from loyalty import sales
     from loyalty.rules import BasketLine
     from loyalty.till import Till
 
     folder, kill_at = sys.argv[1], int(sys.argv[2])
+    now = dt.datetime.fromisoformat(sys.argv[3])  # the fixture's clock, not the wall clock
     till = Till.open(folder)
     count = 0
     def trace(sql):
@@ -38,7 +40,7 @@ CHILD = textwrap.dedent(
             till.db.conn.set_trace_callback(trace)   # crash somewhere in the second sale
         req = sales.SaleRequest("M000001", "anna", (BasketLine("A", "fresh", 2500),
                                 BasketLine("B", "deli", 1000)), reward_id="food-bank")
-        r = sales.sale(till, req)
+        r = sales.sale(till, req, now)
         print(r.receipt_no, len(r.entries), flush=True)
     """
 )
@@ -46,7 +48,7 @@ CHILD = textwrap.dedent(
 
 def _run(folder: Path, kill_at: int) -> tuple[int, list[tuple[str, int]]]:
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(folder), str(kill_at)],
+        [sys.executable, "-c", CHILD, str(folder), str(kill_at), NOW.isoformat()],
         cwd=ROOT,
         capture_output=True,
         text=True,
