@@ -386,3 +386,58 @@ def summarize(program: Program | None, state: AccountState, now: dt.datetime) ->
         has_purchased=state.purchased,
         overdrawn=state.debt > 0,
     )
+
+
+def settle(
+    program: Program | None, state: AccountState, entries: Sequence[StoredEntry], now: dt.datetime
+) -> Account:
+    """``fold``, ``prune`` and ``summarize`` at ``now`` in one pass over the lots: what a push
+    does for each member it touches (the same state and account as the three in turn)."""
+    fold(program, state, entries)
+    now_text, gone, old, start = _moment(program, now)
+    lots: list[Lot] = []
+    spendable = 0
+    pending: list[tuple[int, str]] = []
+    expiring: dict[str, int] = {}
+    for lot in state.lots:
+        points, expires = lot.points, lot.expires_at
+        if points <= 0:
+            continue
+        if expires is not None:
+            if expires <= gone:
+                continue
+            lots.append(lot)
+            if expires <= now_text:
+                continue
+            expiring[expires] = expiring.get(expires, 0) + points
+        else:
+            lots.append(lot)
+        if lot.release_at > now_text:
+            pending.append((points, lot.release_at))
+        else:
+            spendable += points
+    state.lots = lots
+    if any(c.at < old for c in state.qualifying):
+        state.qualifying = [c for c in state.qualifying if c.at >= old]
+    qualifying = 0
+    if start is not None:
+        qualifying = sum(c.amount for c in state.qualifying if c.at >= start)
+    tier_id = None
+    if program is not None:
+        tier_id = program.tiers[0].id
+        for tier in program.tiers:
+            if tier.threshold <= qualifying:
+                tier_id = tier.id
+    if len(pending) > 1:
+        pending.sort(key=lambda p: p[1])
+    first = min(expiring) if expiring else None
+    return Account(
+        balance=spendable - state.debt,
+        pending=tuple(pending),
+        tier_id=tier_id,
+        tier_progress=qualifying,
+        expiring_points=expiring[first] if first else 0,
+        expiring_at=first,
+        has_purchased=state.purchased,
+        overdrawn=state.debt > 0,
+    )

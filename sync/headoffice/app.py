@@ -8,6 +8,7 @@ own (registering tills, members, programs, keys, the deny-list, app codes).
 
 from __future__ import annotations
 
+import gzip
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
@@ -115,8 +116,13 @@ def create_app(
         key = request.headers.get(p.IDEMPOTENCY_HEADER)
         if key is not None and not (1 <= len(key) <= 128 and key.isascii()):
             raise ApiProblem(400, "malformed_idempotency_key")
-        data = await run_in_threadpool(ho.push, terminal_id, body, key)
-        return Response(data, 200, media_type=JSON)
+        data = await run_in_threadpool(ho.push_gzip, terminal_id, body, key)
+        if "gzip" in request.headers.get("accept-encoding", "").lower():
+            # Compressed when it was made (and kept so for replays): GZipMiddleware passes a
+            # response that names its encoding through as it is.
+            headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+            return Response(data, 200, headers=headers, media_type=JSON)
+        return Response(gzip.decompress(data), 200, media_type=JSON)
 
     async def changes(request: Request) -> Response:
         terminal_id = await till(request)

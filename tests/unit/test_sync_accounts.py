@@ -17,6 +17,7 @@ from sync.headoffice.accounts import (
     expiry_of,
     fold,
     prune,
+    settle,
     summarize,
 )
 
@@ -110,11 +111,16 @@ def test_incremental_accounts_agree_with_recomputing_from_the_whole_history(
         if name in ("earn", "bonus"):
             earned.append(e.entry_id)
         entries.append(e)
-    state = AccountState()
+    state, settled = AccountState(), AccountState()
     for i in range(0, len(entries), chunk):
         batch = entries[i : i + chunk]
+        at = from_text(max(e.received_at for e in batch))
         fold(PROGRAM, state, batch)
-        prune(state, from_text(max(e.received_at for e in batch)))
+        prune(state, at)
+        # A push's one pass: the same state, and the account the three steps give.
+        assert settle(PROGRAM, settled, batch, at) == summarize(PROGRAM, state, at)
+        assert settled == state
     now = from_text(entries[-1].received_at) if entries else T0
     now += dt.timedelta(days=later)
     assert summarize(PROGRAM, state, now) == compute(PROGRAM, entries, now)
+    assert settle(PROGRAM, settled, [], now) == compute(PROGRAM, entries, now)
