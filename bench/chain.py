@@ -49,7 +49,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +61,7 @@ import psycopg  # noqa: E402
 
 from loyalty.db import to_text  # noqa: E402
 from loyalty.errors import LoyaltyError  # noqa: E402
-from loyalty.ledger import GENESIS  # noqa: E402
+from loyalty.ledger import GENESIS, new_entry_id  # noqa: E402
 from loyalty.program import Program, parse_program  # noqa: E402
 from loyalty.rules import BasketLine, MemberContext, earn, price  # noqa: E402
 from loyalty.sales import _entries  # noqa: E402
@@ -134,7 +133,7 @@ def make_till_day(job: tuple[str, int, int, int, int, str, str, list[Template]])
         for kind, points, amount, reward_id, reason in templates[rng.randrange(len(templates))]:
             seq += 1
             e = p.WireEntry(
-                entry_id=str(uuid.uuid4()), terminal_id=terminal_id, seq=seq, member_id=member,
+                entry_id=new_entry_id(), terminal_id=terminal_id, seq=seq, member_id=member,
                 kind=kind, points=points, amount_minor=amount, currency="EUR",  # type: ignore[arg-type]
                 receipt_no=receipt, reverses=None, reward_id=reward_id, program_version=version,
                 occurred_at=occurred, offline=True, cashier_id=cashier, reason=reason,

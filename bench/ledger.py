@@ -24,7 +24,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from loyalty import sales  # noqa: E402
 from loyalty.db import to_text  # noqa: E402
+from loyalty.ledger import new_entry_id  # noqa: E402
 from loyalty.members import MemberSnapshot  # noqa: E402
 from loyalty.policy import Authorisation  # noqa: E402
 from loyalty.rules import BasketLine  # noqa: E402
@@ -103,7 +103,7 @@ def bench_sales(n: int, folder: Path) -> dict[str, list[float]]:
                 "INSERT INTO ledger VALUES (?, 'BENCH-T1', ?, ?, ?, ?, 0, 'EUR', ?, NULL, NULL, "
                 "'v', ?, 0, 'bench', ?, ?, ?, NULL)",
                 (
-                    str(uuid.uuid4()),
+                    new_entry_id(),  # the ids the till makes
                     seq,
                     member,
                     kind,
