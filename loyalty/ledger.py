@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 try:  # the standard library's from Python 3.14
     from uuid import uuid7  # type: ignore[attr-defined,unused-ignore]
@@ -121,27 +122,28 @@ def append(
     return out
 
 
-def _row(row: sqlite3.Row) -> Entry:
+def _row(row: sqlite3.Row | tuple[Any, ...]) -> Entry:
     values = tuple(row)
     return Entry(*values[:13], bool(values[13]), *values[14:])  # type: ignore[arg-type,call-arg]
 
 
+def select(conn: sqlite3.Connection, where: str, params: Sequence[Any] = ()) -> list[Entry]:
+    """``SELECT {_COLUMNS} FROM ledger {where}`` as entries. The rows are read as plain
+    tuples: the connection's sqlite3.Row costs more than the rest of the read (a sync reads
+    5,000 entries a batch)."""
+    cur = conn.cursor()
+    cur.row_factory = None
+    rows = cur.execute(f"SELECT {_COLUMNS} FROM ledger {where}", params).fetchall()
+    return [Entry(*r[:13], bool(r[13]), *r[14:]) for r in rows]  # type: ignore[arg-type,call-arg]
+
+
 def unacked_for_member(conn: sqlite3.Connection, member_id: str) -> list[Entry]:
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM ledger WHERE member_id = ? AND acked_at IS NULL ORDER BY seq",
-        (member_id,),
-    )
-    return [_row(r) for r in rows]
+    return select(conn, "WHERE member_id = ? AND acked_at IS NULL ORDER BY seq", (member_id,))
 
 
 def for_receipts(conn: sqlite3.Connection, receipt_nos: Iterable[str]) -> list[Entry]:
     nos = list(receipt_nos)
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM ledger WHERE receipt_no IN ({', '.join('?' * len(nos))}) "
-        "ORDER BY seq",
-        nos,
-    )
-    return [_row(r) for r in rows]
+    return select(conn, f"WHERE receipt_no IN ({', '.join('?' * len(nos))}) ORDER BY seq", nos)
 
 
 def reversed_points(conn: sqlite3.Connection, entry_ids: Iterable[str]) -> dict[str, int]:
@@ -159,12 +161,11 @@ def reversed_points(conn: sqlite3.Connection, entry_ids: Iterable[str]) -> dict[
 
 def unacked(conn: sqlite3.Connection, terminal_id: str, limit: int) -> list[Entry]:
     """The outbox: entries head office has not acknowledged yet, in seq order."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM ledger WHERE acked_at IS NULL AND terminal_id = ? "
-        "ORDER BY seq LIMIT ?",
+    return select(
+        conn,
+        "WHERE acked_at IS NULL AND terminal_id = ? ORDER BY seq LIMIT ?",
         (terminal_id, limit),
     )
-    return [_row(r) for r in rows]
 
 
 def unacked_count(conn: sqlite3.Connection) -> int:

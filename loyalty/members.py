@@ -180,7 +180,9 @@ _UPSERT = (
 
 
 def _pending_json(pending: tuple[tuple[int, str], ...]) -> str:
-    return json.dumps([list(p) for p in pending]) if pending else "[]"
+    """``json.dumps`` of the pending points, written out directly: check_snapshot has made
+    sure each is an int and a fixed-width UTC time (digits and "-:.TZ", nothing to escape)."""
+    return "[" + ",".join(f'[{int(n)},"{t}"]' for n, t in pending) + "]"
 
 
 def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: str) -> int:

@@ -81,12 +81,10 @@ def entries_from(till: Till, from_seq: int, limit: int) -> list[Entry]:
     till resends when head office answers a push with an earlier expected seq than the
     outbox starts at (head office restored from a backup)."""
     with till.db.read() as conn:
-        rows = conn.execute(
-            f"SELECT {ledger._COLUMNS} FROM ledger WHERE terminal_id = ? AND seq >= ? "
-            "ORDER BY seq LIMIT ?",
+        return ledger.select(
+            conn, "WHERE terminal_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
             (till.terminal_id, from_seq, limit),
-        ).fetchall()
-    return [ledger._row(r) for r in rows]
+        )  # fmt: skip
 
 
 def pending_enrolments(till: Till) -> list[PendingEnrolment]:

@@ -209,7 +209,7 @@ class HeadOffice(ChangeFeed, Holds):
                     if row[0] != body_hash:
                         raise ApiProblem(422, "idempotency_key_reused", key=idem_key)
                     return _gzipped(bytes(row[1]))
-            answer = self._store_batch(tx, terminal_id, req, now, stamp)
+            answer, touched = self._store_batch(tx, terminal_id, req, now, stamp)
             # Level 1: a batch's answer (per-entry results and member states) is repetitive
             # JSON that shrinks about tenfold even so, in a few milliseconds.
             data = gzip.compress(p.encode(answer), 1, mtime=0)
@@ -219,11 +219,17 @@ class HeadOffice(ChangeFeed, Holds):
                     "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (terminal_id, idem_key, body_hash, data, stamp),
                 )
+            if touched:
+                # Last: recording a change waits for other writers of changes to commit.
+                # One change row for the whole batch; the feed expands it. The pushing till
+                # got the states in this answer, so its own pulls skip them.
+                self._changed(tx, [("members", json.dumps(touched))], terminal_id)
         return data
 
     def _store_batch(
         self, tx: Tx, terminal_id: str, req: p.PushRequest, now: dt.datetime, stamp: str
-    ) -> p.PushAnswer:
+    ) -> tuple[p.PushAnswer, list[str]]:
+        """The answer, and the members whose accounts it touched (sorted)."""
         last = tx.one(
             "SELECT seq, hash FROM entries WHERE terminal_id = ? ORDER BY seq DESC LIMIT 1",
             (terminal_id,),
@@ -326,7 +332,7 @@ class HeadOffice(ChangeFeed, Holds):
                     stamp,
                 )  # fmt: skip
             )
-        states = self._recompute(tx, touched, now, new, terminal_id)
+        states = self._recompute(tx, touched, now, new)
         overdrawn = {m.member_id for m in states if m.overdrawn}
         flagged = [
             r.entry_id
@@ -339,13 +345,14 @@ class HeadOffice(ChangeFeed, Holds):
                 msgspec.structs.replace(r, overdraft=True) if r.entry_id in flagged else r
                 for r in results
             ]
-        return p.PushAnswer(
+        answer = p.PushAnswer(
             acked_seq=acked,
             results=results,
             members=states,
             enrolments=sorted(enrolled),
             server_time=stamp,
         )
+        return answer, sorted(touched)
 
     def _velocity(self, tx: Tx, stored: Sequence[p.WireEntry], stamp: str) -> None:
         """Raise (or update) a velocity alert for each member and day whose redemptions, with
@@ -453,17 +460,23 @@ class HeadOffice(ChangeFeed, Holds):
         member_ids: Iterable[str],
         now: dt.datetime,
         new: Mapping[str, Sequence[StoredEntry]],
-        origin: str | None = None,
     ) -> list[p.MemberState]:
         """Fold each member's new entries onto the account head office keeps for them, and
-        answer with their authoritative state (see accounts.fold)."""
+        answer with their authoritative state (see accounts.settle). The caller records the
+        change for the feed (``_changed``) as the transaction's last statement.
+
+        PostgreSQL: concurrent pushes share members (32 pushes of 5,000 entries among a
+        million members share a few dozen each), and a member's row lock is held until
+        commit, so the work done under those locks decides how many pushes proceed at once.
+        The rows are read and folded without locks first; then they are locked in member
+        order and only those whose row changed meanwhile (its ``xmin``) are read and folded
+        again. SQLite holds its one write lock throughout and reads them once."""
         ids = sorted(set(member_ids))
         if not ids:
             return []
         stamp = to_text(now)
-        # PostgreSQL: read the rows under their row locks, taken in member order (as
-        # lock_members does), so the usual push reads them once. SQLite holds the one write lock.
-        rows = self._member_rows(tx, ids, lock=self.store.dialect != "sqlite")
+        concurrent = self.store.dialect != "sqlite"
+        rows = self._member_rows(tx, ids, version=concurrent)
         missing = [m for m in ids if m not in rows]
         if missing:
             # Entries for members head office has not heard of (enrolled at a till whose
@@ -473,68 +486,79 @@ class HeadOffice(ChangeFeed, Holds):
                 [(m, stamp) for m in missing],
             )
             tx.lock_members(ids)  # and read again under the lock
-            rows = self._member_rows(tx, ids)
+            rows, concurrent = self._member_rows(tx, ids), False
         program = self.program(tx)
-        updates = []
-        out: list[p.MemberState] = []
-        for member_id in ids:
-            r = rows[member_id]
-            state = load_state(r[17])
-            a = settle(program, state, new.get(member_id, ()), now)
-            updates.append(
-                (
-                    a.balance,
-                    _pending_encoder.encode(a.pending).decode(),
-                    a.tier_id,
-                    a.tier_progress,
-                    a.expiring_points,
-                    a.expiring_at,
-                    int(a.has_purchased),
-                    int(a.overdrawn),
-                    stamp,
-                    dump_state(state),
-                    member_id,
-                )  # fmt: skip
-            )
-            if not r[16]:
-                out.append(
-                    p.MemberState(
-                        member_id=member_id,
-                        snapshot_at=stamp,
-                        card_number=r[2],
-                        display_name=r[3],
-                        language=r[4],
-                        status=r[5],
-                        balance=a.balance,
-                        pending=list(a.pending),
-                        tier_id=a.tier_id,
-                        tier_progress=a.tier_progress,
-                        expiring_points=a.expiring_points,
-                        expiring_at=a.expiring_at,
-                        has_purchased=a.has_purchased,
-                        birthday=r[13],
-                        phone_hash=r[14],
-                        overdrawn=a.overdrawn,
-                    )  # fmt: skip
-                )
+        done = {m: self._account(program, rows[m], new.get(m, ()), now, stamp) for m in ids}
+        if concurrent:
+            versions = tx.lock_members(ids)
+            moved = [m for m in ids if versions.get(m) != rows[m][-1]]
+            if moved:
+                again = self._member_rows(tx, moved)
+                for m in moved:
+                    done[m] = self._account(program, again[m], new.get(m, ()), now, stamp)
         tx.many(
             "UPDATE members SET balance = ?, pending_json = ?, tier_id = ?, tier_progress = ?, "
             "expiring_points = ?, expiring_at = ?, has_purchased = ?, overdrawn = ?, "
             "snapshot_at = ?, state_json = ? WHERE member_id = ?",
-            updates,
+            [done[m][0] for m in ids],
         )
-        # One change row for the whole batch: the feed expands it.
-        self._changed(tx, [("members", json.dumps(ids))], origin)
-        return out
+        return [state for m in ids if (state := done[m][1]) is not None]
 
-    def _member_rows(self, tx: Tx, ids: Sequence[str], lock: bool = False) -> dict[str, Row]:
-        """The members' rows; ``lock``: FOR UPDATE, in member order (``ids`` must be sorted)."""
+    @staticmethod
+    def _account(
+        program: Program | None,
+        r: Row,
+        entries: Sequence[StoredEntry],
+        now: dt.datetime,
+        stamp: str,
+    ) -> tuple[tuple[Any, ...], p.MemberState | None]:
+        """A member's row with new entries folded in: the UPDATE's parameters, and the state
+        for the answer (None for an erased member)."""
+        member_id = r[0]
+        state = load_state(r[17])
+        a = settle(program, state, entries, now)
+        update = (
+            a.balance,
+            _pending_encoder.encode(a.pending).decode(),
+            a.tier_id,
+            a.tier_progress,
+            a.expiring_points,
+            a.expiring_at,
+            int(a.has_purchased),
+            int(a.overdrawn),
+            stamp,
+            dump_state(state),
+            member_id,
+        )  # fmt: skip
+        if r[16]:
+            return update, None
+        return update, p.MemberState(
+            member_id=member_id,
+            snapshot_at=stamp,
+            card_number=r[2],
+            display_name=r[3],
+            language=r[4],
+            status=r[5],
+            balance=a.balance,
+            pending=list(a.pending),
+            tier_id=a.tier_id,
+            tier_progress=a.tier_progress,
+            expiring_points=a.expiring_points,
+            expiring_at=a.expiring_at,
+            has_purchased=a.has_purchased,
+            birthday=r[13],
+            phone_hash=r[14],
+            overdrawn=a.overdrawn,
+        )  # fmt: skip
+
+    def _member_rows(self, tx: Tx, ids: Sequence[str], version: bool = False) -> dict[str, Row]:
+        """The members' rows (with state_json); ``version``: and the row's version last."""
         rows: dict[str, Row] = {}
-        suffix = " ORDER BY member_id FOR UPDATE" if lock else ""
+        extra = f", {tx.row_version}" if version else ""
         for chunk in _chunks(ids, 500):
             found = tx.all(
-                f"SELECT {_MEMBER_COLUMNS}, state_json FROM members "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))}){suffix}",
+                f"SELECT {_MEMBER_COLUMNS}, state_json{extra} FROM members "
+                f"WHERE member_id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             )
             rows.update((r[0], r) for r in found)

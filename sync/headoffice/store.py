@@ -145,8 +145,11 @@ class Tx(Protocol):
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
     def run(self, sql: str, params: Sequence[Any] = ()) -> int: ...
     def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int: ...
+
+    row_version: str  # SQL for a row's version: it changes whenever the row is written
+
     def lock_till(self, terminal_id: str) -> None: ...
-    def lock_members(self, member_ids: Iterable[str]) -> None: ...
+    def lock_members(self, member_ids: Iterable[str]) -> dict[str, str]: ...
     def lock_changes(self) -> None: ...
 
 
@@ -162,6 +165,8 @@ def statements() -> list[str]:
 
 
 class _SqliteTx:
+    row_version = "NULL"  # one writer: a row cannot change under the transaction that reads it
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
@@ -182,8 +187,9 @@ class _SqliteTx:
     def lock_till(self, terminal_id: str) -> None:
         """BEGIN IMMEDIATE already holds the one write lock."""
 
-    def lock_members(self, member_ids: Iterable[str]) -> None:
+    def lock_members(self, member_ids: Iterable[str]) -> dict[str, str]:
         """BEGIN IMMEDIATE already holds the one write lock."""
+        return {}
 
     def lock_changes(self) -> None:
         """BEGIN IMMEDIATE already holds the one write lock."""
@@ -280,6 +286,8 @@ def _bulk_sql(conn: Any, sql: str, rows: list[Sequence[Any]]) -> str | None:
 
 
 class _PostgresTx:
+    row_version = "xmin::text"  # the transaction that wrote this version of the row
+
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
@@ -320,14 +328,18 @@ class _PostgresTx:
             "SELECT 1 FROM tills WHERE terminal_id = %s FOR UPDATE", (terminal_id,)
         ).fetchall()
 
-    def lock_members(self, member_ids: Iterable[str]) -> None:
-        # Sorted, so two transactions touching the same members cannot deadlock.
+    def lock_members(self, member_ids: Iterable[str]) -> dict[str, str]:
+        """Row locks until commit, taken in member order so that two transactions touching the
+        same members cannot deadlock; each locked row's version (``row_version``)."""
         ids = sorted(set(member_ids))
-        if ids:
-            self.conn.execute(
-                "SELECT 1 FROM members WHERE member_id = ANY(%s) ORDER BY member_id FOR UPDATE",
-                (ids,),
-            ).fetchall()
+        if not ids:
+            return {}
+        rows = self.conn.execute(
+            "SELECT member_id, xmin::text FROM members WHERE member_id = ANY(%s) "
+            "ORDER BY member_id FOR UPDATE",
+            (ids,),
+        ).fetchall()
+        return dict(rows)
 
     def lock_changes(self) -> None:
         # Change ids must become visible in id order, or a reader's cursor could skip one that
