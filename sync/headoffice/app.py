@@ -51,11 +51,14 @@ def _bearer(request: Request) -> str:
 
 
 async def _body(request: Request) -> bytes:
-    raw = b""
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > p.MAX_BODY_BYTES:
+        chunks.append(chunk)  # joined once: appending to bytes copies the body per chunk
+        size += len(chunk)
+        if size > p.MAX_BODY_BYTES:
             raise ApiProblem(413, "body_too_large", limit=p.MAX_BODY_BYTES)
+    raw = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "identity").lower()
     if encoding == "gzip":
         inflater = zlib.decompressobj(wbits=31)
