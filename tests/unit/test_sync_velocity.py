@@ -1,4 +1,5 @@
-"""Head office raises a velocity alert when one member redeems too often in one day."""
+"""What head office does with a batch's redemptions: a velocity alert when one member redeems
+too often in one day, and the online holds they were captured with settled."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ __all__ = ["postgres", "store_url"]
 PROGRAM = (Path(__file__).resolve().parents[2] / "fixtures" / "program.toml").read_text("utf-8")
 
 
-def _entries(terminal_id: str, first_seq: int, rows: list[tuple[str, str, int, str]]) -> bytes:
+def _entries(
+    terminal_id: str,
+    first_seq: int,
+    rows: list[tuple[str, str, int, str]],
+    receipts: list[str | None] | None = None,
+) -> bytes:
     prev = GENESIS if first_seq == 1 else "0" * 64
     out = []
     for i, (member, kind, points, day) in enumerate(rows):
@@ -31,7 +37,7 @@ def _entries(terminal_id: str, first_seq: int, rows: list[tuple[str, str, int, s
             points=points,
             amount_minor=0,
             currency="EUR",  # type: ignore[arg-type]
-            receipt_no=None,
+            receipt_no=receipts[i] if receipts else None,
             reverses=None,
             reward_id=None,
             program_version="2026.1",
@@ -91,4 +97,26 @@ def test_velocity_alert_counts_redemptions_per_member_and_day_across_tills(
     (again,) = ho.alerts().alerts
     assert (again.alert_id, again.count) == (alert.alert_id, 5)
     assert ho.alerts(after=again.alert_id).alerts == []
+    ho.store.close()
+
+
+def test_a_pushed_redemption_settles_the_hold_captured_for_its_receipt(store_url: str) -> None:
+    ho = HeadOffice(open_store(store_url))
+    ho.publish_program(PROGRAM)
+    ho.register_till("T1")
+    day = "2026-11-20"
+    ho.push("T1", _entries("T1", 1, [("M1", "adjust", 1000, day)]), None)  # spendable at once
+    holds = [ho.authorise("T1", p.HoldRequest("M1", 300, 120)) for _ in range(2)]
+    assert holds[1].available == 400
+    for hold, receipt in zip(holds, ("R1", "R2"), strict=True):
+        ho.capture("T1", hold.hold_id, receipt)
+    # Both redemptions arrive in one batch: their holds stop counting against the balance,
+    # which now has the points taken out instead (not both at once).
+    ho.push(
+        "T1",
+        _entries("T1", 2, [("M1", "redeem", -300, day)] * 2, receipts=["R1", "R2"]),
+        None,
+    )
+    assert ho.member("M1").balance == 400
+    assert ho.authorise("T1", p.HoldRequest("M1", 1, 120)).available == 399
     ho.store.close()
