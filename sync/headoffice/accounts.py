@@ -34,8 +34,9 @@ T = TypeVar("T", dt.datetime, str)
 EARNING_KINDS = ("earn", "bonus")
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
+# Structs without garbage-collector tracking (gc=False): they hold values only, and a push
+# makes one of each per entry and member (see sync.protocol's Request).
+class StoredEntry(msgspec.Struct, frozen=True, gc=False):
     entry_id: str
     kind: str
     points: int
@@ -46,8 +47,7 @@ class StoredEntry:
     received_at: str
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
+class Account(msgspec.Struct, frozen=True, gc=False):
     balance: int  # spendable now; negative when overdrawn
     pending: tuple[tuple[int, str], ...]  # (points, release time), soonest first
     tier_id: str | None
@@ -208,20 +208,20 @@ KEEP = dt.timedelta(days=400)
 _FAR = "9999-12-31T23:59:59.999999Z"
 
 
-class Lot(msgspec.Struct, array_like=True):
+class Lot(msgspec.Struct, array_like=True, gc=False):
     entry_id: str
     points: int
     release_at: str
     expires_at: str | None
 
 
-class Contribution(msgspec.Struct, array_like=True):
+class Contribution(msgspec.Struct, array_like=True, gc=False):
     entry_id: str
     at: str
     amount: int
 
 
-class AccountState(msgspec.Struct):
+class AccountState(msgspec.Struct, gc=False):
     lots: list[Lot] = msgspec.field(default_factory=list)
     debt: int = 0
     purchased: bool = False
