@@ -189,6 +189,19 @@ def partitioned_entries(url: str, partitions: int) -> None:
             )
 
 
+def top_statements(url: str, entries: int) -> list[str]:
+    """The night's statements by PostgreSQL's time in them, per entry ingested."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT total_exec_time + total_plan_time, calls, query FROM pg_stat_statements "
+            "ORDER BY 1 DESC LIMIT 12"
+        ).fetchall()
+    return [
+        f"{ms * 1000 / entries:7.1f} us/entry {calls:7,} calls  {' '.join(q.split())[:90]}"
+        for ms, calls, q in rows
+    ]
+
+
 def prepare_headoffice(url: str, members: int, tills: int) -> list[str]:
     """Program, members (inserted raw) and till tokens; returns the tokens in till order."""
     ho = HeadOffice(open_store(url), admin_token=ADMIN)
@@ -460,13 +473,19 @@ def main() -> int:
     parser.add_argument("--replay", action="store_true",
                         help="each till resends its first batch at the end (same key)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--statements", action="store_true",
+                        help="print PostgreSQL's time per statement (pg_stat_statements)")  # fmt: skip
     parser.add_argument("--pg-stock", action="store_true",
                         help="PostgreSQL's stock settings instead of CHAIN_SERVER's")  # fmt: skip
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-chain-"))
-    pg = TempPostgres(None if args.pg_stock else CHAIN_SERVER)
+    settings = {} if args.pg_stock else dict(CHAIN_SERVER)
+    if args.statements:
+        settings["shared_preload_libraries"] = "pg_stat_statements"
+    pg = TempPostgres(settings)
     servers: list[ServerProcess] = []
+    statements: list[str] = []
     try:
         program = parse_program(PROGRAM_TEXT, "bench")
         t = time.perf_counter()
@@ -492,6 +511,10 @@ def main() -> int:
         tokens = prepare_headoffice(url, args.members, args.tills)
         with psycopg.connect(pg.url, autocommit=True) as conn:
             conn.execute("CHECKPOINT")
+        if args.statements:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                conn.execute("SELECT pg_stat_statements_reset()")
 
         servers = [ServerProcess(url, ADMIN) for _ in range(args.servers)]
         urls = [s.start() for s in servers]
@@ -511,6 +534,8 @@ def main() -> int:
         server_cpu = sum(cpu_seconds(pid) - b for pid, b in zip(pids, cpu_before, strict=True))
         server_hwm = [hwm_kb(pid) / 1024 for pid in pids]
         pg_cpu = pgstat.cpu() - pg_before
+        if args.statements:
+            statements = top_statements(url, entries)
         checked = verify(url, expected)
         busy = night.last_end - night.first_start
     finally:
@@ -582,6 +607,9 @@ def main() -> int:
     print(f"{'measure':<{width}}  {'value':>14}  note")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>14}  {note}")
+    if args.statements:
+        print("\nPostgreSQL's time (planning and executing) per statement, per entry ingested:")
+        print("\n".join(statements))
     return 0
 
 

@@ -362,23 +362,19 @@ class HeadOffice(ChangeFeed, Holds):
             for e in stored
             if e.kind in REDEEM_KINDS and e.points < 0
         }
-        # One query per 500 members (their redemptions of every day, by till), not one per
-        # member and day: a batch of 5,000 entries holds a couple of hundred redemptions.
-        by_till: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-        for chunk in _chunks(sorted({m for m, _ in days}), 500):
-            for member_id, day, terminal_id, n in tx.all(
-                "SELECT member_id, substr(occurred_at, 1, 10), terminal_id, COUNT(*) FROM entries "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))}) AND kind IN (?, ?) "
-                "AND points < 0 GROUP BY member_id, substr(occurred_at, 1, 10), terminal_id",
-                (*chunk, *REDEEM_KINDS),
-            ):
-                by_till[(member_id, day)][terminal_id] = int(n)
+        # One query per member and day, by equality on the member: a query for many members
+        # at once (member_id IN (...)) was planned as a sequential scan of the entries table
+        # while its statistics were young (bench/chain.py --statements, auto_explain).
         for member_id, day in sorted(days):
-            counts = by_till.get((member_id, day), {})
-            count = sum(counts.values())
+            rows = tx.all(
+                "SELECT terminal_id, COUNT(*) FROM entries WHERE member_id = ? AND kind IN (?, ?) "
+                "AND points < 0 AND substr(occurred_at, 1, 10) = ? GROUP BY terminal_id",
+                (member_id, *REDEEM_KINDS, day),
+            )
+            count = sum(int(r[1]) for r in rows)
             if count < self.velocity_limit:
                 continue
-            tills = json.dumps(sorted(counts))
+            tills = json.dumps(sorted(r[0] for r in rows))
             tx.run(
                 "INSERT INTO alerts (kind, member_id, day, count, lim, terminal_ids, created_at, "
                 "updated_at) VALUES ('velocity', ?, ?, ?, ?, ?, ?, ?) "
