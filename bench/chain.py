@@ -474,7 +474,7 @@ def main() -> int:
                         help="each till resends its first batch at the end (same key)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--statements", action="store_true",
-                        help="print PostgreSQL's time per statement (pg_stat_statements)")  # fmt: skip
+                        help="print PostgreSQL's time in each statement")  # fmt: skip
     parser.add_argument("--pg-stock", action="store_true",
                         help="PostgreSQL's stock settings instead of CHAIN_SERVER's")  # fmt: skip
     args = parser.parse_args()
