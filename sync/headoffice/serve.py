@@ -20,7 +20,7 @@ from typing import Any
 import uvicorn
 
 from sync.headoffice.app import create_app
-from sync.headoffice.service import VELOCITY_LIMIT, HeadOffice, MintCode
+from sync.headoffice.service import PUSH_CONCURRENCY, VELOCITY_LIMIT, HeadOffice, MintCode
 from sync.headoffice.store import open_store
 
 
@@ -39,10 +39,12 @@ def make_headoffice(
     program_path: str | None = None,
     mint_code: MintCode | None = None,
     velocity_limit: int = VELOCITY_LIMIT,
+    push_concurrency: int = PUSH_CONCURRENCY,
 ) -> HeadOffice:
     ho = HeadOffice(
-        open_store(db), admin_token=admin_token, mint_code=mint_code, velocity_limit=velocity_limit
-    )
+        open_store(db), admin_token=admin_token, mint_code=mint_code,
+        velocity_limit=velocity_limit, push_concurrency=push_concurrency,
+    )  # fmt: skip
     if program_path:
         ho.publish_program(Path(program_path).read_text(encoding="utf-8"))
     return ho
@@ -123,10 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         "--velocity-limit", type=int, default=VELOCITY_LIMIT,
         help="redemptions by one member in one day that raise a velocity alert",
     )  # fmt: skip
+    parser.add_argument(
+        "--push-concurrency", type=int, default=PUSH_CONCURRENCY,
+        help="pushes this process stores at once (more cores: more)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     ho = make_headoffice(
-        args.db, args.admin_token, args.program, velocity_limit=args.velocity_limit
-    )
+        args.db, args.admin_token, args.program, velocity_limit=args.velocity_limit,
+        push_concurrency=args.push_concurrency,
+    )  # fmt: skip
 
     def ready(url: str) -> None:
         print(json.dumps({"url": url}), flush=True)
