@@ -365,10 +365,23 @@ def summarize(program: Program | None, state: AccountState, now: dt.datetime) ->
     """The account as of ``now``: what ``compute`` returns for the same entries."""
     now_text, _, _, start_text = _moment(program, now)
     spendable, pending, expiring = _split_lots(state.lots, now_text)
-    pending.sort(key=lambda p: p[1])
+    return _account(program, state, spendable, pending, expiring, start_text)
+
+
+def _account(
+    program: Program | None,
+    state: AccountState,
+    spendable: int,
+    pending: list[tuple[int, str]],
+    expiring: dict[str, int],
+    window_start: str | None,
+) -> Account:
+    """The account from the live lots' sums and the tier contributions since ``window_start``."""
+    if len(pending) > 1:
+        pending.sort(key=lambda p: p[1])
     qualifying = 0
-    if start_text is not None:
-        qualifying = sum(c.amount for c in state.qualifying if c.at >= start_text)
+    if window_start is not None:
+        qualifying = sum(c.amount for c in state.qualifying if c.at >= window_start)
     tier_id = None
     if program is not None:
         tier_id = program.tiers[0].id
@@ -419,25 +432,4 @@ def settle(
     state.lots = lots
     if any(c.at < old for c in state.qualifying):
         state.qualifying = [c for c in state.qualifying if c.at >= old]
-    qualifying = 0
-    if start is not None:
-        qualifying = sum(c.amount for c in state.qualifying if c.at >= start)
-    tier_id = None
-    if program is not None:
-        tier_id = program.tiers[0].id
-        for tier in program.tiers:
-            if tier.threshold <= qualifying:
-                tier_id = tier.id
-    if len(pending) > 1:
-        pending.sort(key=lambda p: p[1])
-    first = min(expiring) if expiring else None
-    return Account(
-        balance=spendable - state.debt,
-        pending=tuple(pending),
-        tier_id=tier_id,
-        tier_progress=qualifying,
-        expiring_points=expiring[first] if first else 0,
-        expiring_at=first,
-        has_purchased=state.purchased,
-        overdrawn=state.debt > 0,
-    )
+    return _account(program, state, spendable, pending, expiring, start)
