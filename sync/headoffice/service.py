@@ -1,6 +1,7 @@
 """Head office's loyalty service over a Store: tills and their tokens, the exactly-once ledger,
 authoritative accounts, and what head office publishes (programs, public keys, the deny-list).
-The change feed (feed.py) and holds for online redemption (holds.py) are mixed in.
+The change feed (feed.py), holds for online redemption (holds.py) and the folding of a
+push's accounts (folding.py) are mixed in.
 No HTTP here: app.py maps it to routes.
 
 Every refusal is an ``ApiProblem`` with an HTTP status, a stable code and parameters.
@@ -18,7 +19,7 @@ import json
 import secrets
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -28,17 +29,17 @@ from loyalty.errors import ProgramError
 from loyalty.ledger import GENESIS, entry_hash
 from loyalty.program import Program, parse_program
 from sync import protocol as p
-from sync.headoffice.accounts import StoredEntry, dump_state, load_state, settle
+from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.feed import ChangeFeed
+from sync.headoffice.folding import AccountFolding
 from sync.headoffice.holds import Holds
 from sync.headoffice.rows import (
     _MEMBER_COLUMNS,
     ApiProblem,
     _chunks,
     _member_state,
-    _pending_encoder,
 )
-from sync.headoffice.store import Row, Tx
+from sync.headoffice.store import Tx
 
 MintCode = Callable[[str], str]
 _ENTRY_COLUMNS = (
@@ -86,7 +87,7 @@ def _hash(secret: str) -> str:
 _push_decoder = msgspec.json.Decoder(p.PushRequest)
 
 
-class HeadOffice(ChangeFeed, Holds):
+class HeadOffice(ChangeFeed, Holds, AccountFolding):
     def __init__(
         self,
         store: Any,
@@ -465,116 +466,6 @@ class HeadOffice(ChangeFeed, Holds):
                 f"AND receipt_no IN ({', '.join('?' * len(chunk))})",
                 (terminal_id, *chunk),
             )
-
-    def _recompute(
-        self,
-        tx: Tx,
-        member_ids: Iterable[str],
-        now: dt.datetime,
-        new: Mapping[str, Sequence[StoredEntry]],
-    ) -> list[p.MemberState]:
-        """Fold each member's new entries onto the account head office keeps for them, and
-        answer with their authoritative state (see accounts.settle). The caller records the
-        change for the feed (``_changed``) as the transaction's last statement.
-
-        PostgreSQL: concurrent pushes share members (32 pushes of 5,000 entries among a
-        million members share a few dozen each), and a member's row lock is held until
-        commit, so the work done under those locks decides how many pushes proceed at once.
-        The rows are read and folded without locks first; then they are locked in member
-        order and only those whose row changed meanwhile (its ``xmin``) are read and folded
-        again. SQLite holds its one write lock throughout and reads them once."""
-        ids = sorted(set(member_ids))
-        if not ids:
-            return []
-        stamp = to_text(now)
-        concurrent = self.store.dialect != "sqlite"
-        rows = self._member_rows(tx, ids, version=concurrent)
-        missing = [m for m in ids if m not in rows]
-        if missing:
-            # Entries for members head office has not heard of (enrolled at a till whose
-            # enrolment is still on its way): a stub, filled in when the enrolment arrives.
-            tx.many(
-                "INSERT INTO members (member_id, snapshot_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [(m, stamp) for m in missing],
-            )
-            tx.lock_members(ids)  # and read again under the lock
-            rows, concurrent = self._member_rows(tx, ids), False
-        program = self.program(tx)
-        done = {m: self._account(program, rows[m], new.get(m, ()), now, stamp) for m in ids}
-        if concurrent:
-            versions = tx.lock_members(ids)
-            moved = [m for m in ids if versions.get(m) != rows[m][-1]]
-            if moved:
-                again = self._member_rows(tx, moved)
-                for m in moved:
-                    done[m] = self._account(program, again[m], new.get(m, ()), now, stamp)
-        tx.many(
-            "UPDATE members SET balance = ?, pending_json = ?, tier_id = ?, tier_progress = ?, "
-            "expiring_points = ?, expiring_at = ?, has_purchased = ?, overdrawn = ?, "
-            "snapshot_at = ?, state_json = ? WHERE member_id = ?",
-            [done[m][0] for m in ids],
-        )
-        return [state for m in ids if (state := done[m][1]) is not None]
-
-    @staticmethod
-    def _account(
-        program: Program | None,
-        r: Row,
-        entries: Sequence[StoredEntry],
-        now: dt.datetime,
-        stamp: str,
-    ) -> tuple[tuple[Any, ...], p.MemberState | None]:
-        """A member's row with new entries folded in: the UPDATE's parameters, and the state
-        for the answer (None for an erased member)."""
-        member_id = r[0]
-        state = load_state(r[17])
-        a = settle(program, state, entries, now)
-        update = (
-            a.balance,
-            _pending_encoder.encode(a.pending).decode(),
-            a.tier_id,
-            a.tier_progress,
-            a.expiring_points,
-            a.expiring_at,
-            int(a.has_purchased),
-            int(a.overdrawn),
-            stamp,
-            dump_state(state),
-            member_id,
-        )  # fmt: skip
-        if r[16]:
-            return update, None
-        return update, p.MemberState(
-            member_id=member_id,
-            snapshot_at=stamp,
-            card_number=r[2],
-            display_name=r[3],
-            language=r[4],
-            status=r[5],
-            balance=a.balance,
-            pending=list(a.pending),
-            tier_id=a.tier_id,
-            tier_progress=a.tier_progress,
-            expiring_points=a.expiring_points,
-            expiring_at=a.expiring_at,
-            has_purchased=a.has_purchased,
-            birthday=r[13],
-            phone_hash=r[14],
-            overdrawn=a.overdrawn,
-        )  # fmt: skip
-
-    def _member_rows(self, tx: Tx, ids: Sequence[str], version: bool = False) -> dict[str, Row]:
-        """The members' rows (with state_json); ``version``: and the row's version last."""
-        rows: dict[str, Row] = {}
-        extra = f", {tx.row_version}" if version else ""
-        for chunk in _chunks(ids, 500):
-            found = tx.all(
-                f"SELECT {_MEMBER_COLUMNS}, state_json{extra} FROM members "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            rows.update((r[0], r) for r in found)
-        return rows
 
     def _members(self, tx: Tx, ids: Sequence[str]) -> list[p.MemberState]:
         out: list[p.MemberState] = []
