@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import gzip
 import json
@@ -47,7 +46,6 @@ import random
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -70,6 +68,9 @@ from sync.headoffice.service import HeadOffice  # noqa: E402
 from sync.headoffice.store import open_store  # noqa: E402
 from sync.runner import nightly_offset  # noqa: E402
 from sync.testing import ServerProcess, TempPostgres  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from procstats import Postgres, Sampler, cpu_seconds, hwm_kb  # noqa: E402
 
 PROGRAM_TEXT = (ROOT / "fixtures" / "program.toml").read_text(encoding="utf-8")
 ADMIN = "chain-admin"
@@ -249,77 +250,6 @@ def raw_copy(url: str, files: list[Path]) -> tuple[float, int]:
                 seconds += time.perf_counter() - start
                 rows += len(data)
     return seconds, rows
-
-
-# -- resource use -----------------------------------------------------------------------------
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> list[str]:
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text[text.rindex(")") + 2 :].split()  # fields from 3 (state) on
-
-
-def cpu_seconds(pid: int, children: bool = False) -> float:
-    f = _stat(pid)
-    ticks = int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if children else 0)
-    return ticks / TICK
-
-
-def child_pids(parent: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                if int(_stat(int(entry))[1]) == parent:
-                    out.append(int(entry))
-    return out
-
-
-def pss_kb(pid: int) -> int:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    return 0
-
-
-def hwm_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-class Postgres:
-    """CPU and memory of a PostgreSQL cluster: the postmaster and its children."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.pid = int((data_dir / "postmaster.pid").read_text().split()[0])
-
-    def cpu(self) -> float:
-        total = cpu_seconds(self.pid, children=True)  # includes backends that have exited
-        for child in child_pids(self.pid):
-            with contextlib.suppress(OSError):
-                total += cpu_seconds(child)
-        return total
-
-    def pss_kb(self) -> int:
-        return pss_kb(self.pid) + sum(pss_kb(c) for c in child_pids(self.pid))
-
-
-class Sampler(threading.Thread):
-    def __init__(self, pg: Postgres, servers: list[int]) -> None:
-        super().__init__(daemon=True)
-        self.pg, self.servers = pg, servers
-        self.pg_peak_kb = 0
-        self.server_peak_kb = 0
-        self.stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop_event.wait(0.5):
-            self.pg_peak_kb = max(self.pg_peak_kb, self.pg.pss_kb())
-            self.server_peak_kb = max(self.server_peak_kb, sum(pss_kb(s) for s in self.servers))
 
 
 # -- the night ------------------------------------------------------------------------------------
