@@ -13,7 +13,7 @@ from typing import Any
 
 from loyalty.db import to_text
 from sync import protocol as p
-from sync.headoffice.rows import _MEMBER_COLUMNS, ApiProblem, _chunks, _member_state
+from sync.headoffice.rows import _MEMBER_COLUMNS, ApiProblem, _member_state
 from sync.headoffice.store import Tx
 
 
@@ -110,11 +110,9 @@ class ChangeFeed:
                 break
         members: list[p.MemberState] = []
         erased: list[str] = []
-        for chunk in _chunks(list(refs["member"]), 500):
+        for where, params in tx.matching("member_id", list(refs["member"])):
             found = tx.all(
-                f"SELECT {_MEMBER_COLUMNS} FROM members "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))}) ORDER BY member_id",
-                chunk,
+                f"SELECT {_MEMBER_COLUMNS} FROM members WHERE {where} ORDER BY member_id", params
             )
             for r in found:
                 (erased.append(r[0]) if r[16] else members.append(_member_state(r)))
@@ -146,12 +144,8 @@ class ChangeFeed:
             rows = tx.all("SELECT code, reason, active FROM deny_list ORDER BY code")
         else:
             rows = []
-            for chunk in _chunks(codes, 500):
-                rows += tx.all(
-                    "SELECT code, reason, active FROM deny_list "
-                    f"WHERE code IN ({', '.join('?' * len(chunk))})",
-                    chunk,
-                )
+            for where, params in tx.matching("code", codes):
+                rows += tx.all(f"SELECT code, reason, active FROM deny_list WHERE {where}", params)
         return [p.DenyEntry(r[0], r[1], bool(r[2])) for r in rows]
 
     def prune_changes(self, through: int) -> None:

@@ -11,7 +11,7 @@ from loyalty.db import to_text
 from loyalty.program import Program
 from sync import protocol as p
 from sync.headoffice.accounts import StoredEntry, dump_state, load_state, settle
-from sync.headoffice.rows import _MEMBER_COLUMNS, _chunks, _pending_encoder
+from sync.headoffice.rows import _MEMBER_COLUMNS, _pending_encoder
 from sync.headoffice.store import Row, Tx
 
 
@@ -123,11 +123,9 @@ class AccountFolding:
         """The members' rows (with state_json); ``version``: and the row's version last."""
         rows: dict[str, Row] = {}
         extra = f", {tx.row_version}" if version else ""
-        for chunk in _chunks(ids, 500):
+        for where, params in tx.matching("member_id", ids):
             found = tx.all(
-                f"SELECT {_MEMBER_COLUMNS}, state_json{extra} FROM members "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))})",
-                chunk,
+                f"SELECT {_MEMBER_COLUMNS}, state_json{extra} FROM members WHERE {where}", params
             )
             rows.update((r[0], r) for r in found)
         return rows

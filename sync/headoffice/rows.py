@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -46,7 +45,3 @@ _pending_encoder = msgspec.json.Encoder()
 
 def _pending(text: str) -> list[tuple[int, str]]:
     return _pending_decoder.decode(text)
-
-
-def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -36,7 +36,6 @@ from sync.headoffice.holds import Holds
 from sync.headoffice.rows import (
     _MEMBER_COLUMNS,
     ApiProblem,
-    _chunks,
     _member_state,
 )
 from sync.headoffice.store import Tx
@@ -460,21 +459,20 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding):
         receipts = sorted(
             {e.receipt_no for e in stored if e.receipt_no and e.kind in ("redeem", "donate")}
         )
-        for chunk in _chunks(receipts, 500):  # one statement, not one per receipt
+        for where, params in tx.matching("receipt_no", receipts):  # not one per receipt
             tx.run(
                 "UPDATE holds SET status = 'settled' WHERE terminal_id = ? AND status = 'captured' "
-                f"AND receipt_no IN ({', '.join('?' * len(chunk))})",
-                (terminal_id, *chunk),
+                f"AND {where}",
+                (terminal_id, *params),
             )
 
     def _members(self, tx: Tx, ids: Sequence[str]) -> list[p.MemberState]:
         out: list[p.MemberState] = []
-        for chunk in _chunks(list(ids), 500):
+        for where, params in tx.matching("member_id", ids):
             rows = tx.all(
-                f"SELECT {_MEMBER_COLUMNS} FROM members "
-                f"WHERE member_id IN ({', '.join('?' * len(chunk))}) AND erased = 0 "
+                f"SELECT {_MEMBER_COLUMNS} FROM members WHERE {where} AND erased = 0 "
                 "ORDER BY member_id",
-                chunk,
+                params,
             )
             out.extend(_member_state(r) for r in rows)
         return out

@@ -148,6 +148,11 @@ class Tx(Protocol):
 
     row_version: str  # SQL for a row's version: it changes whenever the row is written
 
+    def matching(self, column: str, values: Sequence[str]) -> list[tuple[str, list[Any]]]:
+        """``column`` is one of the text ``values``: (condition, parameters) pieces, each
+        run as its own statement (see ``_in_lists``, ``_PostgresTx.matching``)."""
+        ...
+
     def lock_till(self, terminal_id: str) -> None: ...
     def lock_members(self, member_ids: Iterable[str]) -> dict[str, str]: ...
     def lock_changes(self) -> None: ...
@@ -164,11 +169,22 @@ def statements() -> list[str]:
     return [s for s in _SCHEMA.split(";\n") if s.strip()]
 
 
+def _in_lists(column: str, values: Sequence[str], size: int = 500) -> list[tuple[str, list[Any]]]:
+    """IN lists of at most ``size`` placeholders (SQLite's limit on variables was 999)."""
+    return [
+        (f"{column} IN ({', '.join('?' * len(chunk))})", list(chunk))
+        for chunk in (values[i : i + size] for i in range(0, len(values), size))
+    ]
+
+
 class _SqliteTx:
     row_version = "NULL"  # one writer: a row cannot change under the transaction that reads it
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+
+    def matching(self, column: str, values: Sequence[str]) -> list[tuple[str, list[Any]]]:
+        return _in_lists(column, values)
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.conn.execute(sql, params).fetchall()
@@ -295,6 +311,21 @@ class _PostgresTx:
     def _sql(sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s")
 
+    def matching(self, column: str, values: Sequence[str]) -> list[tuple[str, list[Any]]]:
+        """One condition over all ``values``, sent as one JSON array: psycopg parses a query
+        for its placeholders anew when it is long (500 of them cost about 3 ms) and dumps a
+        list parameter element by element in Python. Measured on 5,000 member ids: 44 ms as
+        IN lists of 500, 27 ms as ``= ANY(list)``, 17 ms as this. ``ARRAY(...)`` keeps it an
+        index scan (one InitPlan), where ``IN (SELECT ...)`` could plan as a join."""
+        if not values:
+            return []
+        return [
+            (
+                f"{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(?::jsonb)))",
+                [_rows_json.encode(values).decode()],
+            )
+        ]
+
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         rows: list[Row] = self.conn.execute(self._sql(sql), params).fetchall()
         return rows
@@ -334,11 +365,12 @@ class _PostgresTx:
         ids = sorted(set(member_ids))
         if not ids:
             return {}
-        rows = self.conn.execute(
-            "SELECT member_id, xmin::text FROM members WHERE member_id = ANY(%s) "
+        ((where, params),) = self.matching("member_id", ids)
+        rows = self.all(
+            f"SELECT member_id, xmin::text FROM members WHERE {where} "
             "ORDER BY member_id FOR UPDATE",
-            (ids,),
-        ).fetchall()
+            params,
+        )
         return dict(rows)
 
     def lock_changes(self) -> None:
