@@ -27,7 +27,7 @@ from sync import protocol as p
 from sync.headoffice.openapi import openapi_document
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.service import HeadOffice, MintCode, decode_request
-from sync.headoffice.store import open_store
+from sync.headoffice.store import is_contention, open_store
 
 log = logging.getLogger("sync.headoffice")
 JSON = "application/json"
@@ -97,7 +97,7 @@ def create_app(
             except ApiProblem as exc:
                 return _problem(exc)
             except Exception as exc:
-                if _retryable_db_error(exc):
+                if is_contention(exc):
                     log.warning("database busy: %s", type(exc).__name__)
                     return _problem(ApiProblem(503, "busy", retry_after=1))
                 if _constraint_error(exc):
@@ -265,13 +265,6 @@ def _member_id(request: Request) -> str:
     except msgspec.ValidationError:
         raise ApiProblem(422, "malformed_member_id") from None
     return member_id
-
-
-def _retryable_db_error(exc: Exception) -> bool:
-    name = type(exc).__name__
-    if name in ("DeadlockDetected", "SerializationFailure", "LockNotAvailable"):
-        return True
-    return name == "OperationalError" and "locked" in str(exc)
 
 
 def _constraint_error(exc: Exception) -> bool:

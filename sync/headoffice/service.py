@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import threading
 from collections import defaultdict
@@ -38,7 +39,7 @@ from sync.headoffice.rows import (
     ApiProblem,
     _member_state,
 )
-from sync.headoffice.store import Tx
+from sync.headoffice.store import Tx, is_contention
 
 MintCode = Callable[[str], str]
 _ENTRY_COLUMNS = (
@@ -58,7 +59,12 @@ VELOCITY_LIMIT = 10
 # processes, bench/chain.py ingested 17,500 entries/s with 1 or 2 at a time per process,
 # 15,600 with 4 and 14,500 with 8 (all the database connections). Other requests (pulls,
 # online holds) keep their own connections and never queue behind a night of pushes.
+log = logging.getLogger("sync.headoffice")
+
 PUSH_CONCURRENCY = 2
+# A push that PostgreSQL chose to end to break a deadlock (accounts changed by another push
+# while this one folded them are locked out of member order, see folding) runs again at once.
+PUSH_ATTEMPTS = 3
 
 
 def _decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
@@ -204,7 +210,20 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding):
         if seqs != list(range(seqs[0], seqs[0] + len(seqs))) if seqs else False:
             raise ApiProblem(422, "batch_not_contiguous")
         body_hash = hashlib.sha256(body).hexdigest()
-        with self._push_slots, self.store.transaction() as tx:
+        with self._push_slots:
+            for attempt in range(1, PUSH_ATTEMPTS + 1):
+                try:
+                    return self._push_once(terminal_id, req, body_hash, idem_key)
+                except Exception as exc:
+                    if attempt == PUSH_ATTEMPTS or not is_contention(exc):
+                        raise  # the app answers 503 with Retry-After for contention
+                    log.info("push from %s ran into %s; again", terminal_id, type(exc).__name__)
+        raise AssertionError("unreachable")
+
+    def _push_once(
+        self, terminal_id: str, req: p.PushRequest, body_hash: str, idem_key: str | None
+    ) -> bytes:
+        with self.store.transaction() as tx:
             now = self.clock()
             stamp = to_text(now)
             tx.lock_till(terminal_id)

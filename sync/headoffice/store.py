@@ -153,6 +153,12 @@ class Tx(Protocol):
         run as its own statement (see ``_in_lists``, ``_PostgresTx.matching``)."""
         ...
 
+    def update_unchanged(self, sql: str, rows: Sequence[Sequence[Any]]) -> set[Any]:
+        """``UPDATE t SET a = ?, ... WHERE k = ?`` for each row (distinct keys) followed by
+        the version (``row_version``) the row must still have: the keys of the rows written.
+        A row that another transaction is changing is waited for, then skipped if it changed."""
+        ...
+
     def lock_till(self, terminal_id: str) -> None: ...
     def lock_members(self, member_ids: Iterable[str]) -> dict[str, str]: ...
     def lock_changes(self) -> None: ...
@@ -199,6 +205,11 @@ class _SqliteTx:
     def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """Rows changed in all (an insert that did nothing on conflict counts 0)."""
         return self.conn.executemany(sql, rows).rowcount
+
+    def update_unchanged(self, sql: str, rows: Sequence[Sequence[Any]]) -> set[Any]:
+        """One writer: no row changes under the transaction that read it."""
+        self.conn.executemany(sql, [row[:-1] for row in rows])
+        return {row[-2] for row in rows}
 
     def lock_till(self, terminal_id: str) -> None:
         """BEGIN IMMEDIATE already holds the one write lock."""
@@ -286,19 +297,31 @@ def _bulk_sql(conn: Any, sql: str, rows: list[Sequence[Any]]) -> str | None:
             f"INSERT INTO {table} ({', '.join(cols)}) SELECT {values} "
             f"FROM jsonb_array_elements(%s::jsonb) AS r{rest}"
         )
-    update = _UPDATE_SET.fullmatch(text)
-    if update is not None:
-        table, key = update[1], update[3]
-        sets = [part.split(" = ")[0] for part in update[2].split(", ")]
+    if _UPDATE_SET.fullmatch(text) is not None:
         if len({row[-1] for row in rows}) != len(rows):
             return None  # a key twice: only executemany keeps "the last one wins"
-        types = _types(conn, table)
-        assign = ", ".join(f"{c} = (r->>{i})::{types[c]}" for i, c in enumerate(sets))
-        return (
-            f"UPDATE {table} AS t SET {assign} FROM jsonb_array_elements(%s::jsonb) AS r "
-            f"WHERE t.{key} = (r->>{len(sets)})::{types[key]}"
-        )
+        return _bulk_update(conn, text)
     return None
+
+
+def _bulk_update(conn: Any, text: str, versioned: bool = False) -> str:
+    """``UPDATE t SET a = ?, ... WHERE k = ?`` over a JSON array of rows (with distinct keys);
+    ``versioned``: each row ends with the version it must still have, and the statement
+    returns the keys it wrote."""
+    update = _UPDATE_SET.fullmatch(text)
+    if update is None:
+        raise ValueError(f"not an UPDATE ... SET ... WHERE key = ?: {text}")
+    table, key = update[1], update[3]
+    sets = [part.split(" = ")[0] for part in update[2].split(", ")]
+    types = _types(conn, table)
+    assign = ", ".join(f"{c} = (r->>{i})::{types[c]}" for i, c in enumerate(sets))
+    sql = (
+        f"UPDATE {table} AS t SET {assign} FROM jsonb_array_elements(%s::jsonb) AS r "
+        f"WHERE t.{key} = (r->>{len(sets)})::{types[key]}"
+    )
+    if versioned:
+        sql += f" AND t.xmin = (r->>{len(sets) + 1})::xid RETURNING t.{key}"
+    return sql
 
 
 class _PostgresTx:
@@ -352,6 +375,17 @@ class _PostgresTx:
                 cur.execute(bulk, (_rows_json.encode(rows).decode(),))
             count: int = cur.rowcount
             return count
+
+    def update_unchanged(self, sql: str, rows: Sequence[Sequence[Any]]) -> set[Any]:
+        """One statement, no locks taken before it: it locks each row as it writes it. Under
+        READ COMMITTED, a row another transaction is writing is waited for and its condition
+        checked again on the version that transaction committed; a changed ``xmin`` means
+        the row is skipped, so nothing is written over an account the caller did not read."""
+        if not rows:
+            return set()
+        bulk = _bulk_update(self.conn, " ".join(sql.split()), versioned=True)
+        found = self.conn.execute(bulk, (_rows_json.encode(rows).decode(),)).fetchall()
+        return {r[0] for r in found}
 
     def lock_till(self, terminal_id: str) -> None:
         # One push per till at a time: the till's own row, locked until commit.
@@ -450,6 +484,15 @@ class PostgresStore:
                 self._pool.get_nowait().close()
             except queue.Empty:
                 return
+
+
+def is_contention(exc: BaseException) -> bool:
+    """The database ended the transaction to break a deadlock or a serialization conflict, or
+    its lock wait timed out: it was rolled back whole, and running it again is safe."""
+    name = type(exc).__name__
+    if name in ("DeadlockDetected", "SerializationFailure", "LockNotAvailable"):
+        return True
+    return name == "OperationalError" and "locked" in str(exc)  # SQLite's busy timeout
 
 
 def _init_settings(tx: Any) -> None:
