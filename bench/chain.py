@@ -70,7 +70,14 @@ from sync.runner import nightly_offset  # noqa: E402
 from sync.testing import ServerProcess, TempPostgres  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from procstats import Postgres, Sampler, cpu_seconds, hwm_kb  # noqa: E402
+from procstats import (  # noqa: E402
+    Postgres,
+    Sampler,
+    cpu_seconds,
+    hwm_kb,
+    machine_shares,
+    machine_ticks,
+)
 
 PROGRAM_TEXT = (ROOT / "fixtures" / "program.toml").read_text(encoding="utf-8")
 ADMIN = "chain-admin"
@@ -454,11 +461,14 @@ def main() -> int:
         load_before = os.getloadavg()
         cpu_before = [cpu_seconds(pid) for pid in pids]
         pg_before = pgstat.cpu()
+        own_before, ticks_before = cpu_seconds(os.getpid()), machine_ticks()
         sampler = Sampler(pgstat, pids)
         sampler.start()
         night = asyncio.run(
             run_night(urls, tokens, files, args.window, args.concurrency, args.replay)
         )
+        shares = machine_shares(ticks_before, machine_ticks())
+        own_cpu = cpu_seconds(os.getpid()) - own_before
         sampler.stop_event.set()
         sampler.join()
         load_after = os.getloadavg()
@@ -500,6 +510,8 @@ def main() -> int:
         "headoffice_peak_pss_mb_sum": round(sampler.server_peak_kb / 1024),
         "postgres_cpu_s": round(pg_cpu, 1),
         "postgres_peak_pss_mb": round(sampler.pg_peak_kb / 1024),
+        "tills_cpu_s": round(own_cpu, 1),
+        "machine_cpu_shares": {k: round(v, 3) for k, v in shares.items()},
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in load_after],
         "full_night_min_at_this_rate": round(full_entries / rate / 60, 1),
@@ -529,6 +541,10 @@ def main() -> int:
          f"{night.duplicates} duplicates answered; {checked['overdrafts']:,} overdraft flags"),
         ("entries table with its indexes, bytes per entry",
          f"{result['entries_table_bytes_per_row']:,}", f"{checked['bytes'] / 2**20:,.0f} MB"),
+        ("the simulated tills' CPU s (this process)", f"{own_cpu:.0f}", "sending, reading answers"),
+        ("machine's CPU in the night: busy / idle / iowait / steal",
+         " / ".join(f"{shares[k]:.0%}" for k in ("busy", "idle", "iowait", "steal")),
+         "all cores; steal: taken by the hypervisor"),
         ("load average before / after", f"{load_before[0]:.2f} / {load_after[0]:.2f}",
          f"{os.cpu_count()} cores (shared)"),
         ("whole chain's night (5M sales) at this rate, min", f"{full_min}",

@@ -1,5 +1,6 @@
-"""Resource use of processes, read from /proc: CPU seconds, peak RSS and proportional set
-size, for a process or a PostgreSQL cluster (its postmaster and children). bench/chain.py's."""
+"""Resource use read from /proc: CPU seconds, peak RSS and proportional set size, for a
+process or a PostgreSQL cluster (its postmaster and children), and how the whole machine's
+CPU time was spent (busy, idle, waiting for I/O, stolen by the hypervisor). bench/chain.py's."""
 
 from __future__ import annotations
 
@@ -20,6 +21,24 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     f = _stat(pid)
     ticks = int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if children else 0)
     return ticks / TICK
+
+
+def machine_ticks() -> list[int]:
+    """/proc/stat's first line: user nice system idle iowait irq softirq steal ..."""
+    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
+def machine_shares(before: list[int], after: list[int]) -> dict[str, float]:
+    """Shares of all cores' time between two ``machine_ticks`` readings."""
+    d = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(d) or 1
+    user, nice, system, idle, iowait, irq, softirq, steal = d
+    return {
+        "busy": (user + nice + system + irq + softirq) / total,
+        "idle": idle / total,
+        "iowait": iowait / total,
+        "steal": steal / total,
+    }
 
 
 def child_pids(parent: int) -> list[int]:
