@@ -43,10 +43,10 @@ from sync.headoffice.store import Tx, is_contention
 
 MintCode = Callable[[str], str]
 _ENTRY_COLUMNS = (
-    "entry_id, terminal_id, seq, member_id, kind, points, amount_minor, currency, receipt_no, "
-    "reverses, reward_id, program_version, occurred_at, offline, cashier_id, reason, prev_hash, "
-    "hash, received_at, chain_ok"
-)
+    "entry_id", "terminal_id", "seq", "member_id", "kind", "points", "amount_minor", "currency",
+    "receipt_no", "reverses", "reward_id", "program_version", "occurred_at", "offline",
+    "cashier_id", "reason", "prev_hash", "hash", "received_at", "chain_ok",
+)  # fmt: skip
 DEBIT_KINDS = ("redeem", "donate", "reverse", "adjust", "expire")
 REDEEM_KINDS = ("redeem", "donate")
 # Redemptions of one member in one day (by the entries' occurred_at, UTC) that raise a
@@ -317,13 +317,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding):
                             int(chain[e.seq]),
                         )  # fmt: skip
                     )
-            inserted = 0
-            if fresh:
-                inserted = tx.many(
-                    f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 20)}) "
-                    "ON CONFLICT DO NOTHING",
-                    fresh,
-                )
+            inserted = tx.insert_new("entries", _ENTRY_COLUMNS, fresh)
             # The constraints decided; read back what they let in only when they refused some.
             after: dict[int, str] = (
                 {row[2]: row[0] for row in fresh}
