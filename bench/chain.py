@@ -468,9 +468,9 @@ def main() -> int:
             run_night(urls, tokens, files, args.window, args.concurrency, args.replay)
         )
         shares = machine_shares(ticks_before, machine_ticks())
-        own_cpu = cpu_seconds(os.getpid()) - own_before
         sampler.stop_event.set()
         sampler.join()
+        own_cpu = cpu_seconds(os.getpid()) - own_before
         load_after = os.getloadavg()
         server_cpu = sum(cpu_seconds(pid) - b for pid, b in zip(pids, cpu_before, strict=True))
         server_hwm = [hwm_kb(pid) / 1024 for pid in pids]
@@ -510,7 +510,8 @@ def main() -> int:
         "headoffice_peak_pss_mb_sum": round(sampler.server_peak_kb / 1024),
         "postgres_cpu_s": round(pg_cpu, 1),
         "postgres_peak_pss_mb": round(sampler.pg_peak_kb / 1024),
-        "tills_cpu_s": round(own_cpu, 1),
+        "tills_cpu_s": round(own_cpu - sampler.cpu_s, 1),
+        "sampler_cpu_s": round(sampler.cpu_s, 1),
         "machine_cpu_shares": {k: round(v, 3) for k, v in shares.items()},
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in load_after],
@@ -541,7 +542,8 @@ def main() -> int:
          f"{night.duplicates} duplicates answered; {checked['overdrafts']:,} overdraft flags"),
         ("entries table with its indexes, bytes per entry",
          f"{result['entries_table_bytes_per_row']:,}", f"{checked['bytes'] / 2**20:,.0f} MB"),
-        ("the simulated tills' CPU s (this process)", f"{own_cpu:.0f}", "sending, reading answers"),
+        ("the simulated tills' CPU s (this process)", f"{own_cpu - sampler.cpu_s:.0f}",
+         f"sending, reading answers; and {sampler.cpu_s:.0f} s reading memory use"),
         ("machine's CPU in the night: busy / idle / iowait / steal",
          " / ".join(f"{shares[k]:.0%}" for k in ("busy", "idle", "iowait", "steal")),
          "all cores; steal: taken by the hypervisor"),
