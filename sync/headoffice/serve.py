@@ -20,8 +20,9 @@ from typing import Any
 import uvicorn
 
 from sync.headoffice.app import create_app
-from sync.headoffice.service import PUSH_CONCURRENCY, VELOCITY_LIMIT, HeadOffice, MintCode
+from sync.headoffice.service import PUSH_CONCURRENCY, HeadOffice, MintCode
 from sync.headoffice.store import open_store
+from sync.headoffice.velocity import VELOCITY_LIMIT
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:

@@ -40,6 +40,7 @@ from sync.headoffice.rows import (
     _member_state,
 )
 from sync.headoffice.store import Tx, is_contention
+from sync.headoffice.velocity import VELOCITY_LIMIT, VelocityAlerts
 
 MintCode = Callable[[str], str]
 _ENTRY_COLUMNS = (
@@ -47,24 +48,19 @@ _ENTRY_COLUMNS = (
     "receipt_no", "reverses", "reward_id", "program_version", "occurred_at", "offline",
     "cashier_id", "reason", "prev_hash", "hash", "received_at", "chain_ok",
 )  # fmt: skip
-DEBIT_KINDS = ("redeem", "donate", "reverse", "adjust", "expire")
-REDEEM_KINDS = ("redeem", "donate")
-# Redemptions of one member in one day (by the entries' occurred_at, UTC) that raise a
-# ``velocity`` alert: more than a shopper plausibly makes, so a stolen card or a cashier
-# redeeming for themselves shows on head office's desk the day the tills sync.
-VELOCITY_LIMIT = 10
 # Pushes storing at once in one head office process (the others wait their turn before their
 # transaction starts; decoding runs outside). Pushes of a chain's night share members, whose
 # row locks they hold to commit, and each is CPU-heavy on both sides: on 2 cores with two
 # processes, bench/chain.py ingested 17,500 entries/s with 1 or 2 at a time per process,
 # 15,600 with 4 and 14,500 with 8 (all the database connections). Other requests (pulls,
 # online holds) keep their own connections and never queue behind a night of pushes.
-log = logging.getLogger("sync.headoffice")
-
 PUSH_CONCURRENCY = 2
 # A push that PostgreSQL chose to end to break a deadlock (accounts changed by another push
 # while this one folded them are locked out of member order, see folding) runs again at once.
 PUSH_ATTEMPTS = 3
+
+
+log = logging.getLogger("sync.headoffice")
 
 
 def _decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
@@ -92,7 +88,7 @@ def _hash(secret: str) -> str:
 _push_decoder = msgspec.json.Decoder(p.PushRequest)
 
 
-class HeadOffice(ChangeFeed, Holds, AccountFolding):
+class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts):
     def __init__(
         self,
         store: Any,
@@ -377,52 +373,6 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding):
             server_time=stamp,
         )
         return answer, sorted(touched)
-
-    def _velocity(self, tx: Tx, stored: Sequence[p.WireEntry], stamp: str) -> None:
-        """Raise (or update) a velocity alert for each member and day whose redemptions, with
-        the ones just stored, reach the limit."""
-        days = {
-            (e.member_id, e.occurred_at[:10])
-            for e in stored
-            if e.kind in REDEEM_KINDS and e.points < 0
-        }
-        # One query per member and day, by equality on the member: a query for many members
-        # at once (member_id IN (...)) was planned as a sequential scan of the entries table
-        # while its statistics were young (bench/chain.py --statements, auto_explain).
-        for member_id, day in sorted(days):
-            rows = tx.all(
-                "SELECT terminal_id, COUNT(*) FROM entries WHERE member_id = ? AND kind IN (?, ?) "
-                "AND points < 0 AND substr(occurred_at, 1, 10) = ? GROUP BY terminal_id",
-                (member_id, *REDEEM_KINDS, day),
-            )
-            count = sum(int(r[1]) for r in rows)
-            if count < self.velocity_limit:
-                continue
-            tills = json.dumps(sorted(r[0] for r in rows))
-            tx.run(
-                "INSERT INTO alerts (kind, member_id, day, count, lim, terminal_ids, created_at, "
-                "updated_at) VALUES ('velocity', ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (kind, member_id, day) DO UPDATE SET count = excluded.count, "
-                "terminal_ids = excluded.terminal_ids, updated_at = excluded.updated_at",
-                (member_id, day, count, self.velocity_limit, tills, stamp, stamp),
-            )
-
-    def alerts(self, after: int = 0, limit: int = 500) -> p.AlertsAnswer:
-        """Alerts with an id above ``after``, oldest first (an updated alert keeps its id)."""
-        with self.store.transaction() as tx:
-            rows = tx.all(
-                "SELECT alert_id, kind, member_id, day, count, lim, terminal_ids, created_at, "
-                "updated_at FROM alerts WHERE alert_id > ? ORDER BY alert_id LIMIT ?",
-                (after, max(1, min(limit, 5000))),
-            )
-        return p.AlertsAnswer(
-            [
-                p.Alert(
-                    int(r[0]), r[1], r[2], r[3], int(r[4]), int(r[5]), json.loads(r[6]), r[7], r[8]
-                )  # fmt: skip
-                for r in rows
-            ]
-        )
 
     def _store_enrolments(self, tx: Tx, enrolments: Sequence[p.WireEnrolment]) -> set[str]:
         out: set[str] = set()
