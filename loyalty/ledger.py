@@ -122,19 +122,26 @@ def append(
     return out
 
 
-def _row(row: sqlite3.Row | tuple[Any, ...]) -> Entry:
+def entry(row: sqlite3.Row | tuple[Any, ...]) -> Entry:
+    """An entry from a row in ``_COLUMNS`` order."""
     values = tuple(row)
     return Entry(*values[:13], bool(values[13]), *values[14:])  # type: ignore[arg-type,call-arg]
 
 
-def select(conn: sqlite3.Connection, where: str, params: Sequence[Any] = ()) -> list[Entry]:
-    """``SELECT {_COLUMNS} FROM ledger {where}`` as entries. The rows are read as plain
-    tuples: the connection's sqlite3.Row costs more than the rest of the read (a sync reads
-    5,000 entries a batch)."""
+def select_rows(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any] = ()
+) -> list[tuple[Any, ...]]:
+    """``SELECT {_COLUMNS} FROM ledger {where}`` as plain tuples in ``Entry``'s field order
+    (``offline`` as stored, 0 or 1): the connection's sqlite3.Row costs more than the rest of
+    the read, and a push turns rows straight into its wire form (a sync reads 5,000 a batch)."""
     cur = conn.cursor()
     cur.row_factory = None
-    rows = cur.execute(f"SELECT {_COLUMNS} FROM ledger {where}", params).fetchall()
-    return [Entry(*r[:13], bool(r[13]), *r[14:]) for r in rows]  # type: ignore[arg-type,call-arg]
+    return cur.execute(f"SELECT {_COLUMNS} FROM ledger {where}", params).fetchall()
+
+
+def select(conn: sqlite3.Connection, where: str, params: Sequence[Any] = ()) -> list[Entry]:
+    """``SELECT {_COLUMNS} FROM ledger {where}`` as entries."""
+    return [entry(r) for r in select_rows(conn, where, params)]
 
 
 def unacked_for_member(conn: sqlite3.Connection, member_id: str) -> list[Entry]:
@@ -159,13 +166,12 @@ def reversed_points(conn: sqlite3.Connection, entry_ids: Iterable[str]) -> dict[
     return {r[0]: abs(r[1]) for r in rows}
 
 
+UNACKED = "WHERE acked_at IS NULL AND terminal_id = ? ORDER BY seq LIMIT ?"
+
+
 def unacked(conn: sqlite3.Connection, terminal_id: str, limit: int) -> list[Entry]:
     """The outbox: entries head office has not acknowledged yet, in seq order."""
-    return select(
-        conn,
-        "WHERE acked_at IS NULL AND terminal_id = ? ORDER BY seq LIMIT ?",
-        (terminal_id, limit),
-    )
+    return select(conn, UNACKED, (terminal_id, limit))
 
 
 def unacked_count(conn: sqlite3.Connection) -> int:
@@ -193,7 +199,7 @@ def verify_chain(conn: sqlite3.Connection, terminal_id: str) -> int | None:
         f"SELECT {_COLUMNS} FROM ledger WHERE terminal_id = ? ORDER BY seq", (terminal_id,)
     )
     for row in rows:
-        e = _row(row)
+        e = entry(row)
         fields = tuple(e.facts().values())[:16]
         fields = (*fields[:13], int(e.offline), *fields[14:])
         if e.seq != expected or e.prev_hash != prev or entry_hash(prev, fields) != e.hash:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from loyalty import ledger, members
 from loyalty.db import from_text, set_meta, to_text
@@ -76,12 +77,24 @@ def pending_entries(till: Till, limit: int, after_seq: int = 0) -> list[Entry]:
     return [e for e in entries if e.seq > after_seq][:limit]
 
 
+def pending_rows(till: Till, limit: int) -> list[tuple[Any, ...]]:
+    """``pending_entries`` as the ledger's plain rows (``ledger.select_rows``): what a push
+    encodes, without an ``Entry`` built per row on the way."""
+    with till.db.read() as conn:
+        return ledger.select_rows(conn, ledger.UNACKED, (till.terminal_id, limit))
+
+
 def entries_from(till: Till, from_seq: int, limit: int) -> list[Entry]:
     """This till's entries from ``from_seq`` on, acknowledged or not, in seq order: what the
     till resends when head office answers a push with an earlier expected seq than the
     outbox starts at (head office restored from a backup)."""
+    return [ledger.entry(r) for r in rows_from(till, from_seq, limit)]
+
+
+def rows_from(till: Till, from_seq: int, limit: int) -> list[tuple[Any, ...]]:
+    """``entries_from`` as the ledger's plain rows."""
     with till.db.read() as conn:
-        return ledger.select(
+        return ledger.select_rows(
             conn, "WHERE terminal_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
             (till.terminal_id, from_seq, limit),
         )  # fmt: skip

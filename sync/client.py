@@ -40,7 +40,6 @@ import msgspec
 from loyalty import members, outbox
 from loyalty.db import utc_now
 from loyalty.errors import BadInput
-from loyalty.ledger import Entry
 from loyalty.members import MemberSnapshot
 from loyalty.outbox import ChangePage
 from loyalty.policy import Authorisation
@@ -253,14 +252,10 @@ class SyncClient:
 
     # -- push ----------------------------------------------------------------------------------
     def _batch(
-        self, entries: list[Entry], enrolments: list[p.WireEnrolment]
+        self, entries: list[p.WireEntry], enrolments: list[p.WireEnrolment]
     ) -> tuple[bytes, dict[str, str]]:
         body = p.encode(
-            p.PushRequest(
-                terminal_id=self.till.terminal_id,
-                entries=[p.wire_entry(e) for e in entries],
-                enrolments=enrolments,
-            )
+            p.PushRequest(terminal_id=self.till.terminal_id, entries=entries, enrolments=enrolments)
         )
         headers = {
             "Content-Encoding": "gzip",
@@ -275,17 +270,17 @@ class SyncClient:
         the other on one connection, so head office sees them in seq order. Returns False to
         hand anything unusual (a gap, a conflict, a partial answer) to the careful loop."""
         till = self.till
-        first = outbox.pending_entries(till, 1)
+        first = p.wire_entries(outbox.pending_rows(till, 1))
         enrolments = [p.wire_enrolment(e) for e in outbox.pending_enrolments(till)]
         if not first:
             return not enrolments
         next_seq = first[0].seq
-        inflight: list[tuple[Future[p.PushAnswer], list[Entry]]] = []
+        inflight: list[tuple[Future[p.PushAnswer], list[p.WireEntry]]] = []
         with ThreadPoolExecutor(1, thread_name_prefix="sync-push") as pool:
             try:
                 while True:
                     if len(inflight) < 2:
-                        entries = outbox.entries_from(till, next_seq, self.batch_size)
+                        entries = p.wire_entries(outbox.rows_from(till, next_seq, self.batch_size))
                         if entries:
                             packed, headers = self._batch(entries, enrolments)
                             enrolments = []
@@ -319,9 +314,9 @@ class SyncClient:
         last_gap: int | None = None
         while True:
             if resend_from is not None:
-                entries = outbox.entries_from(till, resend_from, self.batch_size)
+                entries = p.wire_entries(outbox.rows_from(till, resend_from, self.batch_size))
             else:
-                entries = outbox.pending_entries(till, self.batch_size)
+                entries = p.wire_entries(outbox.pending_rows(till, self.batch_size))
             if not entries and not enrolments:
                 return
             packed, headers = self._batch(entries, enrolments)

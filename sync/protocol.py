@@ -298,6 +298,12 @@ def wire_entry(e: Entry) -> WireEntry:
     )  # fmt: skip
 
 
+def wire_entries(rows: list[tuple[Any, ...]]) -> list[WireEntry]:
+    """Ledger rows (``loyalty.ledger.select_rows``, ``Entry``'s field order) as they travel:
+    ``wire_entry`` of each row's entry, without building the entry."""
+    return [WireEntry(*r[:13], bool(r[13]), *r[14:18]) for r in rows]  # type: ignore[call-arg]
+
+
 def hash_fields(e: WireEntry) -> tuple[object, ...]:
     """The facts an entry's hash covers, in the ledger's order (see loyalty.ledger.append)."""
     return (
@@ -327,7 +333,7 @@ def snapshot(m: MemberState) -> MemberSnapshot:
     return MemberSnapshot(
         member_id=m.member_id, snapshot_at=m.snapshot_at, card_number=m.card_number,
         display_name=m.display_name, language=m.language, status=m.status, balance=m.balance,
-        pending=tuple((int(p), str(t)) for p, t in m.pending), tier_id=m.tier_id,
+        pending=tuple(m.pending), tier_id=m.tier_id,
         tier_progress=m.tier_progress, expiring_points=m.expiring_points,
         expiring_at=m.expiring_at, has_purchased=m.has_purchased, birthday=m.birthday,
         phone_hash=m.phone_hash,

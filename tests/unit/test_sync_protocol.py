@@ -39,6 +39,18 @@ def test_entries_keep_their_hash_on_the_wire(till: Till) -> None:
         assert entry_hash(wire.prev_hash, p.hash_fields(wire)) == wire.hash
 
 
+def test_ledger_rows_travel_as_their_entries_do(till: Till) -> None:
+    other = till.enroll("Όλγα", "c1", consent=True).member.member_id
+    sale(till, SaleRequest(other, "c1", (BasketLine("B", "grocery", 990),)))
+    rows = outbox.pending_rows(till, 10)
+    assert len(rows) >= 2
+    assert p.wire_entries(rows) == [p.wire_entry(e) for e in outbox.pending_entries(till, 10)]
+    assert p.wire_entries(outbox.rows_from(till, 2, 10)) == [
+        p.wire_entry(e) for e in outbox.entries_from(till, 2, 10)
+    ]
+    assert all(type(w.offline) is bool for w in p.wire_entries(rows))
+
+
 def test_requests_are_strict(till: Till) -> None:
     wire = p.wire_entry(outbox.pending_entries(till, 1)[0])
     good = msgspec.to_builtins(p.PushRequest("T1", [wire]))
