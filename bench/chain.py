@@ -186,7 +186,6 @@ def partitioned_entries(url: str, partitions: int) -> None:
         program_version TEXT NOT NULL, occurred_at TEXT NOT NULL, offline INTEGER NOT NULL,
         cashier_id TEXT NOT NULL, reason TEXT NOT NULL, prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL, received_at TEXT NOT NULL, chain_ok INTEGER NOT NULL DEFAULT 1,
-        overdraft INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (terminal_id, id), UNIQUE (entry_id, terminal_id), UNIQUE (terminal_id, seq)
     """
     with psycopg.connect(url, autocommit=True) as conn:
@@ -380,7 +379,7 @@ def verify(url: str, expected: dict[str, int]) -> dict[str, int]:
         per_till = dict(
             conn.execute("SELECT terminal_id, max(seq) FROM entries GROUP BY terminal_id")
         )
-        overdrafts = conn.execute("SELECT count(*) FROM entries WHERE overdraft = 1").fetchone()
+        overdrafts = conn.execute("SELECT count(*) FROM overdrafts").fetchone()
         size = conn.execute(
             "SELECT sum(pg_total_relation_size(oid)) FROM pg_class "
             "WHERE relkind = 'r' AND relname ~ '^entries(_p[0-9]+)?$'"

@@ -354,13 +354,17 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts):
             )
         states = self._recompute(tx, touched, now, new)
         overdrawn = {m.member_id for m in states if m.overdrawn}
-        flagged = [
-            r.entry_id
+        flagged = {
+            e.entry_id: e.member_id
             for r, e in zip(results, entries, strict=True)
             if r.status == "stored" and e.points < 0 and e.member_id in overdrawn
-        ]
+        }
         if flagged:
-            tx.many("UPDATE entries SET overdraft = 1 WHERE entry_id = ?", [(i,) for i in flagged])
+            # Beside the entries, not on them: head office's ledger is append-only too.
+            tx.many(
+                "INSERT INTO overdrafts (entry_id, member_id, flagged_at) VALUES (?, ?, ?)",
+                [(i, m, stamp) for i, m in flagged.items()],
+            )
             results = [
                 msgspec.structs.replace(r, overdraft=True) if r.entry_id in flagged else r
                 for r in results

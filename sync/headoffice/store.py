@@ -53,11 +53,15 @@ CREATE TABLE IF NOT EXISTS entries (
     hash TEXT NOT NULL,
     received_at TEXT NOT NULL,
     chain_ok INTEGER NOT NULL DEFAULT 1,
-    overdraft INTEGER NOT NULL DEFAULT 0,
     UNIQUE (terminal_id, seq)
 );
 CREATE INDEX IF NOT EXISTS entries_member ON entries (member_id, id);
 CREATE INDEX IF NOT EXISTS entries_receipt ON entries (terminal_id, receipt_no);
+CREATE TABLE IF NOT EXISTS overdrafts (
+    entry_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    flagged_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS push_requests (
     terminal_id TEXT NOT NULL,
     idem_key TEXT NOT NULL,

@@ -202,6 +202,13 @@ def test_an_offline_overdraft_is_stored_flagged_and_offset_by_later_earnings(sho
     ca.sync()
     report = cb.sync()
     assert report.overdrafts == 1
+    # The flag is recorded beside the entry (head office's ledger is append-only too).
+    with shop.ho.store.transaction() as tx:
+        flagged = tx.all(
+            "SELECT e.terminal_id, e.kind, e.points, o.member_id FROM overdrafts o "
+            "JOIN entries e ON e.entry_id = o.entry_id"
+        )
+    assert [tuple(r) for r in flagged] == [("B", "redeem", -500, "M1")]
     # 500 - 500 - 500: the debt of 500 is offset by the sales' earnings at once.
     state = shop.ho.member("M1")
     assert state.overdrawn and state.balance == -(500 - earned)
