@@ -6,10 +6,13 @@ shop's day synced, and the till's peak memory while pulling many members.
 Head office runs as its own process (uvicorn, SQLite in a temp dir); the till is this process
 (and a child process for the memory figures, so their peak RSS is the pull's alone).
 
-- push: entries/s from one till's outbox to head office (gzip batches of 1,000, per-entry
+- push: entries/s from one till's outbox to head office (gzip batches of 5,000, per-entry
   results, balances recomputed for the members touched), against raw: the same rows inserted
   straight into a head-office database of the same schema and settings, in transactions of the
-  same size (INSERT ... ON CONFLICT DO NOTHING, executemany).
+  same size (INSERT ... ON CONFLICT DO NOTHING, executemany). Beside it, the CPU each part
+  spent per entry during the push (the till, head office's process, PostgreSQL's postmaster
+  and backends, read from /proc) and the wall time per entry: when the sum is well above the
+  wall time, the parts ran at once.
 - pull: members/s from a head office holding N members into an empty till (pages of 5,000, each
   applied with its cursor in one transaction), against raw: the same member rows inserted
   straight into an empty till database (executemany in transactions of the same size).
@@ -46,6 +49,9 @@ from sync.client import SyncClient  # noqa: E402
 from sync.headoffice.service import HeadOffice  # noqa: E402
 from sync.headoffice.store import open_store  # noqa: E402
 from sync.testing import ServerProcess, TempPostgres  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import procstats  # noqa: E402
 
 PROGRAM_PATH = ROOT / "fixtures" / "program.toml"
 PROGRAM = PROGRAM_PATH.read_text(encoding="utf-8")
@@ -193,9 +199,16 @@ def busy_day(url: str, db: str, folder: Path, sales: int) -> tuple[float, int]:
     return elapsed, entries
 
 
+def _cpu_s(server: int, pg: procstats.Postgres | None) -> tuple[float, float, float]:
+    """CPU seconds so far of this process (the till), head office's and PostgreSQL's."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return (own.ru_utime + own.ru_stime, procstats.cpu_seconds(server), pg.cpu() if pg else 0.0)
+
+
 def push_and_day(
-    tmp: Path, label: str, raw_db: str, push_db: str, entries: int, sales: int
-) -> list[tuple[str, str, str]]:
+    tmp: Path, label: str, raw_db: str, push_db: str, entries: int, sales: int,
+    pg: procstats.Postgres | None = None,
+) -> list[tuple[str, str, str]]:  # fmt: skip
     rows: list[tuple[str, str, str]] = []
     till = new_till(tmp / "push-till", "PUSH")
     fill_outbox(till, entries, members=2000)
@@ -203,15 +216,24 @@ def push_and_day(
     db = headoffice_db(push_db, 2000)
     server = ServerProcess(db, ADMIN)
     url = server.start()
+    assert server.proc is not None
     with SyncClient(till, url, token(db, "PUSH"), batch_size=BATCH) as client:
+        before = _cpu_s(server.proc.pid, pg)
         start = time.perf_counter()
         report = client.push()
         elapsed = time.perf_counter() - start
+        spent = [b - a for a, b in zip(before, _cpu_s(server.proc.pid, pg), strict=True)]
     assert report.pushed == entries and report.outbox == 0
     rate = entries / elapsed
     rows.append((f"push entries/s (one till, loopback, {label})", f"{rate:,.0f}",
                  f"{rate / raw:.0%} of raw"))  # fmt: skip
     rows.append((f"raw insert into head office entries/s ({label})", f"{raw:,.0f}", "baseline"))
+    till_us, office_us, db_us = (s * 1e6 / entries for s in spent)
+    database = f"{db_us:.0f}" if pg else "(in head office)"
+    rows.append((f"push CPU per entry, till + head office + database ({label}), us",
+                 f"{till_us + office_us + db_us:.0f}",
+                 f"{till_us:.0f} + {office_us:.0f} + {database}; "
+                 f"wall time {elapsed * 1e6 / entries:.0f} us an entry"))  # fmt: skip
     till.close()
     seconds, day_entries = busy_day(url, db, tmp / "day-till", sales)
     rows.append((f"{sales:,}-sale day synced ({day_entries:,} entries, {label}), s",
@@ -241,7 +263,8 @@ def main() -> int:
         pg = TempPostgres()
         stores.append(("PostgreSQL", pg.new_database(), pg.new_database()))
     for label, raw_db, push_db in stores:
-        rows += push_and_day(tmp / label, label, raw_db, push_db, args.entries, args.sales)
+        cluster = procstats.Postgres(pg.dir / "data") if pg and label == "PostgreSQL" else None
+        rows += push_and_day(tmp / label, label, raw_db, push_db, args.entries, args.sales, cluster)
     if pg is not None:
         pg.stop()
 
