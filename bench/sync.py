@@ -39,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import procstats  # noqa: E402  (bench/, this script's folder, is on sys.path)
+
 from loyalty import ledger  # noqa: E402
 from loyalty.db import to_text, utc_now  # noqa: E402
 from loyalty.ledger import NewEntry  # noqa: E402
@@ -49,9 +51,6 @@ from sync.client import SyncClient  # noqa: E402
 from sync.headoffice.service import HeadOffice  # noqa: E402
 from sync.headoffice.store import open_store  # noqa: E402
 from sync.testing import ServerProcess, TempPostgres  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "bench"))
-import procstats  # noqa: E402
 
 PROGRAM_PATH = ROOT / "fixtures" / "program.toml"
 PROGRAM = PROGRAM_PATH.read_text(encoding="utf-8")
