@@ -28,7 +28,9 @@ class Balance:
     server_balance: int
     unsynced_points: int  # this till's entries head office has not acknowledged yet
     includes_offline: bool  # the figures include entries head office has not seen
-    as_of: dt.datetime | None  # head office's snapshot time
+    # How fresh head office's word on this member is, on head office's clock: the later of the
+    # member's snapshot and this till's last complete pull (which covered every member).
+    as_of: dt.datetime | None
     tier_id: str  # as head office last said
     provisional_tier_id: str  # with this till's unsynced spend (shown as provisional)
     tier_progress: int  # qualifying spend or points, unsynced included
@@ -87,7 +89,7 @@ def compute(
         server_balance=member.balance,
         unsynced_points=sum(e.points for e in unacked),
         includes_offline=bool(unacked),
-        as_of=from_text(member.snapshot_at) if member.snapshot_at else None,
+        as_of=_as_of(member),
         tier_id=current.id,
         provisional_tier_id=provisional.id,
         tier_progress=progress,
@@ -98,3 +100,11 @@ def compute(
         expiring_at=from_text(member.expiring_at) if member.expiring_at else None,
         status=member.status,
     )
+
+
+def _as_of(member: Member) -> dt.datetime | None:
+    """A member the till never had from head office (``snapshot_at`` empty) stays unknown: a
+    complete pull says nothing about a member it did not hold."""
+    if member.snapshot_at is None:
+        return None
+    return from_text(max(member.snapshot_at, member.synced_at or ""))

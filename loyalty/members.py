@@ -49,6 +49,9 @@ class Member:
     birthday: str | None
     phone_hash: str | None
     snapshot_at: str | None  # head office's clock when it made the snapshot
+    # Head office's clock at this till's last complete pull: the member's row was still head
+    # office's word then (no change to it came after), so the snapshot is at least this fresh.
+    synced_at: str | None = None
 
     @property
     def blocked(self) -> bool:
@@ -79,7 +82,7 @@ class MemberSnapshot:
 _SELECT = (
     "SELECT member_id, card_number, display_name, language, status, balance, pending_json, "
     "tier_id, tier_progress, expiring_points, expiring_at, has_purchased, birthday, phone_hash, "
-    "snapshot_at FROM members"
+    "snapshot_at, (SELECT value FROM meta WHERE key = 'synced_through_at') FROM members"
 )
 
 

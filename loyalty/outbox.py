@@ -50,6 +50,7 @@ class ChangePage:
     denied: tuple[tuple[str, str], ...] = ()  # (member id or card number, reason)
     undenied: tuple[str, ...] = ()
     server_time: dt.datetime | None = None
+    complete: bool = False  # the last page: the till now holds every change up to server_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,10 @@ def apply_page(till: Till, page: ChangePage, now: dt.datetime | None = None) -> 
         set_meta(conn, "last_pull_at", stamp)
         if page.server_time is not None:
             _drift(conn, now, page.server_time)
+            if page.complete:
+                # Every member in the cache is head office's word as of this time: what a
+                # member's snapshot age is measured from (see balance.compute).
+                set_meta(conn, "synced_through_at", to_text(page.server_time))
     if parsed:
         till.forget_program()
     return PageResult(n, len(page.erased), parsed[-1].version if parsed else None, tuple(errors))

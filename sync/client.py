@@ -198,8 +198,10 @@ class SyncClient:
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
         gzip_level: int = 2,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.till = till
+        self.clock = clock  # the till's clock: what it records as the time of each exchange
         self.batch_size = max(1, min(batch_size, p.MAX_BATCH))
         self.page_size = max(1, min(page_size, p.MAX_PAGE))
         self.max_attempts = max(1, max_attempts)
@@ -355,6 +357,7 @@ class SyncClient:
             _snapshots(answer.members),
             enrolments=answer.enrolments,
             server_time=server_time,
+            now=self.clock(),
         )
         r = self._c.report
         self._c.report = replace(
@@ -388,7 +391,7 @@ class SyncClient:
                 self._c.report = replace(self._c.report, restarted=True)
                 continue
             page = _page(answer)
-            result = outbox.apply_page(self.till, page)
+            result = outbox.apply_page(self.till, page, self.clock())
             r = self._c.report
             self._c.report = replace(
                 r,
@@ -536,6 +539,7 @@ def _page(a: p.ChangesAnswer) -> ChangePage:
         denied=tuple((d.code, d.reason) for d in a.denied if d.active),
         undenied=tuple(d.code for d in a.denied if not d.active),
         server_time=p.parse_time(a.server_time),
+        complete=not a.more,
     )
 
 

@@ -202,3 +202,29 @@ def test_a_snapshot_is_aged_on_head_office_clock_not_the_till_own(
     with pytest.raises(Refused) as info:
         sell(till, stale + dt.timedelta(days=days), reward_id="five-off")
     assert info.value.code == "snapshot_too_old"
+
+
+def test_a_snapshot_is_as_fresh_as_the_till_last_complete_pull(
+    till: Till, now: dt.datetime
+) -> None:
+    """The member has not changed for four days, but the till pulled every change a minute ago:
+    head office's word on the member is a minute old, and offline redemption is allowed."""
+    later = now + dt.timedelta(days=4)
+    with pytest.raises(Refused) as info:
+        sell(till, later, reward_id="five-off")
+    assert info.value.code == "snapshot_too_old"
+    # A page that is not the last one covers only its own members: still too old.
+    half = outbox.ChangePage("c1", server_time=later - dt.timedelta(minutes=1), complete=False)
+    outbox.apply_page(till, half, later - dt.timedelta(minutes=1))
+    with pytest.raises(Refused):
+        sell(till, later, reward_id="five-off")
+    done = outbox.ChangePage("c2", server_time=later - dt.timedelta(minutes=1), complete=True)
+    outbox.apply_page(till, done, later - dt.timedelta(minutes=1))
+    assert till.balance("M000001", later).as_of == later - dt.timedelta(minutes=1)
+    assert sell(till, later, reward_id="five-off").mode == "offline"
+    got = till.balance("M000001", later)
+    assert (got.available, got.pending) == (700, 15)
+    # Three days on without a sync, the snapshot is too old again.
+    with pytest.raises(Refused) as info:
+        sell(till, later + dt.timedelta(days=3), reward_id="five-off")
+    assert info.value.code == "snapshot_too_old"
