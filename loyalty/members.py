@@ -1,8 +1,9 @@
 """The member cache: what head office last said about each member, plus members enrolled here.
 
 Personal data is kept minimal: a display name, a language, a birthday without year, and the phone
-number only as an HMAC with the chain's salt (for look-up). Snapshots from head office replace a
-member's row; the till's own unacknowledged ledger entries are added on top in balance.py.
+number only as an HMAC with the chain's phone key (for look-up at every till). Snapshots from
+head office replace a member's row; the till's own unacknowledged ledger entries are added on
+top in balance.py.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import hmac
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import phonenumbers
 
 from loyalty.errors import BadInput
 
@@ -25,6 +28,7 @@ CARD_NUMBER = re.compile(r"^[0-9]{12,19}\Z")  # ASCII digits: "\d" takes any scr
 BIRTHDAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
 LANGUAGE = re.compile(r"^[a-z]{2,3}\Z")
 MAX_NAME = 80
+MAX_PHONE = 40  # characters as typed, spaces and all
 # loyalty.db.to_text's fixed-width UTC text: snapshots compare and sort by it.
 TIME = re.compile(r"^[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z\Z")
 MAX_POINTS = 10**12  # the protocol's bound on points
@@ -102,23 +106,60 @@ def by_card(conn: sqlite3.Connection, card_number: str) -> Member | None:
     return _member(row) if row else None
 
 
-def by_phone(conn: sqlite3.Connection, phone_hash: str) -> list[Member]:
-    return [_member(r) for r in conn.execute(_SELECT + " WHERE phone_hash = ?", (phone_hash,))]
+def by_phone(conn: sqlite3.Connection, phone_hashes: str | Sequence[str]) -> list[Member]:
+    """Members with any of these phone hashes (one per phone key the till holds: a member
+    hashed with a key since rotated is still found)."""
+    hashes = [phone_hashes] if isinstance(phone_hashes, str) else list(phone_hashes)
+    marks = ", ".join("?" * len(hashes))
+    rows = conn.execute(_SELECT + f" WHERE phone_hash IN ({marks}) ORDER BY member_id", hashes)
+    return [_member(r) for r in rows]
 
 
-def normalise_phone(phone: str) -> str:
-    """'+30 210-123 4567' -> '302101234567'; refuses what cannot be a phone number."""
-    digits = re.sub(r"[\s().-]", "", phone)
-    digits = (
-        digits[1:] if digits.startswith("+") else digits[2:] if digits.startswith("00") else digits
+def card_digits(code: str) -> str | None:
+    """A card number as a cashier may type it ("4000 0000 0002", "4000-0000-0002"): its
+    digits, or None when it is not card-shaped."""
+    digits = re.sub(r"[\s-]", "", code)
+    return digits if CARD_NUMBER.match(digits) else None
+
+
+def normalise_phone(phone: str, country: str | None, strict: bool = False) -> str:
+    """A phone number as the world writes it (E.164): with the shop's country as the default,
+    "600 100 200" and "+48 600 100 200" in Poland are both "+48600100200". Refuses what cannot
+    be a phone number there (``phone_unparseable`` names the country; ``malformed_phone``
+    when the till has no country and the number has no "+"). ``strict`` (a new enrolment)
+    also wants a number in use there (libphonenumber's ranges), not just the right length."""
+    text = phone.strip()
+    problem = (
+        BadInput("phone_unparseable", country=country) if country else BadInput("malformed_phone")
     )
-    if not digits.isascii() or not digits.isdigit() or not 6 <= len(digits) <= 15:
-        raise BadInput("malformed_phone")
-    return digits
+    if not text or len(text) > MAX_PHONE:
+        raise problem
+    if country is None and text.startswith("00"):
+        text = "+" + text[2:]  # the international prefix of most of the world, Europe's
+    try:
+        number = phonenumbers.parse(text, country)
+    except phonenumbers.NumberParseException:
+        raise problem from None
+    if not phonenumbers.is_possible_number(number):
+        raise problem
+    if strict and not phonenumbers.is_valid_number(number):
+        raise problem
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def phone_hash(salt: str, phone: str) -> str:
-    return hmac.new(salt.encode(), normalise_phone(phone).encode(), hashlib.sha256).hexdigest()
+def phone_hash(key: str, phone: str, country: str | None = None, strict: bool = False) -> str:
+    """The keyed hash a till stores and head office matches: HMAC-SHA256 of the E.164 number
+    with the chain's phone key (the raw number is never stored)."""
+    e164 = normalise_phone(phone, country, strict)
+    return hmac.new(key.encode(), e164.encode(), hashlib.sha256).hexdigest()
+
+
+def check_country(country: str) -> str:
+    """An ISO 3166 country code that phone numbers can be read for ("PL")."""
+    code = country.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise BadInput("unknown_country", value=country[:10])
+    return code
 
 
 def check_name(name: str) -> str:
@@ -245,7 +286,9 @@ def erase(conn: sqlite3.Connection, member_ids: Iterable[str]) -> None:
         conn.execute("DELETE FROM enrolments WHERE member_id = ?", (member_id,))
 
 
-def read_members_file(path: Path, salt: str, snapshot_at: str) -> list[MemberSnapshot]:
+def read_members_file(
+    path: Path, salt: str, snapshot_at: str, country: str | None = None
+) -> list[MemberSnapshot]:
     """A CSV export of members (member_id, card_number, display_name, language, phone, birthday,
     tier_id, balance, status) as snapshots; the phone is hashed on the way in."""
     out: list[MemberSnapshot] = []
@@ -266,7 +309,7 @@ def read_members_file(path: Path, salt: str, snapshot_at: str) -> list[MemberSna
                         tier_progress=int(row.get("tier_progress") or 0),
                         has_purchased=int(row.get("balance") or 0) > 0,
                         birthday=(row.get("birthday") or "").strip() or None,
-                        phone_hash=phone_hash(salt, phone) if phone else None,
+                        phone_hash=phone_hash(salt, phone, country) if phone else None,
                     )
                     check_snapshot(snap)
                 except (ValueError, BadInput) as exc:

@@ -9,6 +9,7 @@ head office can erase it).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,7 @@ class ChangePage:
     undenied: tuple[str, ...] = ()
     server_time: dt.datetime | None = None
     complete: bool = False  # the last page: the till now holds every change up to server_time
+    phone_keys: tuple[tuple[str, str], ...] = ()  # the chain's phone keys, the current one last
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +193,8 @@ def apply_page(till: Till, page: ChangePage, now: dt.datetime | None = None) -> 
             )
         for code in page.undenied:
             conn.execute("DELETE FROM deny_list WHERE code = ?", (code,))
+        if page.phone_keys:
+            set_meta(conn, "phone_keys", json.dumps([list(k) for k in page.phone_keys]))
         set_meta(conn, "pull_cursor", page.cursor)
         set_meta(conn, "last_pull_at", stamp)
         if page.server_time is not None:

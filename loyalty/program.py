@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+
 from loyalty.errors import ProgramError
 from loyalty.money import MINOR_UNITS
 
@@ -134,6 +136,9 @@ class Program:
     offline: OfflinePolicy
     refund_when_spent: Literal["allow_negative", "cap_at_available"]
     document: str  # the TOML text, kept so the program can be stored and re-read exactly
+    # The country phone numbers are read for when a till has none of its own ("PL"): for a
+    # chain in one country. A till's own (``till init --country``) wins.
+    country: str | None = None
 
     def reward(self, reward_id: str) -> Reward | None:
         return next((r for r in self.rewards if r.id == reward_id), None)
@@ -247,6 +252,11 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         timezone = ZoneInfo(head.text("timezone"))
     except (ZoneInfoNotFoundError, ValueError):
         raise head.fail("timezone", "unknown_time_zone", value=head.data["timezone"]) from None
+    country = head.data.get("country")
+    if country is not None and (
+        not isinstance(country, str) or country not in phonenumbers.SUPPORTED_REGIONS
+    ):
+        raise head.fail("country", "unknown_country", value=str(country)[:10])
 
     earn = root.sub("earn")
     earn_rule = EarnRule(
@@ -324,6 +334,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
             "when_points_spent", "allow_negative", ("allow_negative", "cap_at_available")
         ),
         document=text,
+        country=country,
     )
 
 

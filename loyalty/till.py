@@ -81,8 +81,10 @@ class Till:
         source: str,
         now: dt.datetime | None = None,
         phone_salt: str | None = None,
+        country: str | None = None,
     ) -> Program:
-        """Set up an empty till: its id, its first program, the chain's phone salt."""
+        """Set up an empty till: its id, its first program, a phone salt of its own (used
+        until head office sends the chain's phone key) and the shop's country."""
         now = _aware(now)
         if not TERMINAL_ID.match(terminal_id or ""):
             raise BadInput("malformed_terminal_id")
@@ -90,8 +92,11 @@ class Till:
         if existing is not None and existing != terminal_id:
             raise Refused("already_initialised", terminal_id=existing)
         program = parse_program(program_text, source)
+        country = members.check_country(country) if country else None
         with self.db.write() as conn:
             set_meta(conn, "terminal_id", terminal_id)
+            if country:
+                set_meta(conn, "country", country)
             if self.db.meta("phone_salt") is None:
                 set_meta(conn, "phone_salt", phone_salt or secrets.token_hex(16))
             if self.db.meta("card_prefix") is None:
@@ -163,15 +168,17 @@ class Till:
         return found
 
     def find_member(self, code: str) -> Member:
-        """A member id, a card number or a phone number, as a cashier would type it."""
+        """A member id, a card number (typed with or without spaces or dashes) or a phone
+        number, as a cashier would type it."""
         code = code.strip()
         with self.db.read() as conn:
             found = members.get(conn, code)
-            if found is None and members.CARD_NUMBER.match(code):
-                found = members.by_card(conn, code)
+            card = members.card_digits(code)
+            if found is None and card is not None:
+                found = members.by_card(conn, card)
             if found is None:
                 try:
-                    matches = members.by_phone(conn, self._phone_hash(code))
+                    matches = members.by_phone(conn, self.phone_hashes(code))
                 except BadInput:
                     matches = []
                 found = matches[0] if len(matches) == 1 else None
@@ -179,12 +186,31 @@ class Till:
             raise NotFound("unknown_member", member=code[:40])
         return found
 
+    @property
+    def country(self) -> str | None:
+        """The shop's country, for phone numbers typed without "+": the till's own, else the
+        program's."""
+        return self.db.meta("country") or self.program.country
+
+    def phone_keys(self) -> list[tuple[str, str]]:
+        """(key id, key) of every phone key this till holds, the one to hash with last: head
+        office's chain-wide keys once a pull brought them (older ones kept so members hashed
+        with them are still found), before that the till's own salt."""
+        local = [("local", self.db.meta("phone_salt") or "")]
+        chain = json.loads(self.db.meta("phone_keys") or "[]")
+        return local + [(str(k), str(v)) for k, v in chain]
+
+    def phone_hashes(self, phone: str) -> list[str]:
+        country = self.country
+        return [members.phone_hash(key, phone, country) for _, key in self.phone_keys()]
+
     def _phone_hash(self, phone: str) -> str:
-        return members.phone_hash(self.db.meta("phone_salt") or "", phone)
+        return members.phone_hash(self.phone_keys()[-1][1], phone, self.country, strict=True)
 
     def import_members(self, path: Path, now: dt.datetime | None = None) -> int:
         now = _aware(now)
-        snaps = members.read_members_file(path, self.db.meta("phone_salt") or "", to_text(now))
+        key = self.phone_keys()[-1][1]
+        snaps = members.read_members_file(path, key, to_text(now), self.country)
         with self.db.write() as conn:
             return members.upsert(conn, snaps, to_text(now))
 
@@ -217,7 +243,7 @@ class Till:
         program = self.program
         stamp = to_text(now)
         with self.db.write() as conn:
-            if hashed and members.by_phone(conn, hashed):
+            if hashed and members.by_phone(conn, self.phone_hashes(phone or "")):
                 raise Refused("phone_already_enrolled")
             counter = int(self.db.meta("cards_issued") or "0") + 1
             body = f"{self.db.meta('card_prefix')}{counter:05d}"

@@ -540,6 +540,7 @@ def _page(a: p.ChangesAnswer) -> ChangePage:
         undenied=tuple(d.code for d in a.denied if not d.active),
         server_time=p.parse_time(a.server_time),
         complete=not a.more,
+        phone_keys=tuple((k.key_id, k.key) for k in a.phone_keys),
     )
 
 

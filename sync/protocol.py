@@ -157,6 +157,15 @@ class PublicKey(Answer):
     revoked: bool = False
 
 
+class PhoneKey(Answer):
+    """The chain's key for phone hashes (HMAC-SHA256 of the E.164 number), hex. Every page
+    carries all of them, oldest first: the last is the one to hash with, the older ones find
+    members hashed before a rotation."""
+
+    key_id: str
+    key: str
+
+
 class DenyEntry(Answer):
     code: str  # a member id, card number or app-code id
     reason: str = ""
@@ -194,6 +203,7 @@ class ChangesAnswer(Answer):
     public_keys: list[PublicKey] = []
     denied: list[DenyEntry] = []
     server_time: str = ""
+    phone_keys: list[PhoneKey] = []
 
 
 # -- online redemption ------------------------------------------------------------------------

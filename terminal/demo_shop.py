@@ -30,7 +30,9 @@ def start_headoffice(folder: Path, till_data: Path, terminal_id: str) -> ServerP
     )
     url = server.start()
     try:
-        salt = _salt(till_data)
+        token = register_till(url, terminal_id, admin)
+        save_token(till_data, token)
+        key, country = _learn_phone_key(till_data, url, token)
         rows = list(csv.DictReader((FIXTURES / "members.csv").open(encoding="utf-8")))
         with httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {admin}"}, trust_env=False, timeout=10
@@ -42,12 +44,10 @@ def start_headoffice(folder: Path, till_data: Path, terminal_id: str) -> ServerP
                     "language": row["language"],
                     "status": row["status"] or "active",
                     "birthday": row["birthday"] or None,
-                    "phone_hash": phone_hash(salt, row["phone"]) if row["phone"] else None,
+                    "phone_hash": phone_hash(key, row["phone"], country) if row["phone"] else None,
                 }
                 http.put(f"/v1/members/{row['member_id']}", json=body).raise_for_status()
         _opening_balances(folder / "hq-import", url, admin, rows)
-        token = register_till(url, terminal_id, admin)
-        save_token(till_data, token)
         till = Till.open(till_data)
         try:
             with SyncClient(till, url, token) as client:
@@ -60,10 +60,14 @@ def start_headoffice(folder: Path, till_data: Path, terminal_id: str) -> ServerP
     return server
 
 
-def _salt(till_data: Path) -> str:
+def _learn_phone_key(till_data: Path, url: str, token: str) -> tuple[str, str | None]:
+    """The chain's phone key, as the demo till pulled it: head office's members are hashed
+    with it, as any till would hash a phone typed at the counter."""
     till = Till.open(till_data)
     try:
-        return till.db.meta("phone_salt") or ""
+        with SyncClient(till, url, token) as client:
+            client.sync()
+        return till.phone_keys()[-1][1], till.country
     finally:
         till.close()
 

@@ -69,11 +69,15 @@ class Shop:
     opened: list[Till | SyncClient] = field(default_factory=list)
 
     def till(
-        self, terminal_id: str, pull: bool = True, **client_options: object
+        self,
+        terminal_id: str,
+        pull: bool = True,
+        country: str | None = None,
+        **client_options: object,
     ) -> tuple[Till, SyncClient]:
         """A new till registered with head office; it pulls the members unless told not to."""
         till = Till.open(self.tmp / terminal_id, must_exist=False)
-        till.initialise(terminal_id, PROGRAM, "fixtures/program.toml")
+        till.initialise(terminal_id, PROGRAM, "fixtures/program.toml", country=country)
         token = self.ho.register_till(terminal_id)
         url = str(client_options.pop("url", self.url))
         client = SyncClient(till, url, token, **client_options)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -77,7 +78,7 @@ class ChangeFeed:
         return p.ChangesAnswer(
             cursor=cursor, more=True if len(rows) == limit else self._has_changes(tx, start),
             members=members, erased=erased, programs=programs, public_keys=keys, denied=denied,
-            server_time=stamp,
+            server_time=stamp, phone_keys=self._phone_keys(tx),
         )  # fmt: skip
 
     def _has_changes(self, tx: Tx, after: int) -> bool:
@@ -125,7 +126,27 @@ class ChangeFeed:
             cursor=_cursor(epoch, "c", end, ""), more=full, members=members,
             erased=erased, programs=programs, public_keys=self._keys(tx, list(refs["key"])),
             denied=self._denied(tx, list(refs["deny"])), server_time=stamp,
+            phone_keys=self._phone_keys(tx),
         )  # fmt: skip
+
+    def _phone_keys(self, tx: Tx) -> list[p.PhoneKey]:
+        row = tx.one("SELECT value FROM settings WHERE key = 'phone_keys'")
+        return [p.PhoneKey(k, v) for k, v in json.loads(row[0])] if row else []
+
+    def rotate_phone_key(self) -> str:
+        """A new chain-wide phone key; tills hash with it from their next pull and still find
+        members hashed with the older ones. Returns the new key's id."""
+        with self.store.transaction() as tx:
+            row = tx.one("SELECT value FROM settings WHERE key = 'phone_keys'")
+            keys = json.loads(row[0]) if row else []
+            key_id = f"p{len(keys) + 1}"
+            keys.append([key_id, secrets.token_hex(32)])
+            tx.run(
+                "INSERT INTO settings (key, value) VALUES ('phone_keys', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (json.dumps(keys),),
+            )
+        return key_id
 
     def _keys(self, tx: Tx, ids: list[str] | None) -> list[p.PublicKey]:
         if ids is not None and not ids:

@@ -9,6 +9,7 @@ few places where PostgreSQL's concurrent writers need ordering take row or advis
 
 from __future__ import annotations
 
+import json
 import queue
 import re
 import secrets
@@ -539,6 +540,13 @@ def _init_settings(tx: Any) -> None:
     tx.run(
         "INSERT INTO settings (key, value) VALUES ('epoch', ?) ON CONFLICT DO NOTHING",
         (secrets.token_hex(8),),
+    )
+    # The chain's phone key: every till hashes phone numbers with it, so every till finds every
+    # member by phone. Rotated by HeadOffice.rotate_phone_key (older keys are kept).
+    keys = json.dumps([["p1", secrets.token_hex(32)]])
+    tx.run(
+        "INSERT INTO settings (key, value) VALUES ('phone_keys', ?) ON CONFLICT DO NOTHING",
+        (keys,),
     )
 
 

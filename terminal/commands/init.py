@@ -20,6 +20,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--terminal-id", required=True, help="this till's id, e.g. ATH01-T1")
     p.add_argument("--program", required=True, help="the loyalty program (TOML)")
     p.add_argument("--members", help="a CSV of members to start the cache with")
+    p.add_argument(
+        "--country",
+        help="the shop's country (ISO 3166, e.g. PL): phone numbers typed without + are read "
+        "as this country's (default: the program's country, if it names one)",
+    )
     p.add_argument("--headoffice", help="head office's base URL (kept in the config file)")
     p.add_argument(
         "--admin-token",
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise ProgramError(args.program, "(file)", "not_utf8") from None
     till = Till.open(cfg.data_dir, must_exist=False)
     try:
-        program = till.initialise(args.terminal_id, text, args.program)
+        program = till.initialise(args.terminal_id, text, args.program, country=args.country)
         imported = till.import_members(Path(args.members)) if args.members else 0
     finally:
         till.close()

@@ -184,3 +184,33 @@ def test_sale_with_print_reaches_a_network_printer_and_a_dead_one_loses_no_sale(
         assert "stays queued" in err and ledger_rows(data_dir) > before
     finally:
         server.close()
+
+
+def test_cards_typed_with_spaces_and_phones_read_for_the_shop_country(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TILL_DATA_DIR", str(tmp_path / "waw"))
+    monkeypatch.setenv("TILL_LANGUAGE", "en")
+    code, _, err = till(
+        capsys, "init", "--terminal-id", "WAW01-T1", "--program", str(PROGRAM),
+        "--members", str(MEMBERS), "--country", "pl",
+    )  # fmt: skip
+    assert code == 0, err
+    code, balance, _ = till(capsys, "balance", "4000 0000 0002")
+    assert code == 0 and balance["member_id"] == "M000001"
+    code, sale, _ = till(capsys, "sale", "--member", "4000-0000-0010", "--total", "12.00")
+    assert code == 0 and sale["balance"]["member_id"] == "M000002"
+    code, balance, _ = till(capsys, "balance", "600 000 002")  # Piotr's, typed the Polish way
+    assert code == 0 and balance["member_id"] == "M000002"
+    rows = ledger_rows(tmp_path / "waw")
+    code, out, err = till(
+        capsys, "enroll", "--name", "Ola", "--phone", "600 100", "--consent"
+    )  # fmt: skip
+    assert (code, out) == (2, None)
+    assert "phone" in err and "PL" in err
+    assert ledger_rows(tmp_path / "waw") == rows
+    monkeypatch.setenv("TILL_DATA_DIR", str(tmp_path / "nowhere"))
+    code, _, err = till(
+        capsys, "init", "--terminal-id", "X", "--program", str(PROGRAM), "--country", "Poland"
+    )  # fmt: skip
+    assert code == 2 and "country" in err

@@ -6,11 +6,12 @@ difference (the drift) at each sync, as a real till does."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from loyalty.db import utc_now
-from loyalty.errors import Refused
+from loyalty.errors import BadInput, Refused
 from loyalty.till import Till
 from tests.sync_fixtures import Shop, buy, postgres, shop, store_url
 
@@ -63,3 +64,48 @@ def test_a_till_synced_a_minute_ago_trusts_a_member_idle_for_three_days(shop: Sh
     c_athens.sync()
     c_warsaw.sync()
     assert assert_balances_agree(shop, clock(), "ANN", athens, warsaw) == 1500
+
+
+def test_a_member_enrolled_at_one_till_is_found_at_another_by_phone_and_card(
+    shop: Shop,
+) -> None:
+    a, c_a = shop.till("WAW1", country="PL")
+    b, c_b = shop.till("WAW2", country="PL")
+    ola = a.enroll("Ola", "cashier1", True, "pl", phone="600 100 200")
+    before = a.outbox_size()
+    with pytest.raises(BadInput) as info:
+        a.enroll("Ola", "cashier1", True, "pl", phone="12")
+    assert (info.value.code, info.value.params) == ("phone_unparseable", {"country": "PL"})
+    assert a.outbox_size() == before  # nothing written
+    c_a.sync()
+    c_b.sync()
+    member_id = ola.member.member_id
+    for typed in ("+48 600 100 200", "600-100-200", "0048600100200", "(+48) 600100200"):
+        assert b.find_member(typed).member_id == member_id, typed
+    card = ola.card_number
+    assert b.find_member(" ".join(card[i : i + 4] for i in range(0, 12, 4))).member_id == member_id
+    assert b.find_member(f"{card[:6]}-{card[6:]}").member_id == member_id
+    # Head office knows the phone: a second enrolment is refused at the other till too.
+    with pytest.raises(Refused) as refused:
+        b.enroll("Aleksandra", "cashier2", True, "pl", phone="+48600100200")
+    assert refused.value.code == "phone_already_enrolled"
+    # Head office rotates the chain's phone key: members hashed with the old one are still
+    # found, and a member enrolled after it is found at every till.
+    shop.ho.rotate_phone_key()
+    c_b.sync()
+    assert b.find_member("600 100 200").member_id == member_id
+    jan = b.enroll("Jan", "cashier2", True, "pl", phone="+48 601 000 111")
+    buy(b, member_id, 4200)
+    c_b.sync()
+    c_a.sync()
+    assert a.find_member("601 000 111").member_id == jan.member.member_id
+    assert a.find_member("600 100 200").member_id == member_id
+    assert assert_balances_agree(shop, utc_now(), member_id, a, b) == 0  # 42 points pending
+    assert shop.ho.member(member_id).pending[0][0] == 42
+    # The raw number is nowhere on either till.
+    for till in (a, b):
+        raw = b"".join(
+            f.read_bytes() for f in Path(till.db.path).parent.iterdir() if f.is_file()
+        )
+        for number in (b"600100200", b"600 100 200", b"601000111"):
+            assert number not in raw
