@@ -121,8 +121,17 @@ class TempPostgres:
 class ServerProcess:
     """``python -m sync.headoffice.serve`` in a child process (so a test can kill it)."""
 
-    def __init__(self, db: str, admin_token: str, port: int = 0, program: str | None = None):
-        self.db, self.admin_token, self.program = db, admin_token, program
+    def __init__(
+        self,
+        db: str,
+        admin_token: str,
+        port: int = 0,
+        program: str | None = None,
+        log: Path | None = None,
+    ):
+        """``log``: a file for the server's stderr (else it shares ours); when the server
+        exits before listening, the RuntimeError then carries its last line (the reason)."""
+        self.db, self.admin_token, self.program, self.log = db, admin_token, program, log
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[str] | None = None
@@ -132,14 +141,24 @@ class ServerProcess:
                "--port", str(self.port), "--admin-token", self.admin_token]  # fmt: skip
         if self.program:
             cmd += ["--program", self.program]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        with contextlib.ExitStack() as stack:
+            err = stack.enter_context(self.log.open("a")) if self.log is not None else None
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(timeout)
-            raise RuntimeError(f"head office exited with {self.proc.returncode}")
+            self._close_pipe()
+            why = self._last_error() or f"head office exited with {self.proc.returncode}"
+            raise RuntimeError(why)
         self.url = json.loads(line)["url"]
         return self.url
+
+    def _last_error(self) -> str:
+        if self.log is None:
+            return ""
+        lines = [x.strip() for x in self.log.read_text(errors="replace").splitlines()]
+        return next((x for x in reversed(lines) if x), "")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, like a power cut of the server process."""

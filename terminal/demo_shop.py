@@ -26,7 +26,10 @@ def start_headoffice(folder: Path, till_data: Path, terminal_id: str) -> ServerP
     pull once. Raises RuntimeError (or an httpx/SyncFailed error) when any step fails."""
     admin = secrets.token_urlsafe(16)
     server = ServerProcess(
-        str(folder / "headoffice.sqlite"), admin, program=str(FIXTURES / "program.toml")
+        str(folder / "headoffice.sqlite"),
+        admin,
+        program=str(FIXTURES / "program.toml"),
+        log=folder / "headoffice.log",
     )
     url = server.start()
     try:

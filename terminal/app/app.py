@@ -160,9 +160,16 @@ class TillApp(App[None]):
 
     def action_sync_now(self) -> None:
         if self.services.sync is None:
-            self.notify(self.t("app.sync.not_configured"), severity="warning")
+            self.notify(self.no_headoffice(), severity="warning")
             return
         self.run_sync()
+
+    def no_headoffice(self) -> str:
+        """Why there is no head office to call: none configured, or it could not start."""
+        down = self.services.headoffice_down
+        if down is None:
+            return self.t("app.sync.not_configured")
+        return self.t(f"app.headoffice.{down.reason}", detail=down.detail)
 
     def run_sync(self) -> None:
         self.services.sync.sync_now()

@@ -41,6 +41,16 @@ class MemberView:
     other_rewards: tuple[Reward, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class HeadOfficeDown:
+    """Why the head office this till should have is not there (the demo's local one did not
+    start): ``missing_extra`` (``detail`` names the module) or ``did_not_start`` (``detail``
+    is the server's last error line)."""
+
+    reason: str
+    detail: str
+
+
 @dataclass
 class TillServices:
     till: Till
@@ -52,6 +62,8 @@ class TillServices:
     sync: Any = None
     scanner: Any = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Set when head office should be there but could not start; the status line says why.
+    headoffice_down: HeadOfficeDown | None = None
     # Where device events go (the app's post_message, which is thread-safe).
     listener: Callable[[object], None] | None = None
 

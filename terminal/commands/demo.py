@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from loyalty.till import Till
 from terminal.auth import hash_pin
 from terminal.config import load
+
+if TYPE_CHECKING:
+    from terminal.app.services import HeadOfficeDown
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -99,10 +104,12 @@ def run(args: argparse.Namespace) -> None:
     try:
         language = args.language or load(None, None).language
         data = prepare(folder, language)
+        down = None
         if not args.offline:
-            server = _headoffice(folder, data)
+            server, down = start_demo_headoffice(folder, data)
         config = load(str(data), None)
         services = build_services(config)
+        services.headoffice_down = down
         where = f"head office {server.url}" if server else "no head office (offline)"
         print(
             f"till demo: data in {data}, {where}; cashier anna PIN 1234, manager maria PIN "
@@ -117,16 +124,30 @@ def run(args: argparse.Namespace) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _headoffice(folder: Path, data: Path) -> object | None:
-    """A local head office for the demo; the demo still runs offline when it cannot start."""
+# What `till headoffice serve` imports beyond the till's own dependencies (the `headoffice`
+# extra, which `./dev setup` installs).
+HEADOFFICE_MODULES = ("starlette", "uvicorn")
+
+
+def start_demo_headoffice(folder: Path, data: Path) -> tuple[Any, HeadOfficeDown | None]:
+    """A local head office for the demo: (server, None), or (None, why not) when it cannot
+    start; the demo then runs offline and its status line says why."""
+    from terminal.app.services import HeadOfficeDown
     from terminal.demo_shop import start_headoffice
 
-    try:
-        server = start_headoffice(folder, data, "DEMO-T1")
-    except Exception as exc:  # noqa: BLE001 - the demo goes on offline, and says why
-        print(f"till demo: head office did not start ({exc}); running offline", file=sys.stderr)
-        return None
-    from terminal.commands.init import remember_headoffice
+    missing = [name for name in HEADOFFICE_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        down = HeadOfficeDown("missing_extra", missing[0])
+    else:
+        try:
+            server = start_headoffice(folder, data, "DEMO-T1")
+        except Exception as exc:  # noqa: BLE001 - the demo goes on offline, and says why
+            lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+            down = HeadOfficeDown("did_not_start", lines[-1][:120] if lines else type(exc).__name__)
+        else:
+            from terminal.commands.init import remember_headoffice
 
-    remember_headoffice(data / "config.toml", server.url)
-    return server
+            remember_headoffice(data / "config.toml", server.url)
+            return server, None
+    print(f"till demo: head office did not start ({down.detail}); running offline", file=sys.stderr)
+    return None, down

@@ -262,7 +262,7 @@ class SaleScreen(TillScreen):
 
     def action_authorise(self) -> None:
         if self.services.sync is None:
-            self.notify(self.t("app.sync.not_configured"), severity="warning")
+            self.notify(self.till_app.no_headoffice(), severity="warning")
             return
         self.authorise()
 

@@ -45,7 +45,9 @@ class StatusLine(Vertical):
         online = t("app.status.online") if app.online else t("app.status.offline")
         style = "black on $success" if app.online else "black on $warning"
         last = app.last_sync or t("app.status.never")
-        parts = [
+        down = app.services.headoffice_down
+        parts = [app.no_headoffice()] if down is not None and not app.online else []
+        parts += [
             t("app.status.sync", last=last, unsynced=t.number(app.unsynced)),
             t(
                 "app.status.devices",
