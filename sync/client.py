@@ -249,6 +249,15 @@ class SyncClient:
             )
             return self._c.report
 
+    def pull(self) -> SyncReport:
+        """Pull only: head office's changes since the cursor, e.g. before an enrolment, so a
+        phone another till enrolled is known here. Raises SyncFailed (``busy`` while another
+        sync of this till runs: that sync pulls too)."""
+        with one_sync_at_a_time(self.till):
+            self._c = _Counters()
+            self._pull()
+            return self._c.report
+
     def push(self) -> SyncReport:
         return self.sync(pull=False)
 

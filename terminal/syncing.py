@@ -51,6 +51,14 @@ class HeadOfficeLink:
         refuses, e.g. another channel spent them)."""
         return self.client.authorise(member_id, points)
 
+    def refresh_members(self) -> bool:
+        """Before an enrolment: bring head office's members up to date (see refresh_members)."""
+        try:
+            self.client.pull()
+        except SyncFailed:
+            return False
+        return True
+
     def capture(self, authorisation: Authorisation, receipt_no: str) -> None:
         # A failed capture lets the hold expire; the sale's entries still reach head office.
         with contextlib.suppress(SyncFailed):
@@ -83,3 +91,19 @@ class HeadOfficeLink:
             )
         elif status.state == "failed":
             self._emit(m.SyncFailed(status.code or "other"))
+
+
+def refresh_members(till: Till, config: Config) -> bool:
+    """Pull head office's changes once, without retrying, so an enrolment sees every member
+    head office knows (a phone enrolled at another till is then refused here). False when there
+    is no head office, no token, or it is out of reach: the enrolment goes on offline and head
+    office merges a duplicate later."""
+    token = load_token(config.data_dir)
+    if not config.headoffice or not token:
+        return False
+    try:
+        with SyncClient(till, config.headoffice, token, max_attempts=1) as client:
+            client.pull()
+    except SyncFailed:
+        return False
+    return True

@@ -136,6 +136,8 @@ class TillServices:
     def enrol(
         self, name: str, cashier_id: str, language: str, phone: str | None, birthday: str | None
     ) -> Enrolment:
+        if phone and self.sync is not None:
+            self.sync.refresh_members()  # a phone head office knows is refused, not doubled
         with self.lock:
             enrolment = self.till.enroll(
                 name, cashier_id, True, language, phone or None, birthday or None, self.now()

@@ -11,7 +11,10 @@ from terminal.commands.common import balance_json, open_till
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("enroll", help="enrol a new member")
     p.add_argument("--name", required=True, help="the name on the receipt")
-    p.add_argument("--phone", help="for look-up; stored only as a salted hash")
+    p.add_argument(
+        "--phone",
+        help="for look-up; kept only as a keyed hash (checked with head office when online)",
+    )
     p.add_argument("--language", default="en", help="receipt language: en el pl ro th fa")
     p.add_argument("--birthday", help="MM-DD, for the birthday bonus")
     p.add_argument("--consent", action="store_true", help="the shopper agreed to the terms")
@@ -20,8 +23,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from terminal.syncing import refresh_members  # httpx only for the command that needs it
+
     till, cfg = open_till(args)
     try:
+        online = refresh_members(till, cfg) if args.phone else False
         enrolment = till.enroll(
             args.name,
             args.cashier or cfg.cashier,
@@ -38,5 +44,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "card_number": enrolment.card_number,
         "display_name": enrolment.member.display_name,
         "language": enrolment.member.language,
+        "checked_with_headoffice": online,
         "balance": balance_json(balance),
     }

@@ -13,7 +13,8 @@ import pytest
 from loyalty.db import utc_now
 from loyalty.errors import BadInput, Refused
 from loyalty.till import Till
-from tests.sync_fixtures import Shop, buy, postgres, shop, store_url
+from tests.cli_helpers import ROOT, run_till
+from tests.sync_fixtures import ADMIN, Shop, buy, postgres, shop, store_url
 
 __all__ = ["postgres", "shop", "store_url"]
 
@@ -104,8 +105,40 @@ def test_a_member_enrolled_at_one_till_is_found_at_another_by_phone_and_card(
     assert shop.ho.member(member_id).pending[0][0] == 42
     # The raw number is nowhere on either till.
     for till in (a, b):
-        raw = b"".join(
-            f.read_bytes() for f in Path(till.db.path).parent.iterdir() if f.is_file()
-        )
+        raw = b"".join(f.read_bytes() for f in Path(till.db.path).parent.iterdir() if f.is_file())
         for number in (b"600100200", b"600 100 200", b"601000111"):
             assert number not in raw
+
+
+def test_enrolling_a_phone_head_office_knows_is_refused_when_online(
+    shop: Shop,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Till B pulled before Ola enrolled at till A; `till enroll` at B checks with head
+    office first and refuses her phone, and enrols her offline when head office is away."""
+    monkeypatch.setenv("TILL_DATA_DIR", str(tmp_path / "b"))
+    monkeypatch.setenv("TILL_LANGUAGE", "en")
+    monkeypatch.delenv("TILL_HEADOFFICE", raising=False)
+    code, out, err = run_till(
+        capsys, "init", "--terminal-id", "WAW2", "--program", str(ROOT / "fixtures/program.toml"),
+        "--country", "PL", "--headoffice", shop.url, "--admin-token", ADMIN,
+    )  # fmt: skip
+    assert code == 0 and out["first_sync"] == "ok", err
+    a, c_a = shop.till("WAW1", country="PL")
+    ola = a.enroll("Ola", "cashier1", True, "pl", phone="600 100 200")
+    c_a.sync()
+    code, out, err = run_till(
+        capsys, "enroll", "--name", "Aleksandra", "--phone", "+48 600-100-200", "--consent"
+    )  # fmt: skip
+    assert code != 0 and out is None, out
+    assert "already exists" in err
+    code, balance, _ = run_till(capsys, "balance", "600100200")
+    assert code == 0 and balance["member_id"] == ola.member.member_id
+    # Head office out of reach: a new phone is enrolled offline, and says so.
+    (tmp_path / "b" / "config.toml").write_text('headoffice = "http://127.0.0.1:9"\n')
+    code, out, err = run_till(
+        capsys, "enroll", "--name", "Jan", "--phone", "601 000 111", "--consent"
+    )  # fmt: skip
+    assert code == 0 and out["checked_with_headoffice"] is False, err
