@@ -1,8 +1,18 @@
 """What a member has: head office's snapshot plus this till's unacknowledged entries.
 
 available = head office's spendable balance + its pending points released by now
-            + this till's unacknowledged entries that are spendable now.
+            + this till's unacknowledged entries that are spendable now
+            - head office's next expiring points, once their time has come (less what this
+              till's own redemptions already took from them: debits use the soonest-expiring
+              points first, as at head office).
 Local earnings wait out the program's pending (return-window) days like head office's do.
+
+Time rules on the till's own clock, so an offline till never lets expired points be spent or
+shows a lapsed tier: head office's snapshot says which points expire when; a calendar-year tier
+window that has turned since the snapshot starts again from this till's own spend in the new
+year. When head office's expire and tier entries arrive, its new snapshot has them (balance
+lowered, the next expiry in the future, the tier of the new window) and nothing is taken twice.
+(A rolling window cannot be aged here: the snapshot does not say when each spend was made.)
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ def compute(
     program: Program, member: Member, unacked: Sequence[Entry], now: dt.datetime
 ) -> Balance:
     released = pending = 0
+    expired, expiring, expiring_at = _expiry(member, unacked, now)
     next_release: dt.datetime | None = None
     for points, release_text in member.pending:
         release = from_text(release_text)
@@ -58,6 +69,7 @@ def compute(
     hold = dt.timedelta(days=program.pending_days)
     earn_time = {e.entry_id: from_text(e.occurred_at) for e in unacked if e.kind in EARNING_KINDS}
     qualifying = 0
+    window_start = _calendar_window_start(program, now)
     for e in unacked:
         origin = earn_time.get(e.reverses or "") if e.kind == "reverse" else None
         when = earn_time.get(e.entry_id) or origin
@@ -67,12 +79,20 @@ def compute(
             next_release = release if next_release is None else min(next_release, release)
         else:
             local_available += e.points
+        if window_start is not None and from_text(e.occurred_at) < window_start:
+            continue  # counted in a tier window that has ended
         if e.kind == "earn" and e.reason == "base":
             qualifying += e.amount_minor if program.tier_rule.measure == "spend" else 0
         if program.tier_rule.measure == "points" and e.kind in EARNING_KINDS:
             qualifying += e.points
-    progress = member.tier_progress + qualifying
     current = program.tier(member.tier_id)
+    progress = member.tier_progress + qualifying
+    if _window_turned(program, member, now):
+        # Head office's progress and tier were of a year that has ended: what head office
+        # knows of this year is nothing yet; this till's own spend this year counts on top
+        # (the provisional tier below).
+        progress = qualifying
+        current = _tier_for(program, 0)
     provisional = current
     for tier in program.tiers:
         if tier.threshold <= progress and tier.threshold > provisional.threshold:
@@ -83,7 +103,7 @@ def compute(
         deadline = dt.date(now.astimezone(program.timezone).year, 12, 31)
     return Balance(
         member_id=member.member_id,
-        available=member.balance + released + local_available,
+        available=member.balance + released + local_available - expired,
         pending=pending + local_pending,
         pending_release_at=next_release,
         server_balance=member.balance,
@@ -96,8 +116,8 @@ def compute(
         next_tier_id=nxt.id if nxt else None,
         to_next_tier=(nxt.threshold - progress) if nxt else 0,
         tier_deadline=deadline,
-        expiring_points=member.expiring_points,
-        expiring_at=from_text(member.expiring_at) if member.expiring_at else None,
+        expiring_points=max(0, min(expiring, member.balance + released + local_available)),
+        expiring_at=expiring_at,
         status=member.status,
     )
 
@@ -108,3 +128,44 @@ def _as_of(member: Member) -> dt.datetime | None:
     if member.snapshot_at is None:
         return None
     return from_text(max(member.snapshot_at, member.synced_at or ""))
+
+
+def _expiry(
+    member: Member, unacked: Sequence[Entry], now: dt.datetime
+) -> tuple[int, int, dt.datetime | None]:
+    """(points expired by now, points expiring next, when) of head office's next expiry, less
+    what this till's debits before it took from those points."""
+    if not member.expiring_points or not member.expiring_at:
+        return 0, 0, None
+    at = from_text(member.expiring_at)
+    taken = sum(
+        -e.points
+        for e in unacked
+        if e.points < 0 and e.kind != "reverse" and from_text(e.occurred_at) < at
+    )
+    left = max(0, member.expiring_points - taken)
+    if at <= now:
+        return left, 0, None  # the next expiry after this one is head office's to say
+    return 0, left, at
+
+
+def _window_turned(program: Program, member: Member, now: dt.datetime) -> bool:
+    if program.tier_rule.window != "calendar_year" or member.snapshot_at is None:
+        return False
+    zone = program.timezone
+    return from_text(member.snapshot_at).astimezone(zone).year < now.astimezone(zone).year
+
+
+def _calendar_window_start(program: Program, now: dt.datetime) -> dt.datetime | None:
+    if program.tier_rule.window != "calendar_year":
+        return None
+    year = now.astimezone(program.timezone).year
+    return dt.datetime(year, 1, 1, tzinfo=program.timezone).astimezone(dt.UTC)
+
+
+def _tier_for(program: Program, progress: int) -> Tier:
+    tier = program.tiers[0]
+    for t in program.tiers:
+        if t.threshold <= progress and t.threshold > tier.threshold:
+            tier = t
+    return tier

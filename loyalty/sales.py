@@ -102,7 +102,8 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
             raise Refused("member_blocked", member=member.member_id)
         unacked = ledger.unacked_for_member(conn, member.member_id)
         before = compute(program, member, unacked, now)
-        pricing = price(program, req.lines, req.reward_id, req.payment_points, member.tier_id)
+        # The tier as of now: one whose calendar year has ended is not honoured offline.
+        pricing = price(program, req.lines, req.reward_id, req.payment_points, before.tier_id)
         redeem = pricing.redeemed_points
         mode = "none"
         if redeem:
@@ -124,7 +125,7 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
                               available=before.available, limit=decision.limit)  # fmt: skip
             mode = decision.mode
         bought = member.has_purchased or _bought_here(conn, member)
-        context = MemberContext(member.tier_id, member.birthday, bought)
+        context = MemberContext(before.tier_id, member.birthday, bought)
         earned = earn(program, req.lines, pricing.paid_minor, context, now)
         receipt_no = next_receipt_no(conn, till) if commit else "(preview)"
         new = _entries(member.member_id, receipt_no, pricing, earned)

@@ -142,3 +142,34 @@ def test_enrolling_a_phone_head_office_knows_is_refused_when_online(
         capsys, "enroll", "--name", "Jan", "--phone", "601 000 111", "--consent"
     )  # fmt: skip
     assert code == 0 and out["checked_with_headoffice"] is False, err
+
+
+def test_points_expired_on_the_calendar_are_spent_at_no_till(shop: Shop) -> None:
+    """Points given in 2026 expire when 2027 ends (end_of_period, one year). In January 2028
+    neither till lets them be spent, though head office has written nothing since; after the
+    member's next sale the tills and head office agree to the point."""
+    clock = Clock()
+    clock.shift = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC) - utc_now()
+    shop.ho.clock = clock
+    shop.member("ANN")
+    athens, c_athens = shop.till("ATH1", clock=clock)
+    warsaw, c_warsaw = shop.till("WAW1", clock=clock)
+    warsaw.adjust("ANN", 2000, "welcome gift", "manager1", clock())
+    c_warsaw.sync()
+    c_athens.sync()
+    seen = athens.balance("ANN", clock())
+    assert (seen.available, seen.expiring_points) == (2000, 2000)
+    assert seen.expiring_at == dt.datetime(2027, 12, 31, 22, tzinfo=dt.UTC)  # Athens midnight
+    clock.shift = dt.datetime(2028, 1, 2, 12, tzinfo=dt.UTC) - utc_now()
+    c_athens.sync()
+    c_warsaw.sync()
+    for till in (athens, warsaw):
+        assert till.balance("ANN", clock()).available == 0, till.terminal_id
+    with pytest.raises(Refused) as info:
+        buy(athens, "ANN", 2500, clock(), reward_id="five-off")
+    assert info.value.code == "insufficient_points"
+    buy(athens, "ANN", 2500, clock())
+    c_athens.sync()
+    c_warsaw.sync()
+    assert assert_balances_agree(shop, clock(), "ANN", athens, warsaw) == 0
+    assert shop.ho.member("ANN").pending[0][0] == 25
