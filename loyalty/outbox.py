@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,35 +115,89 @@ def pending_enrolments(till: Till) -> list[PendingEnrolment]:
 
 def acknowledge(
     till: Till,
-    up_to_seq: int,
+    seqs: Iterable[int],
     snapshots: Sequence[MemberSnapshot],
     enrolments: Sequence[str] = (),
     server_time: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> int:
-    """Record head office's answer to a push, in one transaction: entries up to ``up_to_seq``
-    leave the outbox, the members touched take head office's balances. Returns how many entries
-    were newly acknowledged (0 for a replayed answer)."""
+    """Record head office's answer to a push, in one transaction: the entries at ``seqs``
+    (the ones head office said it holds, each checked against the entry the till sent) leave
+    the outbox, the members touched take head office's balances. Returns how many entries were
+    newly acknowledged (0 for a replayed answer)."""
     now = _aware(now)
     stamp = to_text(now)
+    runs = _runs(sorted(set(seqs)))
     with till.db.write() as conn:
-        cur = conn.execute(
-            "UPDATE ledger SET acked_at = ? WHERE terminal_id = ? AND seq <= ? "
-            "AND acked_at IS NULL",
-            (stamp, till.terminal_id, up_to_seq),
-        )
-        acked = cur.rowcount
+        acked = 0
+        for lo, hi in runs:
+            cur = conn.execute(
+                "UPDATE ledger SET acked_at = ? WHERE terminal_id = ? AND seq BETWEEN ? AND ? "
+                "AND acked_at IS NULL",
+                (stamp, till.terminal_id, lo, hi),
+            )
+            acked += cur.rowcount
         for member_id in enrolments:
             conn.execute(
                 "UPDATE enrolments SET acked_at = ? WHERE member_id = ? AND acked_at IS NULL",
                 (stamp, member_id),
             )
         members.upsert(conn, snapshots, stamp)
-        last = int(till.db.meta("last_acked_seq") or "0")
-        set_meta(conn, "last_acked_seq", str(max(last, up_to_seq)))
+        if runs:
+            last = int(till.db.meta("last_acked_seq") or "0")
+            set_meta(conn, "last_acked_seq", str(max(last, runs[-1][1])))
         set_meta(conn, "last_push_at", stamp)
         if server_time is not None:
             _drift(conn, now, server_time)
+    return acked
+
+
+def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted distinct numbers as (first, last) runs of consecutive ones."""
+    out: list[tuple[int, int]] = []
+    for s in seqs:
+        if out and s == out[-1][1] + 1:
+            out[-1] = (out[-1][0], s)
+        else:
+            out.append((s, s))
+    return out
+
+
+def last_entry(till: Till) -> tuple[int, str]:
+    """The seq and hash of the till's last ledger entry ((0, genesis) when none)."""
+    with till.db.read() as conn:
+        row = conn.execute(
+            "SELECT seq, hash FROM ledger WHERE terminal_id = ? ORDER BY seq DESC LIMIT 1",
+            (till.terminal_id,),
+        ).fetchone()
+    return (int(row[0]), row[1]) if row else (0, ledger.GENESIS)
+
+
+def epoch(till: Till) -> int:
+    """The till's chain segment at head office (0 until it was restored from a backup)."""
+    return int(till.db.meta("epoch") or "0")
+
+
+def start_epoch(
+    till: Till, new_epoch: int, held: Sequence[str], lost: int, now: dt.datetime | None = None
+) -> int:
+    """Head office started a new chain segment for this restored till: the entries it said it
+    already holds leave the outbox, and the till remembers the segment and the restore (for
+    the cashier) in the same transaction. Returns how many entries were acknowledged."""
+    stamp = to_text(_aware(now))
+    with till.db.write() as conn:
+        acked = 0
+        for i in range(0, len(held), 500):
+            chunk = held[i : i + 500]
+            acked += conn.execute(
+                f"UPDATE ledger SET acked_at = ? WHERE entry_id IN ({', '.join('?' * len(chunk))}) "
+                "AND acked_at IS NULL",
+                (stamp, *chunk),
+            ).rowcount
+        if new_epoch != epoch(till):
+            set_meta(conn, "epoch", str(new_epoch))
+            set_meta(conn, "restored_at", stamp)
+            set_meta(conn, "restored_lost", str(lost))
     return acked
 
 

@@ -18,20 +18,17 @@ Nothing here is text for people: failures are ``SyncFailed(code, **params)`` and
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import email.utils
 import gzip
 import logging
-import os
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -41,7 +38,6 @@ from loyalty import members, outbox
 from loyalty.db import utc_now
 from loyalty.errors import BadInput
 from loyalty.members import MemberSnapshot
-from loyalty.outbox import ChangePage
 from loyalty.policy import Authorisation
 from loyalty.till import Till
 from sync import protocol as p
@@ -95,11 +91,23 @@ class SyncReport:
     restarted: bool = False  # the cursor had expired: the till pulled a new snapshot
     outbox: int = 0  # entries still waiting
     clock_drift_ms: int | None = None  # this till's clock minus head office's
+    restored_from_backup: bool = False  # head office held other entries at this till's seqs
+    epoch: int | None = None  # the chain segment head office started for it, if it did
     bytes_sent: int = 0
     bytes_received: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
+
+
+class _Forked(Exception):
+    """Head office holds entries at this till's seqs that the till does not: it was restored
+    from a backup (handled inside the push: a new chain segment)."""
+
+
+# Chain segments a push may ask for before it gives up (one is the usual restore; a second
+# covers a restore from a backup older than the last segment).
+_MAX_EPOCHS = 3
 
 
 class SyncFailed(Exception):
@@ -220,6 +228,7 @@ class SyncClient:
             trust_env=False,
         )
         self._c = _Counters()
+        self._epoch = 0
 
     def close(self) -> None:
         self.http.close()
@@ -266,8 +275,11 @@ class SyncClient:
         self, entries: list[p.WireEntry], enrolments: list[p.WireEnrolment]
     ) -> tuple[bytes, dict[str, str]]:
         body = p.encode(
-            p.PushRequest(terminal_id=self.till.terminal_id, entries=entries, enrolments=enrolments)
-        )
+            p.PushRequest(
+                terminal_id=self.till.terminal_id, entries=entries, enrolments=enrolments,
+                epoch=self._epoch,
+            )
+        )  # fmt: skip
         headers = {
             "Content-Encoding": "gzip",
             "Content-Type": "application/json",
@@ -279,7 +291,8 @@ class SyncClient:
         """The usual case, two batches at a time: while head office stores one, the till
         records the answer to the one before and prepares the next. Requests still go one after
         the other on one connection, so head office sees them in seq order. Returns False to
-        hand anything unusual (a gap, a conflict, a partial answer) to the careful loop."""
+        hand anything unusual (a gap, a partial answer) to the careful loop; raises _Forked
+        when head office holds other entries at this till's seqs."""
         till = self.till
         first = p.wire_entries(outbox.pending_rows(till, 1))
         enrolments = [p.wire_enrolment(e) for e in outbox.pending_enrolments(till)]
@@ -306,19 +319,56 @@ class SyncClient:
                         return True
                     future, entries = inflight.pop(0)
                     answer = future.result()
-                    self._acknowledge(answer, len(entries))
+                    self._acknowledge(answer, entries)
                     if answer.acked_seq < entries[-1].seq:
                         return False
-            except SyncFailed as exc:
+            except (SyncFailed, _Forked) as exc:
                 for pending, _ in inflight:
                     pending.cancel()
-                if exc.code == "seq_gap":
+                if isinstance(exc, SyncFailed) and exc.code == "seq_gap":
                     return False
                 raise
 
     def _push(self) -> None:
-        if self._push_pipelined():
-            return
+        """Push the outbox; when head office says this till forked from what it holds (a
+        restore from a backup), ask for a new chain segment and push on in it."""
+        for _ in range(_MAX_EPOCHS):
+            self._epoch = outbox.epoch(self.till)
+            try:
+                if not self._push_pipelined():
+                    self._push_careful()
+                return
+            except _Forked:
+                self._new_epoch()
+            except SyncFailed as exc:
+                if exc.code != "epoch_stale":
+                    raise
+                self._new_epoch()
+        raise SyncFailed("restore_unresolved")
+
+    def _new_epoch(self) -> None:
+        till = self.till
+        refs = [
+            p.EntryRef(e.seq, e.entry_id, e.prev_hash, e.hash)
+            for e in outbox.pending_entries(till, p.MAX_BATCH)
+        ]
+        last_seq, last_hash = outbox.last_entry(till)
+        body = p.encode(p.EpochRequest(self._epoch, last_seq + 1, last_hash, refs))
+        answer: p.EpochAnswer = self._call(
+            "POST", "/v1/epochs", p.EpochAnswer, content=body, headers=_JSON
+        )
+        acked = outbox.start_epoch(till, answer.epoch, answer.held, answer.lost)
+        r = self._c.report
+        restored = r.restored_from_backup or answer.epoch != self._epoch
+        self._c.report = replace(
+            r, pushed=r.pushed + acked, restored_from_backup=restored, epoch=answer.epoch
+        )
+        log.warning(
+            "head office holds other entries at this till's seqs (restored from a backup?): "
+            "chain segment %d from seq %d", answer.epoch, answer.from_seq,
+        )  # fmt: skip
+
+    def _push_careful(self) -> None:
         till = self.till
         resend_from: int | None = None
         enrolments = [p.wire_enrolment(e) for e in outbox.pending_enrolments(till)]
@@ -344,10 +394,7 @@ class SyncClient:
                 last_gap = resend_from = expected
                 continue
             enrolments = []
-            self._acknowledge(answer, len(entries))
-            conflict = next((r for r in answer.results if r.status == "conflict"), None)
-            if conflict is not None:
-                raise SyncFailed("entry_conflict", seq=conflict.seq, entry_id=conflict.entry_id)
+            self._acknowledge(answer, entries)
             if resend_from is not None:
                 resend_from = answer.acked_seq + 1
                 if not entries or resend_from > entries[-1].seq:
@@ -358,11 +405,21 @@ class SyncClient:
             elif entries and answer.acked_seq < entries[0].seq:
                 raise SyncFailed("no_progress", acked_seq=answer.acked_seq)
 
-    def _acknowledge(self, answer: p.PushAnswer, sent: int) -> None:
+    def _acknowledge(self, answer: p.PushAnswer, entries: list[p.WireEntry]) -> None:
+        """Record an answer: an entry leaves the outbox only when its own result says head
+        office holds it (stored now or before) under the same id. Raises _Forked, after
+        recording, when head office holds another entry at one of these seqs or holds seqs
+        beyond this till's last one."""
+        sent = {e.seq: e.entry_id for e in entries}
+        confirmed = [
+            r.seq
+            for r in answer.results
+            if r.status in ("stored", "duplicate") and sent.get(r.seq) == r.entry_id
+        ]
         server_time = p.parse_time(answer.server_time)
         acked = outbox.acknowledge(
             self.till,
-            answer.acked_seq,
+            confirmed,
             _snapshots(answer.members),
             enrolments=answer.enrolments,
             server_time=server_time,
@@ -379,6 +436,11 @@ class SyncClient:
             members=r.members + len(answer.members),
         )
         self._progress("push", entries_left=outbox.state(self.till).outbox)
+        if any(x.status == "conflict" for x in answer.results):
+            raise _Forked
+        sent_up_to = entries[-1].seq if entries else 0
+        if answer.acked_seq > sent_up_to and answer.acked_seq > outbox.last_entry(self.till)[0]:
+            raise _Forked
 
     # -- pull ----------------------------------------------------------------------------------
     def _pull(self) -> None:
@@ -399,7 +461,7 @@ class SyncClient:
                 cursor, restarts = None, restarts + 1
                 self._c.report = replace(self._c.report, restarted=True)
                 continue
-            page = _page(answer)
+            page = p.change_page(answer, _snapshots(answer.members))
             result = outbox.apply_page(self.till, page, self.clock())
             r = self._c.report
             self._c.report = replace(
@@ -525,83 +587,3 @@ def _snapshots(states: list[p.MemberState]) -> list[MemberSnapshot]:
             continue
         out.append(snap)
     return out
-
-
-def _page(a: p.ChangesAnswer) -> ChangePage:
-    keys, revoked = [], []
-    for k in a.public_keys:
-        try:
-            raw = base64.b64decode(k.public_key, validate=True)
-        except ValueError:
-            continue
-        if k.revoked:
-            revoked.append(k.key_id)
-        elif len(raw) == 32:
-            keys.append((k.key_id, raw))
-    return ChangePage(
-        cursor=a.cursor,
-        members=tuple(_snapshots(a.members)),
-        erased=tuple(a.erased),
-        programs=tuple(a.programs),
-        public_keys=tuple(keys),
-        revoked_keys=tuple(revoked),
-        denied=tuple((d.code, d.reason) for d in a.denied if d.active),
-        undenied=tuple(d.code for d in a.denied if not d.active),
-        server_time=p.parse_time(a.server_time),
-        complete=not a.more,
-        phone_keys=tuple((k.key_id, k.key) for k in a.phone_keys),
-    )
-
-
-def token_path(data_dir: str | Path) -> Path:
-    return Path(data_dir) / "headoffice.token"
-
-
-def save_token(data_dir: str | Path, token: str) -> Path:
-    """Keep the till's head-office token beside its database, readable by its owner only."""
-    path = token_path(data_dir)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(token + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
-
-
-def load_token(data_dir: str | Path) -> str | None:
-    try:
-        return token_path(data_dir).read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        return None
-
-
-def register_till(
-    base_url: str,
-    terminal_id: str,
-    admin_token: str,
-    *,
-    replace: bool = False,
-    timeouts: Timeouts = Timeouts(),
-    transport: httpx.BaseTransport | None = None,
-) -> str:
-    """Ask head office for this till's own token (``till init --headoffice URL`` calls this,
-    then ``save_token``). Raises SyncFailed (``till_exists``, ``admin_only``, network codes)."""
-    body = p.encode(p.TillRequest(terminal_id, replace))
-    with httpx.Client(
-        base_url=base_url.rstrip("/"), timeout=timeouts.httpx(), transport=transport,
-        trust_env=False, headers={"Authorization": f"Bearer {admin_token}"},
-    ) as http:  # fmt: skip
-        try:
-            resp = http.post("/v1/tills", content=body, headers=_JSON)
-        except httpx.TimeoutException:
-            raise SyncFailed("timeout") from None
-        except httpx.TransportError:
-            raise SyncFailed("unreachable") from None
-    if resp.status_code != 201:
-        problem = _problem(resp.content)
-        params = dict(problem.params) if problem else {}
-        raise SyncFailed(problem.code if problem else f"http_{resp.status_code}", **params)
-    token: p.TillToken = _decoder(p.TillToken).decode(resp.content)
-    return token.token

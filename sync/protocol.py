@@ -10,8 +10,10 @@ tills. Money is integer minor units, points integers, times the fixed-width UTC 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -20,7 +22,7 @@ from msgspec import Meta, Struct, field
 from loyalty.db import from_text, to_text
 from loyalty.ledger import Entry
 from loyalty.members import MemberSnapshot
-from loyalty.outbox import PendingEnrolment
+from loyalty.outbox import ChangePage, PendingEnrolment
 from loyalty.schema import LEDGER_KINDS
 
 API_VERSION = "1"
@@ -46,6 +48,7 @@ Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}\Z")]
 Seq = Annotated[int, Meta(ge=1, le=2**53)]
 Points = Annotated[int, Meta(ge=-(10**12), le=10**12)]
 Minor = Annotated[int, Meta(ge=-(10**15), le=10**15)]
+Epoch = Annotated[int, Meta(ge=0, le=2**31)]
 Kind = Literal["earn", "redeem", "reverse", "adjust", "bonus", "expire", "donate", "enroll"]
 assert set(Kind.__args__) == set(LEDGER_KINDS)  # type: ignore[attr-defined]
 
@@ -105,6 +108,10 @@ class PushRequest(Request):
     terminal_id: Identifier
     entries: Annotated[list[WireEntry], Meta(max_length=MAX_BATCH)]
     enrolments: Annotated[list[WireEnrolment], Meta(max_length=MAX_BATCH)] = []
+    # The till's chain segment (see EpochRequest): head office refuses a push of an older
+    # one (``epoch_stale``), so a till restored from an old backup cannot write into the
+    # numbers it already used.
+    epoch: Epoch = 0
 
 
 EntryStatus = Literal["stored", "duplicate", "conflict"]
@@ -143,11 +150,50 @@ class MemberState(Answer):
 
 
 class PushAnswer(Answer):
-    acked_seq: int  # every entry of this till up to here is stored at head office
+    """``acked_seq``: the highest seq of this till's current epoch head office holds, all of
+    it gap-free. It says nothing about *which* entries those are: a till acknowledges an entry
+    only from its own ``results`` line (``stored`` or ``duplicate``, same entry id), and an
+    ``acked_seq`` above the till's own last seq means head office holds entries the till lost
+    (it was restored from a backup): see EpochRequest."""
+
+    acked_seq: int
     results: list[EntryResult]
     members: list[MemberState]  # authoritative balances of the members this batch touched
     enrolments: list[str]  # member ids of the enrolments head office now holds
     server_time: str
+    epoch: int = 0
+
+
+class EntryRef(Request):
+    """An entry named by its place in the till's chain."""
+
+    seq: Seq
+    entry_id: Uuidish
+    prev_hash: Hash
+    hash: Hash
+
+
+class EpochRequest(Request):
+    """A till whose ledger forked from what head office holds (restored from a backup, so it
+    numbered new entries with seqs head office already holds for lost ones) asks for a new
+    chain segment. ``entries``: its unacknowledged entries, oldest first (the first
+    ``MAX_BATCH``); ``next_seq`` and ``last_hash``: the end of its ledger. Head office names
+    the leading entries it already holds (``held``: the till acknowledges them), starts the
+    new segment at the first one it does not hold, linked to an entry it holds, and raises a
+    ``till_restored`` alert. Entries of a segment are stored after everything head office
+    holds for the till, so nothing is lost or stored twice."""
+
+    epoch: Epoch  # the till's current segment
+    next_seq: Seq
+    last_hash: Hash
+    entries: Annotated[list[EntryRef], Meta(max_length=MAX_BATCH)] = []
+
+
+class EpochAnswer(Answer):
+    epoch: int
+    from_seq: int  # the first seq of the segment
+    held: list[str] = []  # entry ids head office already holds, same hash: acknowledge them
+    lost: int = 0  # entries head office holds that the till no longer has
 
 
 # -- pull -------------------------------------------------------------------------------------
@@ -174,7 +220,10 @@ class DenyEntry(Answer):
 
 class Alert(Answer):
     """Something head office flagged for a person to look at, e.g. ``velocity``: a member
-    redeemed more often in one day (the day of the entries' ``occurred_at``) than the limit."""
+    redeemed more often in one day (the day of the entries' ``occurred_at``) than the limit;
+    ``till_restored``: the till in ``terminal_ids`` came back from a backup and pushes in a new
+    chain segment (``limit``: its epoch), ``count`` entries head office holds being ones the
+    till lost (``member_id`` empty)."""
 
     alert_id: int
     kind: str
@@ -359,3 +408,30 @@ def parse_time(text: str) -> dt.datetime | None:
 
 def now_text(now: dt.datetime | None = None) -> str:
     return to_text(now or dt.datetime.now(dt.UTC))
+
+
+def change_page(a: ChangesAnswer, members: Sequence[MemberSnapshot]) -> ChangePage:
+    """A page of changes as the till applies it (``members``: its members, already checked)."""
+    keys, revoked = [], []
+    for k in a.public_keys:
+        try:
+            raw = base64.b64decode(k.public_key, validate=True)
+        except ValueError:
+            continue
+        if k.revoked:
+            revoked.append(k.key_id)
+        elif len(raw) == 32:
+            keys.append((k.key_id, raw))
+    return ChangePage(
+        cursor=a.cursor,
+        members=tuple(members),
+        erased=tuple(a.erased),
+        programs=tuple(a.programs),
+        public_keys=tuple(keys),
+        revoked_keys=tuple(revoked),
+        denied=tuple((d.code, d.reason) for d in a.denied if d.active),
+        undenied=tuple(d.code for d in a.denied if not d.active),
+        server_time=parse_time(a.server_time),
+        complete=not a.more,
+        phone_keys=tuple((k.key_id, k.key) for k in a.phone_keys),
+    )

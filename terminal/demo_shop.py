@@ -15,7 +15,8 @@ import httpx
 
 from loyalty.members import phone_hash
 from loyalty.till import Till
-from sync.client import SyncClient, register_till, save_token
+from sync.client import SyncClient
+from sync.credentials import register_till, save_token
 from sync.testing import ServerProcess
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

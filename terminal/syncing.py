@@ -12,7 +12,8 @@ from typing import Any
 
 from loyalty.policy import Authorisation
 from loyalty.till import Till
-from sync.client import Progress, SyncClient, SyncFailed, load_token
+from sync.client import Progress, SyncClient, SyncFailed
+from sync.credentials import load_token
 from sync.runner import BackgroundSync, SyncStatus
 from terminal.config import Config
 

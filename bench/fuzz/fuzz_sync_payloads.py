@@ -33,7 +33,7 @@ def one_input(data: bytes) -> None:
         answer = client._decoder(p.ChangesAnswer).decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return  # what SyncClient._call turns into protocol_error
-    client._page(answer)
+    p.change_page(answer, client._snapshots(answer.members))
 
 
 def main() -> None:

@@ -127,6 +127,11 @@ def create_app(
             return Response(data, 200, headers=headers, media_type=JSON)
         return Response(gzip.decompress(data), 200, media_type=JSON)
 
+    async def epoch(request: Request) -> Response:
+        terminal_id = await till(request)
+        body = await _body(request)
+        return _json(await run_in_threadpool(ho.new_epoch, terminal_id, body))
+
     async def changes(request: Request) -> Response:
         terminal_id = await till(request)
         cursor = request.query_params.get("cursor") or None
@@ -234,6 +239,7 @@ def create_app(
         Route("/openapi.json", guarded(openapi), methods=["GET"]),
         Route("/v1/health", guarded(health), methods=["GET"]),
         Route("/v1/push", guarded(push), methods=["POST"]),
+        Route("/v1/epochs", guarded(epoch), methods=["POST"]),
         Route("/v1/changes", guarded(changes), methods=["GET"]),
         Route("/v1/holds", guarded(hold), methods=["POST"]),
         Route("/v1/holds/{hold_id}/capture", guarded(capture), methods=["POST"]),

@@ -13,6 +13,7 @@ _TYPES: tuple[Any, ...] = (
     p.PushRequest, p.PushAnswer, p.ChangesAnswer, p.HoldRequest, p.CaptureRequest, p.Hold,
     p.TillRequest, p.TillToken, p.MemberRequest, p.MemberState, p.ProgramRequest,
     p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.AlertsAnswer, p.Problem,
+    p.EpochRequest, p.EpochAnswer,
 )  # fmt: skip
 
 
@@ -96,6 +97,14 @@ def openapi_document() -> dict[str, Any]:
                 ],
                 "requestBody": _body(p.PushRequest),
                 "responses": _answers(200, p.PushAnswer, 409, 413, 415),
+            }
+        },
+        "/v1/epochs": {
+            "post": {
+                "operationId": "newEpoch",
+                "summary": "A new chain segment for a till restored from a backup (till token)",
+                "requestBody": _body(p.EpochRequest),
+                "responses": _answers(200, p.EpochAnswer, 409),
             }
         },
         "/v1/changes": {

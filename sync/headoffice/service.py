@@ -27,9 +27,10 @@ import msgspec
 
 from loyalty.db import to_text, utc_now
 from loyalty.errors import ProgramError
-from loyalty.ledger import GENESIS, entry_hash
+from loyalty.ledger import entry_hash
 from loyalty.program import Program, parse_program
 from sync import protocol as p
+from sync.headoffice import epochs
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.feed import ChangeFeed
 from sync.headoffice.folding import AccountFolding
@@ -86,6 +87,7 @@ def _hash(secret: str) -> str:
 
 
 _push_decoder = msgspec.json.Decoder(p.PushRequest)
+_epoch_decoder = msgspec.json.Decoder(p.EpochRequest)
 
 
 class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts):
@@ -252,16 +254,32 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts):
                 self._changed(tx, [("members", json.dumps(touched))], terminal_id)
         return data
 
+    def new_epoch(self, terminal_id: str, body: bytes) -> p.EpochAnswer:
+        """A new chain segment for a till restored from a backup (see epochs.py)."""
+        req: p.EpochRequest = _decode(_epoch_decoder, body)
+        with self._push_slots, self.store.transaction() as tx:
+            tx.lock_till(terminal_id)
+            answer = epochs.open_epoch(tx, terminal_id, req, to_text(self.clock()))
+        if answer.epoch != req.epoch:
+            log.warning(
+                "till %s restored from a backup: segment %d from seq %d, %d entries it lacks",
+                terminal_id, answer.epoch, answer.from_seq, answer.lost,
+            )  # fmt: skip
+        return answer
+
     def _store_batch(
         self, tx: Tx, terminal_id: str, req: p.PushRequest, now: dt.datetime, stamp: str
     ) -> tuple[p.PushAnswer, list[str]]:
-        """The answer, and the members whose accounts it touched (sorted)."""
-        last = tx.one(
-            "SELECT seq, hash FROM entries WHERE terminal_id = ? ORDER BY seq DESC LIMIT 1",
-            (terminal_id,),
-        )
-        last_seq = int(last[0]) if last else 0
+        """The answer, and the members whose accounts it touched (sorted). Seqs are the
+        till's in the answer and head office's (the till's + the epoch's offset) in storage."""
+        ep = epochs.current(tx, terminal_id)
+        if req.epoch != ep.epoch:
+            raise ApiProblem(409, "epoch_stale", epoch=ep.epoch)
+        off = ep.offset
+        last_seq = epochs.last_stored(tx, terminal_id)[0] - off
         entries = req.entries
+        if entries and entries[0].seq < ep.from_seq:
+            raise ApiProblem(409, "epoch_stale", epoch=ep.epoch)
         if entries and entries[0].seq > last_seq + 1:
             raise ApiProblem(409, "seq_gap", expected_seq=last_seq + 1)
         enrolled = self._store_enrolments(tx, req.enrolments)
@@ -272,62 +290,79 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts):
         if entries:
             lo, hi = entries[0].seq, entries[-1].seq
             in_range = (
-                "SELECT seq, entry_id FROM entries WHERE terminal_id = ? AND seq BETWEEN ? AND ?"
+                "SELECT seq, entry_id, hash FROM entries WHERE terminal_id = ? "
+                "AND seq BETWEEN ? AND ?"
             )
             # The usual batch starts right after what head office holds: nothing to compare.
-            before: dict[int, str] = (
-                dict(tx.all(in_range, (terminal_id, lo, hi))) if lo <= last_seq else {}
+            span = (terminal_id, lo + off, hi + off)
+            before: dict[int, tuple[str, str]] = (
+                {r[0] - off: (r[1], r[2]) for r in tx.all(in_range, span)} if lo <= last_seq else {}
             )
-            prev_row = tx.one(
-                "SELECT hash FROM entries WHERE terminal_id = ? AND seq = ?", (terminal_id, lo - 1)
-            )
-            prev = prev_row[0] if prev_row else (GENESIS if lo == 1 else "")
+            if lo == ep.from_seq:
+                prev = ep.base_hash
+            else:
+                prev_row = tx.one(
+                    "SELECT hash FROM entries WHERE terminal_id = ? AND seq = ?",
+                    (terminal_id, lo - 1 + off),
+                )
+                prev = prev_row[0] if prev_row else ""
             fresh: list[tuple[Any, ...]] = []
             chain: dict[int, bool] = {}
+            forked = False
             for e in entries:
-                chain[e.seq] = e.prev_hash == prev and (
+                linked = e.prev_hash == prev
+                chain[e.seq] = linked and (
                     p.chain_hash(e.prev_hash, e) == e.hash
                     or entry_hash(e.prev_hash, p.hash_fields(e)) == e.hash
                 )
                 prev = e.hash
-                if e.seq not in before:
-                    fresh.append(
-                        (
-                            e.entry_id,
-                            e.terminal_id,
-                            e.seq,
-                            e.member_id,
-                            e.kind,
-                            e.points,
-                            e.amount_minor,
-                            e.currency,
-                            e.receipt_no,
-                            e.reverses,
-                            e.reward_id,
-                            e.program_version,
-                            e.occurred_at,
-                            int(e.offline),
-                            e.cashier_id,
-                            e.reason,
-                            e.prev_hash,
-                            e.hash,
-                            stamp,
-                            int(chain[e.seq]),
-                        )  # fmt: skip
-                    )
-            inserted = tx.insert_new("entries", _ENTRY_COLUMNS, fresh)
+                held = before.get(e.seq)
+                if held is not None:
+                    # Another entry at this seq: the till forked (restored from a backup).
+                    # Nothing after it in this batch is stored: it would follow the fork.
+                    forked = forked or held != (e.entry_id, e.hash)
+                    continue
+                if forked or not linked:
+                    forked = True
+                    continue
+                fresh.append(
+                    (
+                        e.entry_id,
+                        e.terminal_id,
+                        e.seq + off,
+                        e.member_id,
+                        e.kind,
+                        e.points,
+                        e.amount_minor,
+                        e.currency,
+                        e.receipt_no,
+                        e.reverses,
+                        e.reward_id,
+                        e.program_version,
+                        e.occurred_at,
+                        int(e.offline),
+                        e.cashier_id,
+                        e.reason,
+                        e.prev_hash,
+                        e.hash,
+                        stamp,
+                        int(chain[e.seq]),
+                    )  # fmt: skip
+                )
+            inserted = tx.insert_new("entries", _ENTRY_COLUMNS, fresh) if fresh else 0
             # The constraints decided; read back what they let in only when they refused some.
-            after: dict[int, str] = (
-                {row[2]: row[0] for row in fresh}
+            after: dict[int, tuple[str, str]] = (
+                {row[2] - off: (row[0], row[17]) for row in fresh}
                 if inserted == len(fresh)
-                else dict(tx.all(in_range, (terminal_id, lo, hi)))
+                else {r[0] - off: (r[1], r[2]) for r in tx.all(in_range, span)}
             )
             for e in entries:
                 status: p.EntryStatus
-                if before.get(e.seq) == e.entry_id:
+                mine = (e.entry_id, e.hash)
+                if before.get(e.seq) == mine:
                     status = "duplicate"
                     touched.add(e.member_id)  # an earlier answer was lost: send states again
-                elif e.seq not in before and after.get(e.seq) == e.entry_id:
+                elif e.seq not in before and after.get(e.seq) == mine:
                     status = "stored"
                     stored_now.append(e)
                     touched.add(e.member_id)
@@ -375,6 +410,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts):
             members=states,
             enrolments=sorted(enrolled),
             server_time=stamp,
+            epoch=ep.epoch,
         )
         return answer, sorted(touched)
 

@@ -58,6 +58,16 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_member ON entries (member_id, id);
 CREATE INDEX IF NOT EXISTS entries_receipt ON entries (terminal_id, receipt_no);
+CREATE TABLE IF NOT EXISTS till_epochs (
+    terminal_id TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    from_seq BIGINT NOT NULL,
+    seq_offset BIGINT NOT NULL,
+    base_hash TEXT NOT NULL,
+    lost BIGINT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (terminal_id, epoch)
+);
 CREATE TABLE IF NOT EXISTS overdrafts (
     entry_id TEXT PRIMARY KEY,
     member_id TEXT NOT NULL,

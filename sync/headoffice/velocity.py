@@ -63,7 +63,15 @@ class VelocityAlerts:
         return p.AlertsAnswer(
             [
                 p.Alert(
-                    int(r[0]), r[1], r[2], r[3], int(r[4]), int(r[5]), json.loads(r[6]), r[7], r[8]
+                    int(r[0]),
+                    r[1],
+                    r[2],
+                    r[3][:10],
+                    int(r[4]),
+                    int(r[5]),
+                    json.loads(r[6]),
+                    r[7],
+                    r[8],
                 )  # fmt: skip
                 for r in rows
             ]

@@ -74,7 +74,8 @@ def register_with_headoffice(
 ) -> dict[str, Any]:
     """Get this till's own token from head office, keep it (0600), and sync once so the till
     starts with head office's members, program and keys."""
-    from sync.client import SyncClient, SyncFailed, register_till, save_token
+    from sync.client import SyncClient, SyncFailed
+    from sync.credentials import register_till, save_token
 
     try:
         token = register_till(url, terminal_id, admin_token)

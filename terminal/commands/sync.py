@@ -19,6 +19,7 @@ from terminal.i18n import translator
 KNOWN = frozenset({
     "unreachable", "timeout", "busy", "unauthorised", "till_revoked", "wrong_terminal",
     "entry_conflict", "seq_gap_unrepairable", "no_progress", "protocol_error",
+    "restore_unresolved", "epoch_base_unknown",
 })  # fmt: skip
 
 
@@ -69,7 +70,8 @@ class _Bar:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from loyalty.till import Till
-    from sync.client import SyncClient, SyncFailed, load_token, token_path
+    from sync.client import SyncClient, SyncFailed
+    from sync.credentials import load_token, token_path
     from sync.runner import BackgroundSync
     from terminal.commands.common import load_config
 
@@ -92,7 +94,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 raise failure(exc) from None
             finally:
                 bar.done()
-            return {"state": "synced", "terminal_id": till.terminal_id, **report.as_dict()}
+            if report.restored_from_backup:
+                # Nothing is lost, but the cashier and the shop's manager must know.
+                t = translator(cfg.language)
+                lost = t.number(int(till.db.meta("restored_lost") or "0"))
+                print(f"till: {t('sync.notice.till_restored', lost=lost)}", file=sys.stderr)
+            state = "restored" if report.restored_from_backup else "synced"
+            return {"state": state, "terminal_id": till.terminal_id, **report.as_dict()}
         runner = BackgroundSync(client, heartbeat=args.heartbeat)
         runner.start()
         runner.sync_now("start")

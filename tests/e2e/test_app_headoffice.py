@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from loyalty.till import Till
-from sync.client import save_token
+from sync.credentials import save_token
 from sync.headoffice.serve import ServerThread
 from terminal.app import messages as m
 from terminal.app.app import TillApp, build_app

@@ -217,7 +217,7 @@ def test_the_till_applies_any_page_or_refuses_it_with_a_code(till: Till, body: b
         answer = client._decoder(p.ChangesAnswer).decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return  # the client turns these into SyncFailed("protocol_error"): see below
-    page = client._page(answer)
+    page = p.change_page(answer, client._snapshots(answer.members))
     outbox.apply_page(till, page, NOW)
     with till.db.read() as conn:
         ids = [r[0] for r in conn.execute("SELECT member_id FROM members")]

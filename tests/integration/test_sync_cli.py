@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.client import save_token
+from sync.credentials import save_token
 from terminal.cli import main
 from terminal.commands.sync import KNOWN
 from terminal.i18n import catalogue_keys
