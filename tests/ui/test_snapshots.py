@@ -57,6 +57,12 @@ async def sale(pilot: Pilot[None]) -> None:
     await until(pilot, lambda: bool(_shown(pilot, "#preview").strip()))
 
 
+async def confirm_sale(pilot: Pilot[None]) -> None:
+    """A total over the confirmation threshold asks before it sells."""
+    await idle(pilot)
+    await _keys(pilot, "M000007", "enter", "750", "f10")
+
+
 async def enrol(pilot: Pilot[None]) -> None:
     await idle(pilot)
     await _keys(pilot, "f2", "Zofia")
@@ -90,6 +96,7 @@ SCREENS: dict[str, Steps] = {
     "idle": idle,
     "sale": sale,
     "override": override,
+    "confirm_sale": confirm_sale,
     "enrol": enrol,
     "refund": refund,
     "end_of_day": end_of_day,

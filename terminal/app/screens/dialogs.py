@@ -1,4 +1,4 @@
-"""Small dialogs: a manager's override (id, PIN, reason)."""
+"""Small dialogs: a manager's override (id, PIN, reason), and a yes-or-no question."""
 
 from __future__ import annotations
 
@@ -57,3 +57,32 @@ class OverrideDialog(TillDialog[Override | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmDialog(TillDialog[bool]):
+    """A question before something that moves money: Enter (or F10) says yes, Esc goes back.
+    Nothing to type, so a stray key cannot answer it."""
+
+    BINDINGS = [
+        Binding("enter,f10", "yes", "confirm", id="dialog.confirm"),
+        Binding("escape", "no", "back", id="dialog.back"),
+    ]
+
+    def __init__(self, question: str, details: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.details = details
+
+    def compose(self) -> ComposeResult:
+        t = self.t
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="title", id="question")
+            if self.details:
+                yield Static(self.details, id="details")
+            yield Static(t("app.confirm.keys"), classes="dim")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)

@@ -10,18 +10,18 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from loyalty.errors import BadInput, LoyaltyError, Refused
-from loyalty.money import parse_amount
 from loyalty.policy import Authorisation, Override
 from loyalty.program import localised
 from loyalty.rules import BasketLine, price
 from loyalty.sales import SaleRequest, SaleResult
 from terminal.app import messages as m
+from terminal.app.amounts import AmountRules, check_sale_total, read_amount, read_points
 from terminal.app.screens.base import TillScreen, field
 from terminal.app.services import MemberView
 from terminal.app.widgets.member_panel import MemberPanel
 
 
-def parse_lines(text: str, digits: int) -> tuple[BasketLine, ...]:
+def parse_lines(text: str, rules: AmountRules) -> tuple[BasketLine, ...]:
     """'fresh 25.00; CAFE-001 cafe 2.80' -> basket lines. ';' separates lines because a comma
     is the decimal separator in Greek, Polish and Romanian."""
     lines = []
@@ -32,7 +32,7 @@ def parse_lines(text: str, digits: int) -> tuple[BasketLine, ...]:
             part = [f"L{i + 1}", *part]
         if len(part) != 3:
             raise BadInput("malformed_line", sku=" ".join(part)[:64], category="")
-        lines.append(BasketLine(part[0], part[1], parse_amount(part[2], digits)))
+        lines.append(BasketLine(part[0], part[1], read_amount(part[2], rules)))
     return tuple(lines)
 
 
@@ -115,16 +115,26 @@ class SaleScreen(TillScreen):
 
     # -- building the request ---------------------------------------------------------------------
     def request(self) -> SaleRequest:
-        digits = self.services.till.program.minor_units
+        """The sale the fields describe; BadInput says which field is wrong and why."""
+        rules = self.amount_rules
         total_text = self.query_one("#total", Input).value.strip()
-        lines = parse_lines(self.query_one("#lines", Input).value, digits)
+        lines = parse_lines(self.query_one("#lines", Input).value, rules)
         if not lines:
             if not total_text:
                 raise BadInput("empty_basket")
-            amount = parse_amount(total_text, digits)
-            lines = (BasketLine("BASKET", "general", amount),)
-        elif total_text and parse_amount(total_text, digits) != sum(x.amount_minor for x in lines):
-            raise BadInput("total_does_not_match_lines", total=total_text, lines="…")
+            lines = (BasketLine("BASKET", "general", read_amount(total_text, rules)),)
+        else:
+            lines_minor = sum(x.amount_minor for x in lines)
+            check_sale_total(lines_minor, rules)
+            if total_text:
+                total_minor = read_amount(total_text, rules)
+                if total_minor != lines_minor:
+                    money, currency = self.t.money, self.services.currency
+                    raise BadInput(
+                        "total_does_not_match_lines",
+                        total=money(total_minor, currency),
+                        lines=money(lines_minor, currency),
+                    )
         points_text = self.query_one("#points", Input).value.strip()
         cashier = self.till_app.cashier
         assert cashier is not None
@@ -134,10 +144,14 @@ class SaleScreen(TillScreen):
             cashier_id=cashier.cashier_id,
             lines=lines,
             reward_id=self.reward_id,
-            payment_points=int(points_text) if points_text else 0,
+            payment_points=read_points(points_text),
             authorisation=self.authorisation,
             override=self.override,
         )
+
+    @property
+    def amount_rules(self) -> AmountRules:
+        return AmountRules.for_till(self.services.till.program, self.services.config.raw)
 
     @on(Input.Changed)
     def changed(self, _event: Input.Changed) -> None:
@@ -168,14 +182,16 @@ class SaleScreen(TillScreen):
             result = exc
         self.app.call_from_thread(self.show_preview, result)
 
-    def show_preview(self, result: SaleResult | LoyaltyError) -> None:
+    def show_preview(self, result: SaleResult | LoyaltyError, asked: bool = False) -> None:
+        """The preview, or why there is none. While the cashier types, an empty basket is
+        not yet a mistake; ``asked`` (F10, Enter) says every problem, that one too."""
         preview = self.query_one("#preview", Static)
         message = self.query_one("#message", Static)
         if isinstance(result, LoyaltyError):
             preview.update("")
             self.refused = result if isinstance(result, Refused) else None
-            empty = isinstance(result, BadInput) and result.code == "empty_basket"
-            message.update("" if empty else self.till_app.describe(result))
+            quiet = isinstance(result, BadInput) and result.code == "empty_basket" and not asked
+            message.update("" if quiet else self.till_app.describe(result))
             return
         self.refused = None
         message.update("")
@@ -210,9 +226,26 @@ class SaleScreen(TillScreen):
         try:
             req = self.request()
         except LoyaltyError as exc:
-            self.show_preview(exc)
+            self.show_preview(exc, asked=True)
             return
-        self.commit(req)
+        total = sum(x.amount_minor for x in req.lines)
+        if total <= self.amount_rules.confirm_above_minor:
+            self.commit(req)
+            return
+        from terminal.app.screens.dialogs import ConfirmDialog
+
+        assert self.view is not None
+        question = self.t(
+            "app.sale.confirm_large",
+            amount=self.t.money(total, self.services.currency),
+            name=self.view.member.display_name,
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.commit(req)
+
+        self.app.push_screen(ConfirmDialog(question), answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sale")
     def commit(self, req: SaleRequest) -> None:
