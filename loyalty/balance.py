@@ -18,10 +18,12 @@ lowered, the next expiry in the future, the tier of the new window) and nothing 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from loyalty.db import from_text
+from loyalty.db import from_text, to_text
 from loyalty.ledger import Entry
 from loyalty.members import Member
 from loyalty.program import Program, Tier
@@ -169,3 +171,32 @@ def _tier_for(program: Program, progress: int) -> Tier:
         if t.threshold <= progress and t.threshold > tier.threshold:
             tier = t
     return tier
+
+
+_TIMES = ("pending_release_at", "as_of", "expiring_at")
+
+
+def figures_json(before: Balance, after: Balance) -> str:
+    """A sale's balances as its receipt printed them, for the ``sale_figures`` table."""
+
+    def one(b: Balance) -> dict[str, Any]:
+        d = asdict(b)
+        for key in _TIMES:
+            d[key] = to_text(d[key]) if d[key] is not None else None
+        d["tier_deadline"] = b.tier_deadline.isoformat() if b.tier_deadline else None
+        return d
+
+    return json.dumps({"before": one(before), "after": one(after)}, sort_keys=True)
+
+
+def read_figures(text: str) -> tuple[Balance, Balance]:
+    def one(d: dict[str, Any]) -> Balance:
+        for key in _TIMES:
+            d[key] = from_text(d[key]) if d[key] is not None else None
+        d["tier_deadline"] = (
+            dt.date.fromisoformat(d["tier_deadline"]) if d["tier_deadline"] else None
+        )
+        return Balance(**d)
+
+    data = json.loads(text)
+    return one(data["before"]), one(data["after"])

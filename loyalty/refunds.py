@@ -21,7 +21,7 @@ from loyalty.db import to_text
 from loyalty.errors import BadInput, NotFound, Refused
 from loyalty.ledger import Entry, NewEntry
 from loyalty.rules import BasketLine, reversal
-from loyalty.sales import next_receipt_no
+from loyalty.sales import next_receipt_no, store_figures
 from loyalty.till import Till, _aware, check_cashier
 
 
@@ -153,6 +153,7 @@ def refund(
             cashier_id=cashier_id,
         )  # fmt: skip
         after = compute(program, member, ledger.unacked_for_member(conn, member_id), now)
+        store_figures(conn, new_no, before, after)
     return RefundResult(
         new_no, receipt_no, now, amount, whole, tuple(entries),
         reversed_total - shortfall, returned, shortfall, before, after,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from loyalty import ledger, members, policy
-from loyalty.balance import Balance, compute
+from loyalty.balance import Balance, compute, figures_json
 from loyalty.db import set_meta, to_text
 from loyalty.errors import BadInput, NotFound, Refused
 from loyalty.ledger import Entry, NewEntry
@@ -169,10 +169,19 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
                 cashier_id=req.cashier_id,
             )  # fmt: skip
             after = compute(program, member, [*unacked, *entries], now)
+            store_figures(conn, receipt_no, before, after)
         else:
             entries = []
             after = _preview_after(program, member, unacked, new, now, till, req.cashier_id)
     return SaleResult(receipt_no, now, pricing, earned, tuple(entries), before, after, mode)
+
+
+def store_figures(conn: object, receipt_no: str, before: Balance, after: Balance) -> None:
+    """The balances the receipt prints, with the sale (a reprint shows these, not today's)."""
+    conn.execute(  # type: ignore[attr-defined]
+        "INSERT INTO sale_figures (receipt_no, figures_json) VALUES (?, ?)",
+        (receipt_no, figures_json(before, after)),
+    )
 
 
 def _bought_here(conn: object, member: members.Member) -> bool:

@@ -192,3 +192,28 @@ def m002_offline_redemption_index(db: Database) -> None:
         "CREATE INDEX ledger_unacked_offline_redemptions ON ledger(member_id, points) "
         "WHERE acked_at IS NULL AND offline = 1 AND kind IN ('redeem', 'donate')"
     )
+
+
+@migration
+def m003_sale_figures(db: Database) -> None:
+    # What each sale's and refund's receipt printed about the member's points (the balances
+    # before and after, as JSON: loyalty.balance.figures_json), written in the sale's own
+    # transaction, so a reprint shows the figures of the day of the sale, not today's.
+    # Append-only like the sales they belong to; they name no one (erasure keeps them).
+    _run(
+        db,
+        """
+CREATE TABLE sale_figures (
+    receipt_no TEXT PRIMARY KEY REFERENCES sales(receipt_no),
+    figures_json TEXT NOT NULL
+) STRICT
+""",
+    )
+    db.execute(
+        "CREATE TRIGGER sale_figures_no_delete BEFORE DELETE ON sale_figures "
+        "BEGIN SELECT RAISE(ABORT, 'sale_figures is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER sale_figures_no_update BEFORE UPDATE ON sale_figures "
+        "BEGIN SELECT RAISE(ABORT, 'sale_figures is append-only'); END"
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 from stdnum import luhn
 
 from loyalty import ledger, members
-from loyalty.balance import Balance, compute
+from loyalty.balance import Balance, compute, read_figures
 from loyalty.db import Database, set_meta, to_text, utc_now
 from loyalty.errors import BadInput, NotFound, NotInitialised, ProgramError, Refused
 from loyalty.ledger import Entry, NewEntry
@@ -331,6 +331,14 @@ class Till:
     def outbox_size(self) -> int:
         with self.db.read() as conn:
             return ledger.unacked_count(conn)
+
+    def sale_figures(self, receipt_no: str) -> tuple[Balance, Balance] | None:
+        """The balances (before, after) a sale's or refund's receipt printed; None for a sale
+        made before the till kept them."""
+        row = self.db.one(
+            "SELECT figures_json FROM sale_figures WHERE receipt_no = ?", (receipt_no,)
+        )
+        return read_figures(row["figures_json"]) if row else None
 
     def sale_record(self, receipt_no: str) -> dict[str, object]:
         row = self.db.one("SELECT * FROM sales WHERE receipt_no = ?", (receipt_no,))

@@ -3,9 +3,9 @@
 Every label comes from ``terminal/locale/<lang>/receipt.po`` and every number, amount and date
 is formatted by terminal/i18n.py for the member's language; the printer package only lays the
 document out and prints it. A receipt is built once, at the sale, and stored in the print queue,
-so a reprint shows the balances of the day of the sale. A receipt that was never queued can be
-rebuilt from the sale record and its ledger entries; its balance is then the balance now, and
-says so.
+so a reprint shows the balances of the day of the sale. A receipt that was never queued is
+rebuilt from the sale record, its ledger entries and the balances stored with the sale
+(``sale_figures``): the same figures.
 """
 
 from __future__ import annotations
@@ -185,8 +185,11 @@ def sale_or_refund(
             name = localised(reward.name, lang)
             blocks.append(Row(t("receipt.reward", reward=name), money(-f.discount_minor)))
         if reward is not None and f.donation_minor:
-            name = localised(reward.name, lang)
-            blocks.append(Row(t("receipt.donation", reward=name), money(f.donation_minor)))
+            if reward.charity:  # whom the donation goes to, and how much
+                label = t("receipt.donation_to", charity=shown(reward.charity))
+            else:
+                label = t("receipt.donation", reward=localised(reward.name, lang))
+            blocks.append(Row(label, money(f.donation_minor)))
         if f.payment_points:
             label = t("receipt.points_payment", points=t.number(f.payment_points))
             blocks.append(Row(label, money(-f.payment_minor)))
@@ -200,7 +203,14 @@ def sale_or_refund(
         blocks.append(Line(t("receipt.earned"), Emphasis.BOLD))
         for e in earned:
             blocks.append(Row(_earn_label(t, program, e.reason, lang), t.number(e.points)))
-    redeemed = -sum(e.points for e in f.entries if e.kind in REDEEMING_KINDS)
+    # Each reward's points on a line that names it (an experience has no amount to show
+    # otherwise); points paid as money are on the payment line above and in the total here.
+    for e in f.entries:
+        if e.kind in REDEEMING_KINDS and e.reward_id:
+            got = program.reward(e.reward_id)
+            name = localised(got.name, lang) if got else e.reward_id
+            blocks.append(Row(t("receipt.redeemed_for", reward=name), t.number(e.points)))
+    redeemed = -sum(e.points for e in f.entries if e.kind in REDEEMING_KINDS and not e.reward_id)
     if redeemed:
         blocks.append(Row(t("receipt.redeemed"), t.number(-redeemed)))
     taken = -sum(e.points for e in f.entries if e.kind == "reverse" and e.points < 0)
@@ -244,19 +254,23 @@ def from_refund(result: RefundResult, cashier: str, till: Till, shop: Shop) -> R
 
 
 def from_store(till: Till, receipt_no: str, shop: Shop, now: dt.datetime) -> Receipt:
-    """Rebuild a receipt from the sale record and its ledger entries (raises NotFound).
-
-    The balances are those of ``now`` and are labelled with its date."""
+    """Rebuild a receipt from the sale record, its ledger entries and the balances stored with
+    it (raises NotFound): the same figures as the day of the sale. Only a sale from before the
+    till stored them shows the balance of ``now``, labelled with its date."""
     record: dict[str, Any] = till.sale_record(receipt_no)
     program = till.program
     member = till.member(str(record["member_id"]))
+    figures = till.sale_figures(receipt_no)
+    before, after, at = (
+        (*figures, None) if figures else (None, till.balance(member.member_id, now), now)
+    )
     facts = Facts(
         str(record["kind"]), receipt_no, from_text(str(record["occurred_at"])),
         str(record["terminal_id"]), str(record["cashier_id"]), str(record["currency"]),
         int(record["total_minor"]), int(record["discount_minor"]), int(record["donation_minor"]),
         int(record["payment_points"]), int(record["payment_minor"]), int(record["paid_minor"]),
         record["reward_id"], record["refund_of"], tuple(till.receipt_entries(receipt_no)),
-        None, till.balance(member.member_id, now), now,
+        before, after, at,
     )  # fmt: skip
     return sale_or_refund(facts, program, member, shop, kick_drawer=False)
 
