@@ -61,10 +61,8 @@ def test_points_past_their_expiry_are_not_spendable_offline(till: Till, now: dt.
     # Head office's expire entry (150) and the acknowledged redemption arrive together: the
     # till does not take the 150 twice.
     entries = outbox.pending_entries(till, 100)
-    outbox.acknowledge(
-        till, entries[-1].seq, [snapshot(after, balance=800, pending=((15, to_text(now)),))],
-        now=after,
-    )  # fmt: skip
+    settled_snapshot = snapshot(after, balance=800, pending=((15, to_text(now)),))
+    outbox.acknowledge(till, [e.seq for e in entries], [settled_snapshot], now=after)
     settled = till.balance("M000009", after)
     assert (settled.available, settled.expiring_points, settled.unsynced_points) == (815, 0, 0)
 
