@@ -20,6 +20,16 @@ from loyalty.errors import ProgramError
 from loyalty.money import MINOR_UNITS
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# How often a promotion may pay one member: on every sale that qualifies, once ever, or once a
+# year (the year of the birthday the window matched, else the sale's calendar year, shop time).
+PromotionScope = Literal["per_sale", "once_per_member", "once_per_year"]
+SCOPES: tuple[str, ...] = ("per_sale", "once_per_member", "once_per_year")
+# The scopes each trigger allows; a triggered promotion must name its scope (no default).
+_TRIGGER_SCOPES: dict[str, tuple[str, ...]] = {
+    "always": SCOPES,
+    "birthday": ("once_per_year", "once_per_member"),
+    "first_purchase": ("once_per_member",),
+}
 RewardEffect = Literal["fixed_discount", "percent_discount", "free_item", "donation", "experience"]
 REWARD_EFFECTS: tuple[str, ...] = (
     "fixed_discount",
@@ -75,6 +85,11 @@ class Promotion:
     min_spend_minor: int
     stackable: bool
     birthday_window_days: int
+    scope: PromotionScope = "per_sale"
+
+    @property
+    def once(self) -> bool:
+        return self.scope != "per_sale"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +160,9 @@ class Program:
 
     def tier(self, tier_id: str | None) -> Tier:
         return next((t for t in self.tiers if t.id == tier_id), self.tiers[0])
+
+    def promotion(self, promotion_id: str) -> Promotion | None:
+        return next((p for p in self.promotions if p.id == promotion_id), None)
 
 
 # No amount, count or points in a program comes near this (the protocol's bound on points);
@@ -379,6 +397,8 @@ def _unique(root: _Reader, field: str, ids: list[str]) -> None:
 
 def _promotion(r: _Reader) -> Promotion:
     kind = r.text("kind", choices=("multiplier", "bonus"))
+    trigger = r.text("trigger", "always", ("always", "birthday", "first_purchase"))
+    scope = _scope(r, kind, trigger)
     weekdays = r.words("weekdays")
     unknown = weekdays - set(WEEKDAYS)
     if unknown:
@@ -389,7 +409,7 @@ def _promotion(r: _Reader) -> Promotion:
         kind=kind,  # type: ignore[arg-type]
         multiplier_percent=r.integer("multiplier_percent", 100, minimum=100),
         bonus_points=r.integer("bonus_points", 0),
-        trigger=r.text("trigger", "always", ("always", "birthday", "first_purchase")),  # type: ignore[arg-type]
+        trigger=trigger,  # type: ignore[arg-type]
         starts=r.date("starts"),
         ends=r.date("ends"),
         weekdays=frozenset(WEEKDAYS.index(d) for d in weekdays),
@@ -397,6 +417,7 @@ def _promotion(r: _Reader) -> Promotion:
         min_spend_minor=r.integer("min_spend_minor", 0),
         stackable=r.flag("stackable", False),
         birthday_window_days=r.integer("birthday_window_days", 0, maximum=366),
+        scope=scope,  # type: ignore[arg-type]
     )
     if kind == "multiplier" and promo.multiplier_percent == 100:
         raise r.fail("multiplier_percent", "missing")
@@ -405,6 +426,21 @@ def _promotion(r: _Reader) -> Promotion:
     if promo.starts and promo.ends and promo.ends < promo.starts:
         raise r.fail("ends", "before_start")
     return promo
+
+
+def _scope(r: _Reader, kind: str, trigger: str) -> str:
+    """A promotion's scope. A triggered one (birthday, first purchase) must say it: paying a
+    birthday bonus on every sale of the window, or once a year, or once ever are all readings
+    of "birthday bonus", and a till and head office must not pick different ones. A multiplier
+    applies to a sale's spend, so it is per sale."""
+    if "scope" not in r.data and trigger != "always":
+        raise r.fail("scope", "ambiguous_scope", trigger=trigger,
+                     choices=", ".join(_TRIGGER_SCOPES[trigger]))  # fmt: skip
+    scope = r.text("scope", "per_sale", SCOPES)
+    allowed = _TRIGGER_SCOPES[trigger] if kind == "bonus" else ("per_sale",)
+    if scope not in allowed:
+        raise r.fail("scope", "scope_not_allowed", value=scope, choices=", ".join(allowed))
+    return scope
 
 
 def _reward(r: _Reader, tier_ids: set[str]) -> Reward:

@@ -33,6 +33,9 @@ class MemberContext:
     tier_id: str | None
     birthday: str | None  # "MM-DD", no year: all the till needs
     has_purchased: bool
+    # The once-only promotions this member was already paid, as ``once_key`` gives them
+    # ("welcome", "birthday:2026"): what this till's own ledger and head office say.
+    paid_once: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,32 +213,55 @@ def _promotion_applies(promo: Promotion, member: MemberContext, today: dt.date) 
         return False
     if promo.weekdays and today.weekday() not in promo.weekdays:
         return False
-    if promo.trigger == "first_purchase":
-        return not member.has_purchased
-    if promo.trigger == "birthday":
-        return birthday_near(member.birthday, today, promo.birthday_window_days)
-    return True
+    if promo.trigger == "first_purchase" and member.has_purchased:
+        return False
+    if promo.trigger == "birthday" and not birthday_near(
+        member.birthday, today, promo.birthday_window_days
+    ):
+        return False
+    key = once_key(promo, today, member.birthday)
+    return key is None or key not in member.paid_once
+
+
+def once_key(promo: Promotion, day: dt.date, birthday: str | None) -> str | None:
+    """What a once-only promotion paid on ``day`` (shop time) uses up: the promotion's id for
+    once per member; with the year for once per year (the year of the birthday the window
+    matched, so a birthday on 1 January celebrated on 30 December counts for the new year).
+    None for a per-sale promotion. Head office uses the same key to find duplicates."""
+    if promo.scope == "once_per_member":
+        return promo.id
+    if promo.scope == "once_per_year":
+        year = day.year
+        if promo.trigger == "birthday":
+            year = birthday_year(birthday, day, promo.birthday_window_days) or year
+        return f"{promo.id}:{year}"
+    return None
 
 
 def birthday_near(birthday: str | None, today: dt.date, window_days: int) -> bool:
     """Is ``today`` within ``window_days`` of the member's birthday ("MM-DD")? 29 February is
     celebrated on 28 February in other years."""
+    return birthday_year(birthday, today, window_days) is not None
+
+
+def birthday_year(birthday: str | None, today: dt.date, window_days: int) -> int | None:
+    """The year of the birthday whose window ``today`` is in, or None."""
     if not birthday:
-        return False
+        return None
     try:
         month, day = (int(part) for part in birthday.split("-"))
     except ValueError:
-        return False
+        return None
     for year in (today.year - 1, today.year, today.year + 1):
         try:
             date = dt.date(year, month, day)
         except ValueError:
             if (month, day) != (2, 29):
-                return False
+                return None
             date = dt.date(year, 2, 28)
         if abs((date - today).days) <= window_days:
-            return True
-    return False
+            return year
+    return None
 
 
 def reversal(points_earned: int, already_reversed: int, refunded_cum: int, basis: int) -> int:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from loyalty import ledger, members, policy
 from loyalty.balance import Balance, compute, figures_json
-from loyalty.db import set_meta, to_text
+from loyalty.db import from_text, set_meta, to_text
 from loyalty.errors import BadInput, NotFound, Refused
 from loyalty.ledger import Entry, NewEntry
 from loyalty.policy import Authorisation, Override
-from loyalty.rules import BasketLine, EarnLine, MemberContext, Pricing, earn, price
+from loyalty.program import Program
+from loyalty.rules import BasketLine, EarnLine, MemberContext, Pricing, earn, once_key, price
 from loyalty.till import Till, _aware, check_cashier
 
 MAX_LINES = 500
@@ -125,7 +126,8 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
                               available=before.available, limit=decision.limit)  # fmt: skip
             mode = decision.mode
         bought = member.has_purchased or _bought_here(conn, member)
-        context = MemberContext(before.tier_id, member.birthday, bought)
+        paid = paid_once(conn, program, member.member_id, member.birthday)
+        context = MemberContext(before.tier_id, member.birthday, bought, paid)
         earned = earn(program, req.lines, pricing.paid_minor, context, now)
         receipt_no = next_receipt_no(conn, till) if commit else "(preview)"
         new = _entries(member.member_id, receipt_no, pricing, earned)
@@ -189,6 +191,27 @@ def _bought_here(conn: object, member: members.Member) -> bool:
         "SELECT 1 FROM sales WHERE member_id = ? AND kind = 'sale' LIMIT 1", (member.member_id,)
     ).fetchone()
     return row is not None
+
+
+def paid_once(
+    conn: object, program: Program, member_id: str, birthday: str | None
+) -> frozenset[str]:
+    """The once-only promotions this till has paid the member (``rules.once_key``), reversed
+    or not: one till never pays one twice. Another till's payment is head office's to undo."""
+    rows = conn.execute(  # type: ignore[attr-defined]
+        "SELECT reason, occurred_at FROM ledger WHERE member_id = ? AND kind = 'bonus' "
+        "AND reason LIKE 'promo:%'",
+        (member_id,),
+    ).fetchall()
+    out: set[str] = set()
+    for reason, occurred_at in rows:
+        promo = program.promotion(reason.partition(":")[2])
+        if promo is not None and promo.once:
+            day = from_text(occurred_at).astimezone(program.timezone).date()
+            key = once_key(promo, day, birthday)
+            if key is not None:
+                out.add(key)
+    return frozenset(out)
 
 
 def _entries(

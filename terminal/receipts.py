@@ -91,6 +91,13 @@ def _earn_label(t: Translator, program: Program, reason: str, lang: str) -> str:
         promo = next((p for p in program.promotions if p.id == ref), None)
         if promo is not None:
             return localised(promo.name, lang)
+    if kind == "already_paid":  # head office took back a once-only bonus paid twice
+        promo = program.promotion(ref)
+        return t(
+            "receipt.earn.already_paid", promotion=localised(promo.name, lang) if promo else ref
+        )
+    if kind == "already_reversed":  # ... and gave back a refund's second taking of it
+        return t("receipt.earn.already_reversed")
     return t("receipt.earn.other")
 
 

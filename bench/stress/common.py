@@ -103,10 +103,12 @@ class HeadOfficeProc:
         self.server.stop()
 
     def entries(self) -> list[tuple[str, str, int]]:
-        """(entry_id, terminal_id, seq) of everything head office stored."""
+        """(entry_id, terminal_id, seq) of everything head office stored from tills (not its
+        own entries, ``@headoffice``: compensations and job results)."""
         with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as conn:
             rows = conn.execute(
-                "SELECT entry_id, terminal_id, seq FROM entries ORDER BY terminal_id, seq"
+                "SELECT entry_id, terminal_id, seq FROM entries "
+                "WHERE terminal_id <> '@headoffice' ORDER BY terminal_id, seq"
             ).fetchall()
         return [(r[0], r[1], int(r[2])) for r in rows]
 

@@ -35,6 +35,7 @@ from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.feed import ChangeFeed
 from sync.headoffice.folding import AccountFolding
 from sync.headoffice.holds import Holds
+from sync.headoffice.once import compensate
 from sync.headoffice.rows import (
     _MEMBER_COLUMNS,
     ApiProblem,
@@ -387,6 +388,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts):
                     stamp,
                 )  # fmt: skip
             )
+        compensate(tx, self.program(tx) if stored_now else None, stored_now, stamp, new)
         states = self._recompute(tx, touched, now, new)
         overdrawn = {m.member_id for m in states if m.overdrawn}
         flagged = {

@@ -144,6 +144,17 @@ CREATE TABLE IF NOT EXISTS alerts (
     updated_at TEXT NOT NULL,
     UNIQUE (kind, member_id, day)
 );
+CREATE TABLE IF NOT EXISTS once_paid (
+    member_id TEXT NOT NULL,
+    once_key TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    paid_at TEXT NOT NULL,
+    PRIMARY KEY (member_id, once_key)
+);
+CREATE TABLE IF NOT EXISTS ledger_seq (
+    terminal_id TEXT PRIMARY KEY,
+    seq BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS changes (
     change_id {serial},
     kind TEXT NOT NULL,

@@ -50,6 +50,25 @@ def test_the_chain_program_loads_with_what_the_shop_uses() -> None:
             "not_an_integer",
         ),
         (("[offline]", "[offline_typo]"), "offline", "missing"),
+        # A birthday or first-purchase bonus must say how often it pays one member.
+        (('scope = "once_per_year"', ""), "promotions[2].scope", "ambiguous_scope"),
+        (('scope = "once_per_member"', ""), "promotions[3].scope", "ambiguous_scope"),
+        (
+            ('scope = "once_per_year"', 'scope = "per_sale"'),
+            "promotions[2].scope",
+            "scope_not_allowed",
+        ),  # fmt: skip
+        (
+            ('scope = "once_per_member"', 'scope = "once_per_year"'),
+            "promotions[3].scope",
+            "scope_not_allowed",
+        ),  # fmt: skip
+        (('scope = "once_per_year"', 'scope = "yearly"'), "promotions[2].scope", "not_one_of"),
+        (
+            ("stackable = false", 'stackable = false\nscope = "once_per_member"'),
+            "promotions[0].scope",
+            "scope_not_allowed",
+        ),  # fmt: skip
     ],
 )
 def test_a_bad_field_is_named_with_what_was_wrong(

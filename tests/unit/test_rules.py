@@ -18,6 +18,7 @@ from loyalty.rules import (
     MemberContext,
     birthday_near,
     earn,
+    once_key,
     points_for,
     price,
     reversal,
@@ -68,6 +69,35 @@ def test_first_purchase_and_birthday_bonuses() -> None:
     newcomer = MemberContext("olive", "11-27", has_purchased=False)
     got = reasons(earn(PROGRAM, [BasketLine("X", "deli", 1000)], 1000, newcomer, WEDNESDAY))
     assert got == {"base": 10, "promo:welcome": 100, "promo:birthday": 200}
+
+
+def test_a_once_only_promotion_already_paid_is_not_paid_again() -> None:
+    basket = [BasketLine("X", "deli", 1000)]
+    paid = MemberContext("olive", "11-27", False, frozenset({"welcome", "birthday:2026"}))
+    assert reasons(earn(PROGRAM, basket, 1000, paid, WEDNESDAY)) == {"base": 10}
+    last_year = MemberContext("olive", "11-27", True, frozenset({"birthday:2025"}))
+    assert reasons(earn(PROGRAM, basket, 1000, last_year, WEDNESDAY))["promo:birthday"] == 200
+
+
+@pytest.mark.parametrize(
+    ("birthday", "day", "key"),
+    [
+        ("11-27", dt.date(2026, 11, 25), "birthday:2026"),
+        ("01-01", dt.date(2026, 12, 30), "birthday:2027"),  # the new year's birthday
+        ("12-31", dt.date(2027, 1, 2), "birthday:2026"),
+        ("02-29", dt.date(2027, 2, 28), "birthday:2027"),
+    ],
+)
+def test_a_birthday_bonus_belongs_to_the_birthday_its_window_matched(
+    birthday: str, day: dt.date, key: str
+) -> None:
+    promo = PROGRAM.promotion("birthday")
+    assert promo is not None
+    assert once_key(promo, day, birthday) == key
+    welcome = PROGRAM.promotion("welcome")
+    assert welcome is not None and once_key(welcome, day, birthday) == "welcome"
+    fresh = PROGRAM.promotion("fresh-bonus")
+    assert fresh is not None and once_key(fresh, day, birthday) is None
 
 
 def test_promotions_keep_to_their_dates() -> None:

@@ -1,0 +1,99 @@
+"""Head office's own ledger entries: the compensations and job results it writes itself (a
+duplicate once-only bonus taken back, points expired, a tier changed), beside the tills' entries
+in the same ``entries`` table, under the terminal id ``@headoffice`` (never a till's: a till id
+has no ``@``), with their own gap-free ``seq`` and hash chain like a till's.
+
+Each entry's id is derived from what it is about (``uuid5`` of a key such as
+``once:<duplicate entry id>`` or ``expire:<member>:<expiry time>``), so writing the same fact
+twice, in one process or in two at once, stores it once: the entry ids' unique constraint
+decides. The seq counter's row is locked for the rest of the transaction (PostgreSQL) or the
+one writer holds SQLite, so head office's entries take their seqs one writer at a time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from loyalty.ledger import GENESIS, entry_hash
+from sync.headoffice.accounts import StoredEntry
+from sync.headoffice.store import Tx
+
+HEADOFFICE = "@headoffice"
+CASHIER = "headoffice"
+_NAMESPACE = uuid.UUID("6f1e4c1a-3b0e-5d8e-9a55-0c0ffee13e13")
+_COLUMNS = (
+    "entry_id", "terminal_id", "seq", "member_id", "kind", "points", "amount_minor", "currency",
+    "receipt_no", "reverses", "reward_id", "program_version", "occurred_at", "offline",
+    "cashier_id", "reason", "prev_hash", "hash", "received_at", "chain_ok",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class OwnEntry:
+    """An entry head office means to write; ``key`` names the fact, once."""
+
+    key: str
+    member_id: str
+    kind: str  # reverse, adjust, expire
+    points: int
+    reason: str
+    reverses: str | None = None
+    amount_minor: int = 0
+
+    @property
+    def entry_id(self) -> str:
+        return str(uuid.uuid5(_NAMESPACE, self.key))
+
+
+def write(
+    tx: Tx, entries: Sequence[OwnEntry], *, currency: str, program_version: str, stamp: str
+) -> list[tuple[OwnEntry, StoredEntry]]:
+    """Store the entries not stored before, in order; what was stored now (to fold into the
+    members' accounts). Must run in the caller's transaction."""
+    if not entries:
+        return []
+    # Lock the counter first (created at 0 the first time): every writer of head office's
+    # entries waits here for the one before it to commit, then sees what it stored.
+    row = tx.one(
+        "INSERT INTO ledger_seq (terminal_id, seq) VALUES (?, 0) ON CONFLICT (terminal_id) "
+        "DO UPDATE SET seq = ledger_seq.seq RETURNING seq",
+        (HEADOFFICE,),
+    )
+    assert row is not None
+    seq = int(row[0])
+    ids = [e.entry_id for e in entries]
+    known: set[str] = set()
+    for where, params in tx.matching("entry_id", ids):
+        known.update(r[0] for r in tx.all(f"SELECT entry_id FROM entries WHERE {where}", params))
+    last = tx.one("SELECT hash FROM entries WHERE terminal_id = ? AND seq = ?", (HEADOFFICE, seq))
+    prev = last[0] if last else GENESIS
+    rows: list[tuple[object, ...]] = []
+    out: list[tuple[OwnEntry, StoredEntry]] = []
+    for e in entries:
+        if e.entry_id in known:
+            continue
+        known.add(e.entry_id)
+        seq += 1
+        fields = (
+            e.entry_id, HEADOFFICE, seq, e.member_id, e.kind, e.points, e.amount_minor, currency,
+            None, e.reverses, None, program_version, stamp, 0, CASHIER, e.reason,
+        )  # fmt: skip
+        digest = entry_hash(prev, fields)
+        rows.append((*fields, prev, digest, stamp, 1))
+        prev = digest
+        out.append(
+            (
+                e,
+                StoredEntry(
+                    e.entry_id, e.kind, e.points, e.amount_minor, e.reverses, e.reason, stamp, stamp
+                ),
+            )
+        )
+    if rows:
+        inserted = tx.insert_new("entries", _COLUMNS, rows)
+        if inserted != len(rows):  # the counter's lock makes this impossible; never half
+            raise RuntimeError("head office's own entries: a unique constraint refused one")
+        tx.run("UPDATE ledger_seq SET seq = ? WHERE terminal_id = ?", (seq, HEADOFFICE))
+    return out
