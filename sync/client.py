@@ -206,10 +206,12 @@ class SyncClient:
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
         gzip_level: int = 2,
-        clock: Callable[[], dt.datetime] = utc_now,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.till = till
-        self.clock = clock  # the till's clock: what it records as the time of each exchange
+        # The till's clock, what it records as the time of each exchange; None: the till's own
+        # default clock (loyalty's), so a till whose clock is moved moves its sync with it.
+        self.clock = clock
         self.batch_size = max(1, min(batch_size, p.MAX_BATCH))
         self.page_size = max(1, min(page_size, p.MAX_PAGE))
         self.max_attempts = max(1, max_attempts)
@@ -423,7 +425,7 @@ class SyncClient:
             _snapshots(answer.members),
             enrolments=answer.enrolments,
             server_time=server_time,
-            now=self.clock(),
+            now=self.clock() if self.clock else None,
         )
         r = self._c.report
         self._c.report = replace(
@@ -462,7 +464,9 @@ class SyncClient:
                 self._c.report = replace(self._c.report, restarted=True)
                 continue
             page = p.change_page(answer, _snapshots(answer.members))
-            result = outbox.apply_page(self.till, page, self.clock())
+            result = outbox.apply_page(
+                self.till, page, self.clock() if self.clock else None
+            )
             r = self._c.report
             self._c.report = replace(
                 r,
