@@ -24,8 +24,9 @@ def _entries(
     first_seq: int,
     rows: list[tuple[str, str, int, str]],
     receipts: list[str | None] | None = None,
+    prev: str = GENESIS,
 ) -> bytes:
-    prev = GENESIS if first_seq == 1 else "0" * 64
+    """A batch whose chain links to ``prev`` (the hash of the entry before ``first_seq``)."""
     out = []
     for i, (member, kind, points, day) in enumerate(rows):
         e = p.WireEntry(
@@ -52,6 +53,16 @@ def _entries(
         prev = e.hash
         out.append(e)
     return p.encode(p.PushRequest(terminal_id=terminal_id, entries=out))
+
+
+def _last_hash(ho: HeadOffice, terminal_id: str) -> str:
+    with ho.store.transaction() as tx:
+        row = tx.one(
+            "SELECT hash FROM entries WHERE terminal_id = ? ORDER BY seq DESC LIMIT 1",
+            (terminal_id,),
+        )
+    assert row is not None
+    return str(row[0])
 
 
 def test_velocity_alert_counts_redemptions_per_member_and_day_across_tills(
@@ -93,7 +104,7 @@ def test_velocity_alert_counts_redemptions_per_member_and_day_across_tills(
     )
     assert alert.terminal_ids == ["T1", "T2"]
     # One more: the same alert, updated, not a second one.
-    ho.push("T2", _entries("T2", 3, [("M1", "redeem", -250, day)]), None)
+    ho.push("T2", _entries("T2", 3, [("M1", "redeem", -250, day)], prev=_last_hash(ho, "T2")), None)
     (again,) = ho.alerts().alerts
     assert (again.alert_id, again.count) == (alert.alert_id, 5)
     assert ho.alerts(after=again.alert_id).alerts == []
@@ -114,7 +125,10 @@ def test_a_pushed_redemption_settles_the_hold_captured_for_its_receipt(store_url
     # which now has the points taken out instead (not both at once).
     ho.push(
         "T1",
-        _entries("T1", 2, [("M1", "redeem", -300, day)] * 2, receipts=["R1", "R2"]),
+        _entries(
+            "T1", 2, [("M1", "redeem", -300, day)] * 2, receipts=["R1", "R2"],
+            prev=_last_hash(ho, "T1"),
+        ),  # fmt: skip
         None,
     )
     assert ho.member("M1").balance == 400

@@ -1,0 +1,251 @@
+"""Storing one push batch exactly once: each entry at its seq (the till's, plus its chain
+segment's offset), its chain checked, the accounts it touches folded, overdrafts flagged.
+Mixed into HeadOffice (service.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from loyalty.ledger import entry_hash
+from loyalty.program import Program
+from sync import protocol as p
+from sync.headoffice import epochs
+from sync.headoffice.accounts import StoredEntry
+from sync.headoffice.once import compensate
+from sync.headoffice.rows import ApiProblem
+from sync.headoffice.store import Tx
+
+_ENTRY_COLUMNS = (
+    "entry_id", "terminal_id", "seq", "member_id", "kind", "points", "amount_minor", "currency",
+    "receipt_no", "reverses", "reward_id", "program_version", "occurred_at", "offline",
+    "cashier_id", "reason", "prev_hash", "hash", "received_at", "chain_ok",
+)  # fmt: skip
+
+
+class BatchStore:
+    """Mixed into HeadOffice."""
+
+    def _recompute(
+        self,
+        tx: Tx,
+        member_ids: Iterable[str],
+        now: dt.datetime,
+        new: Mapping[str, Sequence[StoredEntry]],
+    ) -> list[p.MemberState]:
+        raise NotImplementedError  # AccountFolding's
+
+    def _velocity(self, tx: Tx, stored: Sequence[p.WireEntry], stamp: str) -> None:
+        raise NotImplementedError  # VelocityAlerts'
+
+    def program(self, tx: Tx) -> Program | None:
+        raise NotImplementedError  # HeadOffice's
+
+    def _store_batch(
+        self, tx: Tx, terminal_id: str, req: p.PushRequest, now: dt.datetime, stamp: str
+    ) -> tuple[p.PushAnswer, list[str]]:
+        """The answer, and the members whose accounts it touched (sorted). Seqs are the
+        till's in the answer and head office's (the till's + the epoch's offset) in storage."""
+        ep = epochs.current(tx, terminal_id)
+        if req.epoch != ep.epoch:
+            raise ApiProblem(409, "epoch_stale", epoch=ep.epoch)
+        off = ep.offset
+        last_seq = epochs.last_stored(tx, terminal_id)[0] - off
+        entries = req.entries
+        if entries and entries[0].seq < ep.from_seq:
+            raise ApiProblem(409, "epoch_stale", epoch=ep.epoch)
+        if entries and entries[0].seq > last_seq + 1:
+            raise ApiProblem(409, "seq_gap", expected_seq=last_seq + 1)
+        enrolled = self._store_enrolments(tx, req.enrolments)
+        results: list[p.EntryResult] = []
+        touched: set[str] = set(enrolled)
+        acked = last_seq
+        stored_now: list[p.WireEntry] = []
+        if entries:
+            lo, hi = entries[0].seq, entries[-1].seq
+            in_range = (
+                "SELECT seq, entry_id, hash FROM entries WHERE terminal_id = ? "
+                "AND seq BETWEEN ? AND ?"
+            )
+            # The usual batch starts right after what head office holds: nothing to compare.
+            span = (terminal_id, lo + off, hi + off)
+            before: dict[int, tuple[str, str]] = (
+                {r[0] - off: (r[1], r[2]) for r in tx.all(in_range, span)} if lo <= last_seq else {}
+            )
+            if lo == ep.from_seq:
+                prev = ep.base_hash
+            else:
+                prev_row = tx.one(
+                    "SELECT hash FROM entries WHERE terminal_id = ? AND seq = ?",
+                    (terminal_id, lo - 1 + off),
+                )
+                prev = prev_row[0] if prev_row else ""
+            fresh: list[tuple[Any, ...]] = []
+            chain: dict[int, bool] = {}
+            forked = False
+            for e in entries:
+                linked = e.prev_hash == prev
+                chain[e.seq] = linked and (
+                    p.chain_hash(e.prev_hash, e) == e.hash
+                    or entry_hash(e.prev_hash, p.hash_fields(e)) == e.hash
+                )
+                prev = e.hash
+                held = before.get(e.seq)
+                if held is not None:
+                    # Another entry at this seq: the till forked (restored from a backup).
+                    # Nothing after it in this batch is stored: it would follow the fork.
+                    forked = forked or held != (e.entry_id, e.hash)
+                    continue
+                if forked or not linked:
+                    forked = True
+                    continue
+                fresh.append(
+                    (
+                        e.entry_id,
+                        e.terminal_id,
+                        e.seq + off,
+                        e.member_id,
+                        e.kind,
+                        e.points,
+                        e.amount_minor,
+                        e.currency,
+                        e.receipt_no,
+                        e.reverses,
+                        e.reward_id,
+                        e.program_version,
+                        e.occurred_at,
+                        int(e.offline),
+                        e.cashier_id,
+                        e.reason,
+                        e.prev_hash,
+                        e.hash,
+                        stamp,
+                        int(chain[e.seq]),
+                    )  # fmt: skip
+                )
+            inserted = tx.insert_new("entries", _ENTRY_COLUMNS, fresh) if fresh else 0
+            # The constraints decided; read back what they let in only when they refused some.
+            after: dict[int, tuple[str, str]] = (
+                {row[2] - off: (row[0], row[17]) for row in fresh}
+                if inserted == len(fresh)
+                else {r[0] - off: (r[1], r[2]) for r in tx.all(in_range, span)}
+            )
+            for e in entries:
+                status: p.EntryStatus
+                mine = (e.entry_id, e.hash)
+                if before.get(e.seq) == mine:
+                    status = "duplicate"
+                    touched.add(e.member_id)  # an earlier answer was lost: send states again
+                elif e.seq not in before and after.get(e.seq) == mine:
+                    status = "stored"
+                    stored_now.append(e)
+                    touched.add(e.member_id)
+                else:
+                    status = "conflict"
+                if status != "conflict" and e.seq == acked + 1:
+                    acked = e.seq
+                results.append(p.EntryResult(e.seq, e.entry_id, status, chain_ok=chain[e.seq]))
+            self._settle_holds(tx, terminal_id, stored_now)
+            self._velocity(tx, stored_now, stamp)
+        new: dict[str, list[StoredEntry]] = defaultdict(list)
+        for e in stored_now:
+            new[e.member_id].append(
+                StoredEntry(
+                    e.entry_id,
+                    e.kind,
+                    e.points,
+                    e.amount_minor,
+                    e.reverses,
+                    e.reason,
+                    e.occurred_at,
+                    stamp,
+                )  # fmt: skip
+            )
+        compensate(tx, self.program(tx) if stored_now else None, stored_now, stamp, new)
+        states = self._recompute(tx, touched, now, new)
+        overdrawn = {m.member_id for m in states if m.overdrawn}
+        flagged = {
+            e.entry_id: e.member_id
+            for r, e in zip(results, entries, strict=True)
+            if r.status == "stored" and e.points < 0 and e.member_id in overdrawn
+        }
+        if flagged:
+            # Beside the entries, not on them: head office's ledger is append-only too.
+            tx.many(
+                "INSERT INTO overdrafts (entry_id, member_id, flagged_at) VALUES (?, ?, ?)",
+                [(i, m, stamp) for i, m in flagged.items()],
+            )
+            results = [
+                msgspec.structs.replace(r, overdraft=True) if r.entry_id in flagged else r
+                for r in results
+            ]
+        answer = p.PushAnswer(
+            acked_seq=acked,
+            results=results,
+            members=states,
+            enrolments=sorted(enrolled),
+            server_time=stamp,
+            epoch=ep.epoch,
+        )
+        return answer, sorted(touched)
+
+    def _store_enrolments(self, tx: Tx, enrolments: Sequence[p.WireEnrolment]) -> set[str]:
+        out: set[str] = set()
+        for en in enrolments:
+            tx.run(
+                "INSERT INTO members (member_id, card_number, display_name, language, phone_hash, "
+                "birthday, snapshot_at, consent_at, consent_version, enrolled_at, enrolled_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    en.member_id,
+                    en.card_number,
+                    en.display_name,
+                    en.language,
+                    en.phone_hash,
+                    en.birthday,
+                    en.enrolled_at,
+                    en.consent_at,
+                    en.consent_version,
+                    en.enrolled_at,
+                    en.terminal_id,
+                ),  # fmt: skip
+            )
+            row = tx.one(
+                "SELECT enrolled_by, erased FROM members WHERE member_id = ?", (en.member_id,)
+            )
+            if row is not None and row[0] is None and not row[1]:
+                # A stub made for entries that arrived first: the enrolment fills it in.
+                tx.run(
+                    "UPDATE members SET display_name = ?, language = ?, phone_hash = ?, "
+                    "birthday = ?, consent_at = ?, consent_version = ?, enrolled_at = ?, "
+                    "enrolled_by = ? WHERE member_id = ?",
+                    (
+                        en.display_name,
+                        en.language,
+                        en.phone_hash,
+                        en.birthday,
+                        en.consent_at,
+                        en.consent_version,
+                        en.enrolled_at,
+                        en.terminal_id,
+                        en.member_id,
+                    ),  # fmt: skip
+                )
+            if row is not None:
+                out.add(en.member_id)
+        return out
+
+    def _settle_holds(self, tx: Tx, terminal_id: str, stored: Sequence[p.WireEntry]) -> None:
+        receipts = sorted(
+            {e.receipt_no for e in stored if e.receipt_no and e.kind in ("redeem", "donate")}
+        )
+        for where, params in tx.matching("receipt_no", receipts):  # not one per receipt
+            tx.run(
+                "UPDATE holds SET status = 'settled' WHERE terminal_id = ? AND status = 'captured' "
+                f"AND {where}",
+                (terminal_id, *params),
+            )
