@@ -134,6 +134,20 @@ class OfflinePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """The largest sale (its basket total) and the largest points of one ledger entry a till
+    may record: a barcode scanned into the total field is refused at the till instead of
+    becoming trillions of points. Both stay inside the sync protocol's own bounds, so nothing a
+    till records is refused by head office for its size."""
+
+    max_sale_minor: int = 10_000_000  # 100,000.00 in a currency of two decimals
+    max_entry_points: int = 10_000_000
+
+
+_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
 class Program:
     version: str
     name: Localised
@@ -154,6 +168,7 @@ class Program:
     # The country phone numbers are read for when a till has none of its own ("PL"): for a
     # chain in one country. A till's own (``till init --country``) wins.
     country: str | None = None
+    limits: Limits = Limits()
 
     def reward(self, reward_id: str) -> Reward | None:
         return next((r for r in self.rewards if r.id == reward_id), None)
@@ -333,6 +348,11 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         override_max_points=off.integer("override_max_points", 0),
     )
     refunds = root.sub("refunds", required=False)
+    lim = root.sub("limits", required=False)
+    limits = Limits(
+        max_sale_minor=lim.integer("max_sale_minor", _LIMITS.max_sale_minor, minimum=1),
+        max_entry_points=lim.integer("max_entry_points", _LIMITS.max_entry_points, minimum=1),
+    )
     return Program(
         version=head.text("version"),
         name=head.localised("name"),
@@ -353,6 +373,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         ),
         document=text,
         country=country,
+        limits=limits,
     )
 
 

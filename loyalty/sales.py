@@ -105,6 +105,10 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
         before = compute(program, member, unacked, now)
         # The tier as of now: one whose calendar year has ended is not honoured offline.
         pricing = price(program, req.lines, req.reward_id, req.payment_points, before.tier_id)
+        limit = program.limits.max_sale_minor
+        if pricing.total_minor > limit:
+            raise BadInput("sale_too_large", total_minor=pricing.total_minor, limit_minor=limit,
+                           currency=program.currency)  # fmt: skip
         redeem = pricing.redeemed_points
         mode = "none"
         if redeem:
@@ -131,6 +135,7 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
         earned = earn(program, req.lines, pricing.paid_minor, context, now)
         receipt_no = next_receipt_no(conn, till) if commit else "(preview)"
         new = _entries(member.member_id, receipt_no, pricing, earned)
+        check_entries(program, new)
         offline = mode != "online"
         if commit:
             conn.execute(
@@ -184,6 +189,17 @@ def store_figures(conn: object, receipt_no: str, before: Balance, after: Balance
         "INSERT INTO sale_figures (receipt_no, figures_json) VALUES (?, ?)",
         (receipt_no, figures_json(before, after)),
     )
+
+
+def check_entries(program: Program, new: Sequence[NewEntry]) -> None:
+    """Nothing beyond the program's limits reaches the ledger (see ``Limits``)."""
+    most, largest = program.limits.max_entry_points, program.limits.max_sale_minor
+    for n in new:
+        if abs(n.points) > most:
+            raise BadInput("entry_too_large", points=n.points, limit=most)
+        if abs(n.amount_minor) > largest:
+            raise BadInput("sale_too_large", total_minor=abs(n.amount_minor),
+                           limit_minor=largest, currency=program.currency)  # fmt: skip
 
 
 def _bought_here(conn: object, member: members.Member) -> bool:
