@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loyalty import ledger, members, policy
+from loyalty import denylist, ledger, members, policy
 from loyalty.balance import Balance, compute, figures_json
 from loyalty.db import from_text, set_meta, to_text
 from loyalty.errors import BadInput, NotFound, Refused
@@ -99,8 +99,7 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
         member = members.get(conn, req.member_id)
         if member is None:
             raise NotFound("unknown_member", member=req.member_id[:40])
-        if member.blocked:
-            raise Refused("member_blocked", member=member.member_id)
+        denylist.refuse_denied(conn, member)
         unacked = ledger.unacked_for_member(conn, member.member_id)
         before = compute(program, member, unacked, now)
         # The tier as of now: one whose calendar year has ended is not honoured offline.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
-from loyalty import ledger, members
+from loyalty import denylist, ledger, members
 from loyalty.balance import Balance, compute, read_figures
 from loyalty.db import Database, set_meta, to_text, utc_now
 from loyalty.errors import BadInput, NotFound, NotInitialised, ProgramError, Refused
@@ -160,9 +160,13 @@ class Till:
         set_meta(conn, "program_version", program.version)
 
     # -- members ---------------------------------------------------------------------------
-    def member(self, member_id: str) -> Member:
+    def member(self, member_id: str, *, denied_ok: bool = False) -> Member:
+        """The member to serve; a blocked or deny-listed one is refused (``member_blocked``)
+        unless ``denied_ok`` (a record of the past: a reprinted receipt)."""
         with self.db.read() as conn:
             found = members.get(conn, member_id)
+            if found is not None and not denied_ok:
+                denylist.refuse_denied(conn, found)
         if found is None:
             raise NotFound("unknown_member", member=member_id[:40])
         return found
@@ -184,6 +188,8 @@ class Till:
                 found = matches[0] if len(matches) == 1 else None
         if found is None:
             raise NotFound("unknown_member", member=code[:40])
+        with self.db.read() as conn:
+            denylist.refuse_denied(conn, found, members.card_digits(code) or code)
         return found
 
     @property
@@ -313,6 +319,8 @@ class Till:
             member = members.get(conn, member_id)
             if member is None:
                 raise NotFound("unknown_member", member=member_id[:40])
+            if points > 0:  # taking points back from a deny-listed member stays possible
+                denylist.refuse_denied(conn, member)
             if points < 0:
                 balance = compute(program, member, ledger.unacked_for_member(conn, member_id), now)
                 if balance.available + points < 0:

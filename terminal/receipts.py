@@ -238,7 +238,7 @@ def sale_or_refund(
 def from_sale(result: SaleResult, req_cashier: str, till: Till, shop: Shop) -> Receipt:
     """Right after ``sales.sale``: the balances before and after this very sale."""
     program = till.program
-    member = till.member(result.after.member_id)
+    member = till.member(result.after.member_id, denied_ok=True)
     p = result.pricing
     facts = Facts(
         "sale", result.receipt_no, result.occurred_at, till.terminal_id, req_cashier,
@@ -251,7 +251,7 @@ def from_sale(result: SaleResult, req_cashier: str, till: Till, shop: Shop) -> R
 
 def from_refund(result: RefundResult, cashier: str, till: Till, shop: Shop) -> Receipt:
     program = till.program
-    member = till.member(result.after.member_id)
+    member = till.member(result.after.member_id, denied_ok=True)
     facts = Facts(
         "refund", result.receipt_no, result.occurred_at, till.terminal_id, cashier,
         program.currency, result.amount_minor, 0, 0, 0, 0, result.amount_minor, None,
@@ -266,7 +266,7 @@ def from_store(till: Till, receipt_no: str, shop: Shop, now: dt.datetime) -> Rec
     till stored them shows the balance of ``now``, labelled with its date."""
     record: dict[str, Any] = till.sale_record(receipt_no)
     program = till.program
-    member = till.member(str(record["member_id"]))
+    member = till.member(str(record["member_id"]), denied_ok=True)
     figures = till.sale_figures(receipt_no)
     before, after, at = (
         (*figures, None) if figures else (None, till.balance(member.member_id, now), now)
