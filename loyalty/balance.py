@@ -87,6 +87,7 @@ def compute(
             qualifying += e.amount_minor if program.tier_rule.measure == "spend" else 0
         if program.tier_rule.measure == "points" and e.kind in EARNING_KINDS:
             qualifying += e.points
+        qualifying += _refunded(program, e)
     current = program.tier(member.tier_id)
     progress = member.tier_progress + qualifying
     if _window_turned(program, member, now):
@@ -95,7 +96,8 @@ def compute(
         # (the provisional tier below).
         progress = qualifying
         current = _tier_for(program, 0)
-    provisional = current
+    progress = max(progress, 0)
+    provisional = current if qualifying >= 0 else program.tiers[0]
     for tier in program.tiers:
         if tier.threshold <= progress and tier.threshold > provisional.threshold:
             provisional = tier
@@ -122,6 +124,16 @@ def compute(
         expiring_at=expiring_at,
         status=member.status,
     )
+
+
+def _refunded(program: Program, e: Entry) -> int:
+    """What a refund's reversal takes back of the tier's qualifying spend or points (a negative
+    number), when the program says refunds do."""
+    if e.kind != "reverse" or program.refund_qualifying != "reverse":
+        return 0
+    if program.tier_rule.measure == "spend":
+        return min(e.amount_minor, 0) if e.reason == "refund:base" else 0
+    return min(e.points, 0) if e.reason.startswith("refund:") else 0
 
 
 def _as_of(member: Member) -> dt.datetime | None:

@@ -166,6 +166,20 @@ def reversed_points(conn: sqlite3.Connection, entry_ids: Iterable[str]) -> dict[
     return {r[0]: abs(r[1]) for r in rows}
 
 
+def reversed_amounts(conn: sqlite3.Connection, entry_ids: Iterable[str]) -> dict[str, int]:
+    """How much of each entry's amount (a base earning's qualifying spend) was already
+    reversed (as a positive number)."""
+    ids = list(entry_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        f"SELECT reverses, SUM(amount_minor) FROM ledger WHERE reverses IN "
+        f"({', '.join('?' * len(ids))}) GROUP BY reverses",
+        ids,
+    )
+    return {r[0]: abs(r[1]) for r in rows}
+
+
 UNACKED = "WHERE acked_at IS NULL AND terminal_id = ? ORDER BY seq LIMIT ?"
 
 

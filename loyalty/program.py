@@ -164,6 +164,9 @@ class Program:
     expiry: Expiry
     offline: OfflinePolicy
     refund_when_spent: Literal["allow_negative", "cap_at_available"]
+    # What a refund does to the tier's qualifying spend (or points): "reverse" takes back what
+    # the refunded part of the sale counted (the tier can drop); "keep" leaves it counted.
+    refund_qualifying: Literal["reverse", "keep"]
     document: str  # the TOML text, kept so the program can be stored and re-read exactly
     # The country phone numbers are read for when a till has none of its own ("PL"): for a
     # chain in one country. A till's own (``till init --country``) wins.
@@ -370,6 +373,9 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         offline=offline,
         refund_when_spent=refunds.text(  # type: ignore[arg-type]
             "when_points_spent", "allow_negative", ("allow_negative", "cap_at_available")
+        ),
+        refund_qualifying=refunds.text(  # type: ignore[arg-type]
+            "qualifying", "reverse", ("reverse", "keep")
         ),
         document=text,
         country=country,

@@ -104,13 +104,19 @@ def refund(
         before = compute(program, member, ledger.unacked_for_member(conn, member_id), now)
         sale_entries = ledger.for_receipts(conn, [receipt_no])
         already = ledger.reversed_points(conn, [e.entry_id for e in sale_entries])
+        spent = ledger.reversed_amounts(conn, [e.entry_id for e in sale_entries])
         new_no = next_receipt_no(conn, till)
         new: list[NewEntry] = []
         for e in sale_entries:
             if e.kind in ("earn", "bonus"):
                 points = reversal(e.points, already.get(e.entry_id, 0), refunded_cum, basis)
-                if points:
-                    new.append(NewEntry(member_id, "reverse", -points, 0, new_no, e.entry_id,
+                # The base line's amount is the sale's qualifying spend: the refunded part of
+                # it goes back with the points (the tier counts it, per the program).
+                spend = 0
+                if e.kind == "earn" and e.reason == "base":
+                    spend = reversal(e.amount_minor, spent.get(e.entry_id, 0), refunded_cum, basis)
+                if points or spend:
+                    new.append(NewEntry(member_id, "reverse", -points, -spend, new_no, e.entry_id,
                                         reason=f"refund:{e.reason}"))  # fmt: skip
         reversed_total = -sum(n.points for n in new)
         shortfall = 0
@@ -166,7 +172,7 @@ def _cap(new: list[NewEntry], shortfall: int) -> list[NewEntry]:
     for n in reversed(new):
         cut = min(shortfall, -n.points)
         shortfall -= cut
-        if n.points + cut:
+        if n.points + cut or n.amount_minor:
             out.append(NewEntry(n.member_id, n.kind, n.points + cut, n.amount_minor,
                                 n.receipt_no, n.reverses, n.reward_id, n.reason))  # fmt: skip
     return list(reversed(out))

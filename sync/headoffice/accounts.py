@@ -119,15 +119,25 @@ def compute(program: Program | None, entries: Sequence[StoredEntry], now: dt.dat
     window_start = _window_start(program, now)
     measure = program.tier_rule.measure if program else "spend"
     earnings: set[str] = set()
+    reverse_tier = _refund_reverses_tier(program)
+    spends: dict[str, tuple[dt.datetime, int]] = {}  # base earnings: when, qualifying spend
     for e in entries:
         when = _when(e)
         if e.kind == "earn":
             purchased = True
+        if measure == "spend" and e.kind == "earn" and e.reason == "base":
+            spends[e.entry_id] = (when, e.amount_minor)
+        elif measure == "spend" and reverse_tier and e.kind == "reverse" and e.reverses in spends:
+            # A refund's spend counts in the window its sale counted in.
+            at, amount = spends[e.reverses]  # type: ignore[index]
+            if window_start is not None and at >= window_start:
+                qualifying += _refunded_spend(e, amount)
         if window_start is not None and when >= window_start:
             if measure == "spend" and e.kind == "earn" and e.reason == "base":
                 qualifying += e.amount_minor
             elif measure == "points" and (
-                e.kind in EARNING_KINDS or (e.kind == "reverse" and e.reverses in earnings)
+                e.kind in EARNING_KINDS
+                or (reverse_tier and e.kind == "reverse" and e.reverses in earnings)
             ):
                 qualifying += e.points
         if e.kind in EARNING_KINDS:
@@ -178,6 +188,16 @@ def compute(program: Program | None, entries: Sequence[StoredEntry], now: dt.dat
         has_purchased=purchased,
         overdrawn=debt > 0,
     )
+
+
+def _refund_reverses_tier(program: Program | None) -> bool:
+    return program is None or program.refund_qualifying == "reverse"
+
+
+def _refunded_spend(e: StoredEntry, spend: int) -> int:
+    """A refund's reversal of a base earning takes back its ``amount_minor`` (negative) of the
+    qualifying spend, never more than the sale counted and never adding any."""
+    return max(min(e.amount_minor, 0), -spend)
 
 
 def _lot_order(lot: _Lot) -> tuple[dt.datetime, dt.datetime]:
@@ -289,6 +309,7 @@ def fold(program: Program | None, state: AccountState, entries: Sequence[StoredE
     """Apply new entries (in head office's arrival order) to a member's state, in place."""
     days = program.pending_days if program else 0
     measure = program.tier_rule.measure if program else "spend"
+    reverse_tier = _refund_reverses_tier(program)
     by_id: dict[str, Lot] | None = None
     for e in entries:
         when = min(e.occurred_at, e.received_at)
@@ -297,8 +318,16 @@ def fold(program: Program | None, state: AccountState, entries: Sequence[StoredE
         if measure == "spend":
             if e.kind == "earn" and e.reason == "base":
                 state.qualifying.append(Contribution(e.entry_id, when, e.amount_minor))
+            elif e.kind == "reverse" and e.amount_minor < 0 and reverse_tier:
+                # A refund's spend counts in the window its sale counted in.
+                origin = next((c for c in state.qualifying if c.entry_id == e.reverses), None)
+                if origin is not None:
+                    back = _refunded_spend(e, origin.amount)
+                    state.qualifying.append(Contribution(e.entry_id, origin.at, back))
         elif e.kind in EARNING_KINDS or (
-            e.kind == "reverse" and any(c.entry_id == e.reverses for c in state.qualifying)
+            reverse_tier
+            and e.kind == "reverse"
+            and any(c.entry_id == e.reverses for c in state.qualifying)
         ):
             state.qualifying.append(Contribution(e.entry_id, when, e.points))
         if e.points > 0:
