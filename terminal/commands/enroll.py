@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from terminal.commands.authority import cashier_id
 from terminal.commands.common import balance_json, open_till
 
 
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--language", default="en", help="receipt language: en el pl ro th fa")
     p.add_argument("--birthday", help="MM-DD, for the birthday bonus")
     p.add_argument("--consent", action="store_true", help="the shopper agreed to the terms")
-    p.add_argument("--cashier", help="cashier id (default: config or TILL_CASHIER)")
+    p.add_argument("--cashier", help="a configured cashier id (default: config or TILL_CASHIER)")
     p.set_defaults(func=run)
 
 
@@ -27,10 +28,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     till, cfg = open_till(args)
     try:
+        cashier = cashier_id(args, cfg)
         online = refresh_members(till, cfg) if args.phone else False
         enrolment = till.enroll(
             args.name,
-            args.cashier or cfg.cashier,
+            cashier,
             args.consent,
             language=args.language,
             phone=args.phone,

@@ -9,6 +9,7 @@ from loyalty import refunds
 from loyalty.errors import BadInput
 from loyalty.money import parse_amount
 from loyalty.rules import BasketLine
+from terminal.commands.authority import cashier_id
 from terminal.commands.common import balance_json, entry_json, open_till
 
 
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SKU[,CATEGORY],AMOUNT",
         help="refund only this much of a line (repeatable); default: everything left",
     )
-    p.add_argument("--cashier", help="cashier id (default: config or TILL_CASHIER)")
+    p.add_argument("--cashier", help="a configured cashier id (default: config or TILL_CASHIER)")
     p.set_defaults(func=run)
 
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         digits = till.program.minor_units
         lines = [_line(x, digits) for x in args.line] if args.line else None
-        r = refunds.refund(till, args.receipt, args.cashier or cfg.cashier, lines)
+        r = refunds.refund(till, args.receipt, cashier_id(args, cfg), lines)
     finally:
         till.close()
     return {

@@ -8,10 +8,10 @@ from typing import Any
 
 from loyalty import sales
 from loyalty.money import format_plain
-from loyalty.policy import Override
 from loyalty.sales import SaleRequest, SaleResult
 from loyalty.till import Till
 from terminal.cli_language import cli_language
+from terminal.commands.authority import cashier_id, manager_override
 from terminal.commands.common import balance_json, basket, entry_json, open_till
 from terminal.config import Config
 from terminal.i18n import translator
@@ -29,8 +29,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--redeem", metavar="REWARD_ID", help="a reward from the program")
     p.add_argument("--pay-points", type=int, default=0, metavar="N", help="points as payment")
-    p.add_argument("--cashier", help="cashier id (default: config or TILL_CASHIER)")
-    p.add_argument("--override-manager", metavar="ID", help="manager overriding the offline policy")
+    p.add_argument("--cashier", help="a configured cashier id (default: config or TILL_CASHIER)")
+    p.add_argument(
+        "--override-manager",
+        metavar="ID",
+        help="a configured manager overriding the offline policy; their PIN is asked for "
+        "(or read from TILL_MANAGER_PIN or one line of stdin)",
+    )
     p.add_argument("--override-reason", metavar="TEXT", help="why the manager overrides")
     p.add_argument("--preview", action="store_true", help="show what it would do; write nothing")
     p.add_argument(
@@ -44,12 +49,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         program = till.program
         member = till.find_member(args.member)
-        override = None
-        if args.override_manager:
-            override = Override(args.override_manager, args.override_reason or "")
+        cashier = cashier_id(args, cfg)
+        override = manager_override(args, cfg)
         req = SaleRequest(
             member_id=member.member_id,
-            cashier_id=args.cashier or cfg.cashier,
+            cashier_id=cashier,
             lines=basket(args.total, args.line, program.minor_units),
             reward_id=args.redeem,
             payment_points=args.pay_points,
