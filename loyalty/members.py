@@ -56,6 +56,7 @@ class Member:
     # Head office's clock at this till's last complete pull: the member's row was still head
     # office's word then (no change to it came after), so the snapshot is at least this fresh.
     synced_at: str | None = None
+    merged_into: str | None = None  # head office merged this duplicate into that member
 
     @property
     def blocked(self) -> bool:
@@ -81,12 +82,14 @@ class MemberSnapshot:
     has_purchased: bool = False
     birthday: str | None = None
     phone_hash: str | None = None
+    merged_into: str | None = None
 
 
 _SELECT = (
     "SELECT member_id, card_number, display_name, language, status, balance, pending_json, "
     "tier_id, tier_progress, expiring_points, expiring_at, has_purchased, birthday, phone_hash, "
-    "snapshot_at, (SELECT value FROM meta WHERE key = 'synced_through_at') FROM members"
+    "snapshot_at, (SELECT value FROM meta WHERE key = 'synced_through_at'), merged_into "
+    "FROM members"
 )
 
 
@@ -97,13 +100,21 @@ def _member(row: sqlite3.Row) -> Member:
 
 
 def get(conn: sqlite3.Connection, member_id: str) -> Member | None:
+    """The member, or the member head office merged them into (when this till has them)."""
     row = conn.execute(_SELECT + " WHERE member_id = ?", (member_id,)).fetchone()
-    return _member(row) if row else None
+    return _merged(conn, _member(row)) if row else None
 
 
 def by_card(conn: sqlite3.Connection, card_number: str) -> Member | None:
     row = conn.execute(_SELECT + " WHERE card_number = ?", (card_number,)).fetchone()
-    return _member(row) if row else None
+    return _merged(conn, _member(row)) if row else None
+
+
+def _merged(conn: sqlite3.Connection, member: Member) -> Member:
+    if member.merged_into is None:
+        return member
+    row = conn.execute(_SELECT + " WHERE member_id = ?", (member.merged_into,)).fetchone()
+    return _member(row) if row else member
 
 
 def by_phone(conn: sqlite3.Connection, phone_hashes: str | Sequence[str]) -> list[Member]:
@@ -111,7 +122,10 @@ def by_phone(conn: sqlite3.Connection, phone_hashes: str | Sequence[str]) -> lis
     hashed with a key since rotated is still found)."""
     hashes = [phone_hashes] if isinstance(phone_hashes, str) else list(phone_hashes)
     marks = ", ".join("?" * len(hashes))
-    rows = conn.execute(_SELECT + f" WHERE phone_hash IN ({marks}) ORDER BY member_id", hashes)
+    rows = conn.execute(
+        _SELECT + f" WHERE phone_hash IN ({marks}) AND merged_into IS NULL ORDER BY member_id",
+        hashes,
+    )
     return [_member(r) for r in rows]
 
 
@@ -184,6 +198,8 @@ def check_snapshot(s: MemberSnapshot) -> None:
         raise BadInput("malformed_language", value=s.language[:10])
     if len(s.display_name) > MAX_NAME:
         raise BadInput("malformed_name", maximum=MAX_NAME)
+    if s.merged_into is not None and not MEMBER_ID.match(s.merged_into):
+        raise BadInput("malformed_member_id", value=s.merged_into[:40])
     if s.tier_id is not None and len(s.tier_id) > 64:
         raise BadInput("malformed_tier", value=s.tier_id[:20])
     # Called for every member of every push answer and pull page: the common case (no pending
@@ -208,8 +224,8 @@ def check_snapshot(s: MemberSnapshot) -> None:
 _UPSERT = (
     "INSERT INTO members (member_id, card_number, display_name, language, status, "
     "balance, pending_json, tier_id, tier_progress, expiring_points, expiring_at, "
-    "has_purchased, birthday, phone_hash, snapshot_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "has_purchased, birthday, phone_hash, snapshot_at, updated_at, merged_into) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(member_id) DO UPDATE SET card_number = excluded.card_number, "
     "display_name = excluded.display_name, language = excluded.language, "
     "status = excluded.status, balance = excluded.balance, "
@@ -217,7 +233,9 @@ _UPSERT = (
     "tier_progress = excluded.tier_progress, expiring_points = excluded.expiring_points, "
     "expiring_at = excluded.expiring_at, has_purchased = excluded.has_purchased, "
     "birthday = excluded.birthday, phone_hash = excluded.phone_hash, "
-    "snapshot_at = excluded.snapshot_at, updated_at = excluded.updated_at "
+    "snapshot_at = excluded.snapshot_at, updated_at = excluded.updated_at, "
+    # A merge is for good: a snapshot that does not mention it (a push answer) keeps it.
+    "merged_into = COALESCE(excluded.merged_into, members.merged_into) "
     # An older snapshot (a slow answer overtaken by a newer pull) never wins.
     "WHERE members.snapshot_at IS NULL OR excluded.snapshot_at >= members.snapshot_at"
 )
@@ -255,6 +273,7 @@ def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: s
                 s.phone_hash,
                 s.snapshot_at,
                 now,
+                s.merged_into,
             )  # fmt: skip
             for s in snapshots
         ],

@@ -101,6 +101,7 @@ def refund(
         member = members.get(conn, member_id)
         if member is None:
             raise NotFound("unknown_member", member=member_id)
+        member_id = member.member_id  # merged since the sale: the member kept
         before = compute(program, member, ledger.unacked_for_member(conn, member_id), now)
         sale_entries = ledger.for_receipts(conn, [receipt_no])
         already = ledger.reversed_points(conn, [e.entry_id for e in sale_entries])

@@ -217,3 +217,10 @@ CREATE TABLE sale_figures (
         "CREATE TRIGGER sale_figures_no_update BEFORE UPDATE ON sale_figures "
         "BEGIN SELECT RAISE(ABORT, 'sale_figures is append-only'); END"
     )
+
+
+@migration
+def m004_member_merges(db: Database) -> None:
+    # Head office merged this member (a duplicate enrolment) into another: look-ups by its id,
+    # card or phone find that one. Set once, never cleared (loyalty.members.upsert).
+    db.execute("ALTER TABLE members ADD COLUMN merged_into TEXT")

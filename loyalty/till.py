@@ -296,7 +296,7 @@ class Till:
             member = members.get(conn, member_id)
             if member is None:
                 raise NotFound("unknown_member", member=member_id[:40])
-            unacked = ledger.unacked_for_member(conn, member_id)
+            unacked = ledger.unacked_for_member(conn, member.member_id)
         return compute(self.program, member, unacked, now)
 
     def adjust(
@@ -321,6 +321,7 @@ class Till:
                 raise NotFound("unknown_member", member=member_id[:40])
             if points > 0:  # taking points back from a deny-listed member stays possible
                 denylist.refuse_denied(conn, member)
+            member_id = member.member_id  # a merged duplicate's: the member kept
             if points < 0:
                 balance = compute(program, member, ledger.unacked_for_member(conn, member_id), now)
                 if balance.available + points < 0:

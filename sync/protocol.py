@@ -147,6 +147,7 @@ class MemberState(Answer):
     birthday: str | None = None
     phone_hash: str | None = None
     overdrawn: bool = False
+    merged_into: str | None = None  # a duplicate enrolment: this member's points are there
 
 
 class PushAnswer(Answer):
@@ -395,7 +396,7 @@ def snapshot(m: MemberState) -> MemberSnapshot:
         pending=tuple(m.pending), tier_id=m.tier_id,
         tier_progress=m.tier_progress, expiring_points=m.expiring_points,
         expiring_at=m.expiring_at, has_purchased=m.has_purchased, birthday=m.birthday,
-        phone_hash=m.phone_hash,
+        phone_hash=m.phone_hash, merged_into=m.merged_into,
     )  # fmt: skip
 
 

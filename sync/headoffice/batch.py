@@ -16,6 +16,7 @@ from loyalty.program import Program
 from sync import protocol as p
 from sync.headoffice import epochs
 from sync.headoffice.accounts import StoredEntry
+from sync.headoffice.merges import merge
 from sync.headoffice.once import compensate
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx
@@ -166,6 +167,7 @@ class BatchStore:
                 )  # fmt: skip
             )
         compensate(tx, self.program(tx) if stored_now else None, stored_now, stamp, new)
+        touched |= merge(tx, self.program(tx), req.enrolments, stored_now, stamp, new)
         states = self._recompute(tx, touched, now, new)
         overdrawn = {m.member_id for m in states if m.overdrawn}
         flagged = {

@@ -14,6 +14,7 @@ from typing import Any
 
 from loyalty.db import to_text
 from sync import protocol as p
+from sync.headoffice.merges import with_merges
 from sync.headoffice.rows import _MEMBER_COLUMNS, ApiProblem, _member_state
 from sync.headoffice.store import Tx
 
@@ -70,7 +71,7 @@ class ChangeFeed:
             "ORDER BY member_id LIMIT ?",
             (after, limit),
         )
-        members = [_member_state(r) for r in rows]
+        members = with_merges(tx, [_member_state(r) for r in rows])
         if len(rows) == limit:
             cursor = _cursor(epoch, "s", start, rows[-1][0])
         else:
@@ -117,6 +118,7 @@ class ChangeFeed:
             )
             for r in found:
                 (erased.append(r[0]) if r[16] else members.append(_member_state(r)))
+        members = with_merges(tx, members)
         programs = []
         for version in list(refs["program"]):
             doc = tx.one("SELECT document FROM programs WHERE version = ?", (version,))

@@ -33,6 +33,7 @@ from sync.headoffice.batch import BatchStore
 from sync.headoffice.feed import ChangeFeed
 from sync.headoffice.folding import AccountFolding
 from sync.headoffice.holds import Holds
+from sync.headoffice.merges import with_merges
 from sync.headoffice.rows import (
     _MEMBER_COLUMNS,
     ApiProblem,
@@ -269,7 +270,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
                 params,
             )
             out.extend(_member_state(r) for r in rows)
-        return out
+        return with_merges(tx, out)
 
     def _changed(
         self, tx: Tx, changes: Sequence[tuple[str, str]], origin: str | None = None

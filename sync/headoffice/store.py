@@ -151,6 +151,12 @@ CREATE TABLE IF NOT EXISTS once_paid (
     paid_at TEXT NOT NULL,
     PRIMARY KEY (member_id, once_key)
 );
+CREATE TABLE IF NOT EXISTS merges (
+    dup_id TEXT PRIMARY KEY,
+    into_id TEXT NOT NULL,
+    merged_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS members_phone ON members (phone_hash);
 CREATE TABLE IF NOT EXISTS ledger_seq (
     terminal_id TEXT PRIMARY KEY,
     seq BIGINT NOT NULL

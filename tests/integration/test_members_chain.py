@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from loyalty import outbox
 from loyalty.db import utc_now
 from loyalty.errors import BadInput, Refused
 from loyalty.till import Till
 from tests.cli_helpers import ROOT, run_till
-from tests.sync_fixtures import ADMIN, Shop, buy, postgres, shop, store_url
+from tests.sync_fixtures import ADMIN, Shop, assert_exactly_once, buy, postgres, shop, store_url
 
 __all__ = ["postgres", "shop", "store_url"]
 
@@ -173,3 +174,47 @@ def test_points_expired_on_the_calendar_are_spent_at_no_till(shop: Shop) -> None
     c_warsaw.sync()
     assert assert_balances_agree(shop, clock(), "ANN", athens, warsaw) == 0
     assert shop.ho.member("ANN").pending[0][0] == 25
+
+
+def points_at_headoffice(shop: Shop, *member_ids: str) -> int:
+    with shop.ho.store.transaction() as tx:
+        rows = tx.all("SELECT member_id, points FROM entries")
+    return sum(int(points) for member_id, points in rows if member_id in member_ids)
+
+
+def test_a_shopper_enrolled_at_two_offline_tills_is_merged_without_losing_a_point(
+    shop: Shop,
+) -> None:
+    a, c_a = shop.till("WAW1", country="PL")
+    b, c_b = shop.till("WAW2", country="PL")
+    earlier = utc_now() - dt.timedelta(minutes=5)
+    ola = a.enroll("Ola", "cashier1", True, "pl", phone="600 100 200", now=earlier).member
+    dup = b.enroll("Aleksandra", "cashier2", True, "pl", phone="+48 600 100 200")
+    dup_id, dup_card = dup.member.member_id, dup.card_number
+    buy(a, ola.member_id, 4200)  # 42 + the welcome bonus (100)
+    buy(b, dup_id, 2500)  # 25 + the welcome bonus again
+    b.adjust(dup_id, 300, "goodwill: broken jar", "cashier2")
+    c_b.sync()  # head office knows one member with this phone: nothing to merge yet
+    assert shop.ho.member(dup_id).balance == 300
+    c_a.sync()  # Ola was enrolled first: the later enrolment is merged into her
+    buy(b, dup_id, 2000)  # till B has not heard of the merge yet: 20 more for the duplicate
+    c_b.sync()
+    c_a.sync()
+    hq_ola, hq_dup = shop.ho.member(ola.member_id), shop.ho.member(dup_id)
+    assert (hq_dup.balance, hq_dup.pending, hq_dup.merged_into) == (0, [], ola.member_id)
+    assert hq_ola.balance == 300
+    assert sum(p for p, _ in hq_ola.pending) == 42 + 100 + 25 + 20  # one welcome bonus
+    # Every till finds Ola by the phone, her card and the duplicate's card and id.
+    for till in (a, b):
+        for code in ("600 100 200", ola.card_number, dup_card, dup_id):
+            assert till.find_member(code).member_id == ola.member_id, (till.terminal_id, code)
+        assert till.balance(dup_id).member_id == ola.member_id
+    assert assert_balances_agree(shop, utc_now(), ola.member_id, a, b) == 300
+    # Nothing was edited or lost: every till entry is at head office once, and head office's
+    # own entries (the merge's moves, the second welcome taken back) account for the rest.
+    assert_exactly_once(shop.ho, a, b)
+    till_points = sum(e.points for t in (a, b) for e in outbox.entries_from(t, 1, 1000))
+    assert points_at_headoffice(shop, ola.member_id, dup_id) == till_points - 100
+    # At a till that knows of the merge, the duplicate's card sells to Ola directly.
+    sale = buy(b, b.find_member(dup_card).member_id, 1000)
+    assert {e.member_id for e in sale.entries} == {ola.member_id}

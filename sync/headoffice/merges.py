@@ -1,0 +1,150 @@
+"""One member, however many tills enrolled them. Tills offline from each other may each enrol
+the same shopper (the same phone); head office keeps the member enrolled first and merges every
+later enrolment of that phone into them, in the push that brings the duplicate.
+
+A merge loses no point and edits nothing: the ``merges`` table records it, and head office's own
+entries (sync/headoffice/own_entries.py) move each of the duplicate's entries across, a reversal
+on the duplicate (reason ``merged_into:<member>``) and the same entry on the member kept (same
+kind, points, spend and reason, so pending points, tier spend and purchases carry over). Entries
+the duplicate gets later (a till that has not heard of the merge yet) are moved in the push that
+brings them. A once-only bonus both were paid is moved only if the member kept had not been
+paid it (``once_paid``). The merge reaches every till through the feed (``merged_into``), the
+till that pushed the duplicate included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import msgspec
+
+from loyalty.program import Program
+from sync import protocol as p
+from sync.headoffice import own_entries
+from sync.headoffice.accounts import StoredEntry
+from sync.headoffice.own_entries import HEADOFFICE, OwnEntry
+from sync.headoffice.store import Tx
+
+MERGED_INTO = "merged_into"
+
+
+def merge(
+    tx: Tx,
+    program: Program | None,
+    enrolments: Sequence[p.WireEnrolment],
+    stored: Sequence[p.WireEntry],
+    stamp: str,
+    new: dict[str, list[StoredEntry]],
+) -> set[str]:
+    """Merge the duplicates these enrolments made, move the entries of every duplicate these
+    entries touched, and queue the moves in ``new`` to fold. Returns the members changed."""
+    found: set[str] = set()
+    for phone_hash in sorted({e.phone_hash for e in enrolments if e.phone_hash}):
+        found |= _detect(tx, phone_hash, stamp)
+    ids = sorted(found | {e.member_id for e in stored})
+    dups: dict[str, str] = {}
+    for where, params in tx.matching("dup_id", ids):
+        dups.update(tx.all(f"SELECT dup_id, into_id FROM merges WHERE {where}", params))
+    if not dups or program is None:
+        return set()
+    moves: list[OwnEntry] = []
+    for dup, into in sorted(dups.items()):
+        moves += _moves(tx, dup, into, stamp)
+    for x, entry in own_entries.write(
+        tx, moves, currency=program.currency, program_version=program.version, stamp=stamp
+    ):
+        new[x.member_id].append(entry)
+    changed = set(dups) | set(dups.values())
+    # Every till, the one that pushed the duplicate too, learns of the merge from the feed.
+    tx.lock_changes()
+    tx.run(
+        "INSERT INTO changes (kind, ref, origin) VALUES (?, ?, NULL)",
+        ("members", json.dumps(sorted(changed))),
+    )
+    return changed
+
+
+def _detect(tx: Tx, phone_hash: str, stamp: str) -> set[str]:
+    """Merge the later enrolments of this phone into the first; the duplicates merged now."""
+    rows = tx.all(
+        "SELECT member_id FROM members WHERE phone_hash = ? AND erased = 0 "
+        "AND member_id NOT IN (SELECT dup_id FROM merges) "
+        "ORDER BY COALESCE(enrolled_at, snapshot_at), member_id",
+        (phone_hash,),
+    )
+    if len(rows) < 2:
+        return set()
+    into = rows[0][0]
+    tx.many(
+        "INSERT INTO merges (dup_id, into_id, merged_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [(r[0], into, stamp) for r in rows[1:]],
+    )
+    return {r[0] for r in rows[1:]}
+
+
+def _moves(tx: Tx, dup: str, into: str, stamp: str) -> list[OwnEntry]:
+    """The entries that move the duplicate's entries to ``into`` (those moved before are
+    skipped by own_entries: their ids are derived from the entry they move)."""
+    rows = tx.all(
+        "SELECT entry_id, kind, points, amount_minor, reason, terminal_id FROM entries "
+        "WHERE member_id = ? AND points <> 0 ORDER BY id",
+        (dup,),
+    )
+    out: list[OwnEntry] = []
+    for entry_id, kind, points, amount, reason, terminal_id in rows:
+        if terminal_id == HEADOFFICE and str(reason).startswith(f"{MERGED_INTO}:"):
+            continue  # a move out, already
+        points, amount = int(points), int(amount)
+        out.append(
+            OwnEntry(
+                f"merge-out:{entry_id}",
+                dup,
+                "reverse",
+                -points,
+                f"{MERGED_INTO}:{into}",
+                reverses=entry_id,
+            )  # fmt: skip
+        )
+        if _once_taken(tx, dup, into, entry_id, stamp):
+            continue  # the member kept had this once-only bonus already
+        out.append(
+            OwnEntry(f"merge-in:{entry_id}", into, kind, points, reason, amount_minor=amount)
+        )
+    return out
+
+
+def _once_taken(tx: Tx, dup: str, into: str, entry_id: str, stamp: str) -> bool:
+    row = tx.one(
+        "SELECT once_key FROM once_paid WHERE member_id = ? AND entry_id = ?", (dup, entry_id)
+    )
+    if row is None:
+        return False
+    moved = OwnEntry(f"merge-in:{entry_id}", into, "", 0, "").entry_id
+    claimed = tx.run(
+        "INSERT INTO once_paid (member_id, once_key, entry_id, paid_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        (into, row[0], moved, stamp),
+    )
+    if claimed:
+        return False
+    # Claimed before: by this very move (a replay) or by the member's own bonus.
+    mine = tx.one(
+        "SELECT 1 FROM once_paid WHERE member_id = ? AND once_key = ? AND entry_id = ?",
+        (into, row[0], moved),
+    )
+    return mine is None
+
+
+def with_merges(tx: Tx, states: list[p.MemberState]) -> list[p.MemberState]:
+    """The states, each merged duplicate naming the member its points went to."""
+    ids = [s.member_id for s in states]
+    merged: dict[str, str] = {}
+    for where, params in tx.matching("dup_id", ids):
+        merged.update(tx.all(f"SELECT dup_id, into_id FROM merges WHERE {where}", params))
+    if not merged:
+        return states
+    return [
+        msgspec.structs.replace(s, merged_into=merged[s.member_id]) if s.member_id in merged else s
+        for s in states
+    ]
