@@ -102,7 +102,7 @@ class TillServices:
         member = self.till.member(member_id)
         balance = self.till.balance(member_id, self.now())
         program = self.till.program
-        tier = program.tier(member.tier_id).id
+        tier = balance.tier_id  # as of now: a tier whose year has ended is not offered
         usable = [r for r in program.rewards if not r.tiers or tier in r.tiers]
         affordable = tuple(r for r in usable if r.cost_points <= balance.available)
         others = tuple(r for r in program.rewards if r not in affordable)

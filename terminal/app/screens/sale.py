@@ -310,7 +310,7 @@ class SaleScreen(TillScreen):
                 req.lines,
                 req.reward_id,
                 req.payment_points,
-                self.view.member.tier_id,
+                self.view.balance.tier_id,
             )
             points = pricing.redeemed_points
         except LoyaltyError as exc:
