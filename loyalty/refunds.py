@@ -40,12 +40,86 @@ class RefundResult:
     after: Balance
 
 
+@dataclass(frozen=True, slots=True)
+class RefundableLine:
+    sku: str
+    category: str
+    bought_minor: int
+    left_minor: int  # not refunded yet
+
+
+@dataclass(frozen=True, slots=True)
+class Refundable:
+    """A sale as a refund starts from it: its lines (one per product code) and what is left."""
+
+    receipt_no: str
+    member_id: str
+    occurred_at: str
+    currency: str
+    lines: tuple[RefundableLine, ...]
+
+    @property
+    def left_minor(self) -> int:
+        return sum(line.left_minor for line in self.lines)
+
+
+def refundable(till: Till, receipt_no: str) -> Refundable:
+    """The sale's lines and what each has left to refund (NotFound, or Refused for a refund)."""
+    with till.db.read() as conn:
+        sale = conn.execute(
+            "SELECT * FROM sales WHERE receipt_no = ? AND terminal_id = ?",
+            (receipt_no, till.terminal_id),
+        ).fetchone()
+        if sale is None:
+            raise NotFound("unknown_receipt", receipt=receipt_no[:40])
+        if sale["kind"] != "sale":
+            raise Refused("cannot_refund_a_refund", receipt=receipt_no)
+        earlier = conn.execute(
+            "SELECT lines_json FROM sales WHERE refund_of = ?", (receipt_no,)
+        ).fetchall()
+    done: dict[str, int] = defaultdict(int)
+    for row in earlier:
+        for sku, _category, amount in json.loads(row[0]):
+            done[sku] += amount
+    bought: dict[str, int] = defaultdict(int)
+    category: dict[str, str] = {}
+    for sku, cat, amount in json.loads(sale["lines_json"]):
+        bought[sku] += amount
+        category.setdefault(sku, cat)
+    lines = tuple(
+        RefundableLine(sku, category[sku], bought[sku], bought[sku] - done[sku]) for sku in bought
+    )
+    return Refundable(receipt_no, sale["member_id"], sale["occurred_at"], sale["currency"], lines)
+
+
+class _Preview(Exception):  # noqa: N818 - not an error: carries a preview out of its rollback
+    def __init__(self, result: RefundResult) -> None:
+        self.result = result
+
+
+def preview(
+    till: Till,
+    receipt_no: str,
+    cashier_id: str,
+    lines: Sequence[BasketLine] | None = None,
+    now: dt.datetime | None = None,
+) -> RefundResult:
+    """What the refund would do (money, points reversed and returned, the balance after),
+    computed by the refund itself in a transaction that is rolled back: nothing is written."""
+    try:
+        refund(till, receipt_no, cashier_id, lines, now, _preview=True)
+    except _Preview as done:
+        return done.result
+    raise AssertionError("a refund preview always rolls back")  # pragma: no cover
+
+
 def refund(
     till: Till,
     receipt_no: str,
     cashier_id: str,
     lines: Sequence[BasketLine] | None = None,
     now: dt.datetime | None = None,
+    _preview: bool = False,
 ) -> RefundResult:
     now = _aware(now)
     check_cashier(cashier_id)
@@ -161,10 +235,13 @@ def refund(
         )  # fmt: skip
         after = compute(program, member, ledger.unacked_for_member(conn, member_id), now)
         store_figures(conn, new_no, before, after)
-    return RefundResult(
-        new_no, receipt_no, now, amount, whole, tuple(entries),
-        reversed_total - shortfall, returned, shortfall, before, after,
-    )  # fmt: skip
+        result = RefundResult(
+            new_no, receipt_no, now, amount, whole, tuple(entries),
+            reversed_total - shortfall, returned, shortfall, before, after,
+        )  # fmt: skip
+        if _preview:
+            raise _Preview(result)  # leaves the write transaction: rolled back
+    return result
 
 
 def _cap(new: list[NewEntry], shortfall: int) -> list[NewEntry]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from loyalty.errors import LoyaltyError
-from loyalty.refunds import RefundResult
+from loyalty.refunds import Refundable, RefundResult
+from loyalty.rules import BasketLine
 from loyalty.sales import SaleResult
 from loyalty.till import Enrolment
 from terminal.app.services import MemberView
@@ -39,6 +40,27 @@ class SaleCommitted(Message):
 
 @dataclass
 class SaleRefused(Message):
+    error: LoyaltyError
+
+
+@dataclass
+class ReceiptLoaded(Message):
+    """The receipt a refund starts from, with what each line has left."""
+
+    receipt: Refundable
+    member_name: str
+
+
+@dataclass
+class RefundPreviewed(Message):
+    """What the picked refund would do; nothing written yet."""
+
+    result: RefundResult
+    lines: list[BasketLine]
+
+
+@dataclass
+class RefundRefused(Message):
     error: LoyaltyError
 
 

@@ -124,6 +124,15 @@ class TillServices:
             self.printer.enqueue_sale(result)
         return result
 
+    def refundable(self, receipt_no: str) -> refunds.Refundable:
+        return refunds.refundable(self.till, receipt_no)
+
+    def refund_preview(
+        self, receipt_no: str, cashier_id: str, lines: list[BasketLine]
+    ) -> RefundResult:
+        with self.lock:
+            return refunds.preview(self.till, receipt_no, cashier_id, lines, self.now())
+
     def refund(
         self, receipt_no: str, cashier_id: str, lines: list[BasketLine] | None
     ) -> RefundResult:

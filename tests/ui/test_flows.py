@@ -192,11 +192,14 @@ async def test_refund_by_receipt_number(services: TillServices) -> None:
         await pilot.press("f3")
         await pilot.pause()
         await type_in(pilot, "NOPE-1")
-        await pilot.press("f10")
         await settle(pilot)
         assert "no receipt NOPE-1" in text_of(app, "#message")
-        app.screen.query_one("#receipt", Input).value = sale.result.receipt_no
-        await pilot.press("f10")
+        app.screen.query_one("#receipt", Input).value = ""
+        await type_in(pilot, sale.result.receipt_no)
+        await settle(pilot)
+        await pilot.press("f2", "f10")  # the whole receipt, then confirm
+        await settle(pilot)
+        await pilot.press("enter")
         await settle(pilot)
         (refund,) = events(app, m.RefundCommitted)
         assert refund.result.points_reversed == 30

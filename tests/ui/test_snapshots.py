@@ -69,8 +69,18 @@ async def enrol(pilot: Pilot[None]) -> None:
 
 
 async def refund(pilot: Pilot[None]) -> None:
+    """A two-line receipt, part of its first line picked."""
     await idle(pilot)
-    await _keys(pilot, "f3", "ATH01-T1-000001")
+    await _keys(pilot, "M000007", "enter", "enter", "fresh 10.00; cafe 5.00", "f10")
+    await _keys(pilot, "f3", "ATH01-T1-000001", "enter")
+    await until(pilot, lambda: pilot.app.screen.query_one("#refund-lines").row_count > 0)
+    await _keys(pilot, "4.00", "enter")
+
+
+async def refund_confirm(pilot: Pilot[None]) -> None:
+    await refund(pilot)
+    await _keys(pilot, "f10")
+    await until(pilot, lambda: pilot.app.screen.query("#question").first() is not None)
 
 
 async def end_of_day(pilot: Pilot[None]) -> None:
@@ -99,6 +109,7 @@ SCREENS: dict[str, Steps] = {
     "confirm_sale": confirm_sale,
     "enrol": enrol,
     "refund": refund,
+    "refund_confirm": refund_confirm,
     "end_of_day": end_of_day,
     "lock": lock,
 }

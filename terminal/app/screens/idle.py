@@ -118,7 +118,7 @@ class IdleScreen(TillScreen):
         self.app.push_screen(RefundScreen())
 
     def action_reprint(self) -> None:
-        from terminal.app.screens.refund import ReprintScreen
+        from terminal.app.screens.reprint import ReprintScreen
 
         self.app.push_screen(ReprintScreen())
 
