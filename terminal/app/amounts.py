@@ -15,10 +15,6 @@ from typing import Any
 from loyalty.errors import BadInput
 from loyalty.money import parse_amount
 
-# The largest sale the till takes, in the program currency's major units, until the program
-# carries its own limit (issue 20 adds it at the source; `max_sale_minor` on the program then
-# wins). The setting `max_sale` may lower it for one shop.
-DEFAULT_MAX_SALE = "10000"
 # Above this total the till asks the cashier to confirm the amount before the sale commits
 # (setting `confirm_sale_above`, major units).
 DEFAULT_CONFIRM_ABOVE = "500"
@@ -37,9 +33,10 @@ class AmountRules:
     @classmethod
     def for_till(cls, program: Any, settings: Mapping[str, Any]) -> AmountRules:
         digits = int(program.minor_units)
-        default_max = parse_amount(DEFAULT_MAX_SALE, digits)
-        limit = getattr(program, "max_sale_minor", None) or default_max
-        if "max_sale" in settings:
+        limit = int(
+            program.limits.max_sale_minor
+        )  # the program's largest sale (sales refuse it too)
+        if "max_sale" in settings:  # a shop may set a lower one for its tills
             limit = min(limit, parse_amount(str(settings["max_sale"]), digits))
         confirm = parse_amount(
             str(settings.get("confirm_sale_above", DEFAULT_CONFIRM_ABOVE)), digits
@@ -77,9 +74,7 @@ def read_amount(text: str, rules: AmountRules) -> int:
 
 def check_sale_total(amount_minor: int, rules: AmountRules) -> None:
     if amount_minor > rules.max_sale_minor:
-        raise BadInput(
-            "sale_over_limit", amount_minor=amount_minor, limit_minor=rules.max_sale_minor
-        )
+        raise BadInput("sale_too_large", total_minor=amount_minor, limit_minor=rules.max_sale_minor)
 
 
 def read_points(text: str) -> int:

@@ -35,7 +35,10 @@ def one_line(app, selector: str) -> str:  # type: ignore[no-untyped-def]
         ("400000000002", "'400000000002' looks like a card number or a barcode"),
         ("40063813339310000", "looks like a card number or a barcode"),
         ("-5", "-€5.00 is below zero"),
-        ("20000", "€20,000.00 is more than the largest sale this till takes (€10,000.00)"),
+        (
+            "200000",
+            "total €200,000.00 is larger than the largest sale this shop allows (€100,000.00)",
+        ),
         ("12.345", "'12.345' has more than 2 decimals"),
         ("12,50 EUR", "'12,50 EUR' is not an amount"),
     ],
