@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loyalty import schema
+from loyalty.files import private_database
 
 
 def utc_now() -> dt.datetime:
@@ -39,6 +40,8 @@ class Database:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        if self.path != ":memory:":
+            private_database(self.path)  # 0600 before SQLite writes a byte (or its WAL/SHM)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 5000")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
-from loyalty import denylist, ledger, members
+from loyalty import denylist, files, ledger, members
 from loyalty.balance import Balance, compute, read_figures
 from loyalty.db import Database, set_meta, to_text, utc_now
 from loyalty.errors import BadInput, NotFound, NotInitialised, ProgramError, Refused
@@ -65,7 +65,7 @@ class Till:
         path = Path(data_dir) / DB_FILE
         if must_exist and not path.exists():
             raise NotInitialised(path=str(Path(data_dir)))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        files.private_dir(path.parent)
         till = cls(Database(path))
         if must_exist and till.db.meta("terminal_id") is None:
             raise NotInitialised(path=str(Path(data_dir)))

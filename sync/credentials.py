@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from loyalty.files import tighten
 from sync import protocol as p
 from sync.client import _JSON, SyncFailed, Timeouts, _decoder, _problem
 
@@ -30,6 +31,9 @@ def save_token(data_dir: str | Path, token: str) -> Path:
 
 
 def load_token(data_dir: str | Path) -> str | None:
+    """The saved token; a token file found open to others is made private first (or refused:
+    loyalty.files)."""
+    tighten(token_path(data_dir))
     try:
         return token_path(data_dir).read_text(encoding="utf-8").strip() or None
     except FileNotFoundError:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from loyalty.errors import LoyaltyError
+from sync.redact import redact
 from terminal.cli_language import cli_language
 from terminal.errors import CommandError
 from terminal.i18n import translator
@@ -68,23 +70,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Characters json leaves raw that a terminal would act on: DEL and C1 controls (CSI, OSC...),
+# bidi embeddings, overrides and isolates, and the Unicode line and paragraph separators.
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def emit(result: Any) -> None:
-    """Print a result as JSON on stdout (the scripting contract)."""
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
-    sys.stdout.write("\n")
+    """Print a result as JSON on stdout (the scripting contract). Characters a terminal would
+    act on are written as JSON escapes: a script reads exactly what is stored, a terminal shows
+    them as harmless text (C0 controls json escapes itself)."""
+    text = json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True)
+    sys.stdout.write(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+
+
+def undecodable(argv: Sequence[str]) -> str | None:
+    """The first argument that is not UTF-8 (Python keeps its bytes as lone surrogates), as it
+    may be shown; None when every argument is text."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:60]
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    t = translator(cli_language())
+    bad = undecodable(argv)
+    if bad is not None:
+        line = t("cli.error.undecodable_argument", argument=bad)
+        print(f"till: {shown(line)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     parser = build_parser()
     args = parser.parse_args(argv)
-    t = translator(cli_language())
     try:
         result = args.func(args)
     except CommandError as exc:
-        print(f"till: {shown(t(exc.key, **exc.params))}", file=sys.stderr)
+        print(f"till: {shown(redact(t(exc.key, **exc.params)))}", file=sys.stderr)
         return exc.exit_code
     except LoyaltyError as exc:
-        print(f"till: {shown(describe(t, exc))}", file=sys.stderr)
+        print(f"till: {shown(redact(describe(t, exc)))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130

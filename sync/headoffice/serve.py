@@ -23,6 +23,7 @@ from sync.headoffice.app import create_app
 from sync.headoffice.service import PUSH_CONCURRENCY, HeadOffice, MintCode
 from sync.headoffice.store import open_store
 from sync.headoffice.velocity import VELOCITY_LIMIT
+from sync.redact import redact, redact_logs
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -52,10 +53,12 @@ def make_headoffice(
 
 
 def _config(app: Any, **kwargs: Any) -> uvicorn.Config:
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30,
         **kwargs,
     )  # fmt: skip
+    redact_logs()  # after uvicorn set up its handlers
+    return config
 
 
 def serve(
@@ -131,10 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         help="pushes this process stores at once (more cores: more)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    ho = make_headoffice(
-        args.db, args.admin_token, args.program, velocity_limit=args.velocity_limit,
-        push_concurrency=args.push_concurrency,
-    )  # fmt: skip
+    try:
+        ho = make_headoffice(
+            args.db, args.admin_token, args.program, velocity_limit=args.velocity_limit,
+            push_concurrency=args.push_concurrency,
+        )  # fmt: skip
+    except Exception as exc:  # sqlite3 or psycopg: the driver's own error types
+        print(redact(f"cannot open {args.db}: {exc}"), file=sys.stderr)
+        return 1
 
     def ready(url: str) -> None:
         print(json.dumps({"url": url}), flush=True)

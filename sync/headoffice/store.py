@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 import msgspec
 
+from loyalty.files import private_database
+
 Row = tuple[Any, ...]
 
 _SCHEMA = """
@@ -269,6 +271,8 @@ class SqliteStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        if self.path != ":memory:":
+            private_database(self.path)  # members' data and till token hashes: owner only
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 10000")
         if self.path != ":memory:":

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from loyalty.files import private_dir
+from sync.redact import redact
 from terminal.errors import CommandError
 
 MintCode = Callable[[str], str]
@@ -53,8 +55,7 @@ def serve(
 
     db = args.db
     if db is None:
-        folder = load_config(args).data_dir
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(load_config(args).data_dir)
         db = str(folder / "headoffice.sqlite")
     admin_token = os.environ.get("TILL_HEADOFFICE_ADMIN_TOKEN")
     made_up = admin_token is None
@@ -64,7 +65,10 @@ def serve(
         ho = make_headoffice(db, admin_token, None, mint_code)
     except Exception as exc:  # sqlite3 or psycopg: the driver's own error types
         raise CommandError(
-            "sync.headoffice.bad_database", exit_code=1, db=db, detail=str(exc)[:200]
+            "sync.headoffice.bad_database",
+            exit_code=1,
+            db=redact(db),
+            detail=redact(str(exc))[:200],
         ) from None
     for key_id, raw in public_keys:
         ho.add_key(key_id, base64.b64encode(raw).decode())
@@ -79,7 +83,7 @@ def serve(
             ) from None  # fmt: skip
 
     def ready(url: str) -> None:
-        line: dict[str, str] = {"url": url, "db": db}
+        line: dict[str, str] = {"url": url, "db": redact(db)}
         if made_up:
             line["admin_token"] = admin_token
         print(json.dumps(line), flush=True)
