@@ -72,6 +72,7 @@ class SyncState:
     last_pull_at: dt.datetime | None
     cursor: str | None
     clock_drift_ms: int | None  # this till's clock minus head office's, at the last exchange
+    held: int = 0  # entries head office holds without crediting them
 
 
 def pending_entries(till: Till, limit: int, after_seq: int = 0) -> list[Entry]:
@@ -120,11 +121,13 @@ def acknowledge(
     enrolments: Sequence[str] = (),
     server_time: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    held: Sequence[str] = (),
 ) -> int:
     """Record head office's answer to a push, in one transaction: the entries at ``seqs``
     (the ones head office said it holds, each checked against the entry the till sent) leave
-    the outbox, the members touched take head office's balances. Returns how many entries were
-    newly acknowledged (0 for a replayed answer)."""
+    the outbox, the members touched take head office's balances. ``held``: entry ids among
+    them that head office holds without crediting them. Returns how many entries were newly
+    acknowledged (0 for a replayed answer)."""
     now = _aware(now)
     stamp = to_text(now)
     runs = _runs(sorted(set(seqs)))
@@ -142,6 +145,11 @@ def acknowledge(
                 "UPDATE enrolments SET acked_at = ? WHERE member_id = ? AND acked_at IS NULL",
                 (stamp, member_id),
             )
+        conn.executemany(
+            "INSERT INTO held_by_headoffice (entry_id, held_at) VALUES (?, ?) "
+            "ON CONFLICT (entry_id) DO NOTHING",
+            [(entry_id, stamp) for entry_id in held],
+        )
         members.upsert(conn, snapshots, stamp)
         if runs:
             last = int(till.db.meta("last_acked_seq") or "0")
@@ -287,6 +295,7 @@ def state(till: Till) -> SyncState:
     with till.db.read() as conn:
         outbox = ledger.unacked_count(conn)
         enrol = conn.execute("SELECT COUNT(*) FROM enrolments WHERE acked_at IS NULL").fetchone()
+        held = conn.execute("SELECT COUNT(*) FROM held_by_headoffice").fetchone()
     push, pull, drift = meta("last_push_at"), meta("last_pull_at"), meta("clock_drift_ms")
     return SyncState(
         outbox=outbox,
@@ -296,4 +305,5 @@ def state(till: Till) -> SyncState:
         last_pull_at=from_text(pull) if pull else None,
         cursor=meta("pull_cursor"),
         clock_drift_ms=int(drift) if drift is not None else None,
+        held=int(held[0]),
     )

@@ -224,3 +224,19 @@ def m004_member_merges(db: Database) -> None:
     # Head office merged this member (a duplicate enrolment) into another: look-ups by its id,
     # card or phone find that one. Set once, never cleared (loyalty.members.upsert).
     db.execute("ALTER TABLE members ADD COLUMN merged_into TEXT")
+
+
+@migration
+def m005_held_by_headoffice(db: Database) -> None:
+    # Entries head office holds without crediting them (they broke the protocol's rules, their
+    # chain or the program's arithmetic): they left the outbox like any acknowledged entry,
+    # and the till shows how many there are. Written from head office's answer, never deleted.
+    _run(
+        db,
+        """
+CREATE TABLE held_by_headoffice (
+    entry_id TEXT PRIMARY KEY REFERENCES ledger(entry_id),
+    held_at TEXT NOT NULL
+) STRICT
+""",
+    )

@@ -92,6 +92,8 @@ class SyncReport:
     outbox: int = 0  # entries still waiting
     clock_drift_ms: int | None = None  # this till's clock minus head office's
     restored_from_backup: bool = False  # head office held other entries at this till's seqs
+    held: int = 0  # entries head office holds without crediting them, answered in this sync
+    held_by_headoffice: int = 0  # all such entries of this till
     epoch: int | None = None  # the chain segment head office started for it, if it did
     bytes_sent: int = 0
     bytes_received: int = 0
@@ -254,6 +256,7 @@ class SyncClient:
             self._c.report = replace(
                 self._c.report,
                 outbox=state.outbox,
+                held_by_headoffice=state.held,
                 clock_drift_ms=state.clock_drift_ms,
                 bytes_sent=self._c.sent,
                 bytes_received=self._c.received,
@@ -413,11 +416,9 @@ class SyncClient:
         recording, when head office holds another entry at one of these seqs or holds seqs
         beyond this till's last one."""
         sent = {e.seq: e.entry_id for e in entries}
-        confirmed = [
-            r.seq
-            for r in answer.results
-            if r.status in ("stored", "duplicate") and sent.get(r.seq) == r.entry_id
-        ]
+        mine = [r for r in answer.results if sent.get(r.seq) == r.entry_id]
+        confirmed = [r.seq for r in mine if r.status in ("stored", "duplicate", "held")]
+        held = [r.entry_id for r in mine if r.status == "held"]
         server_time = p.parse_time(answer.server_time)
         acked = outbox.acknowledge(
             self.till,
@@ -426,6 +427,7 @@ class SyncClient:
             enrolments=answer.enrolments,
             server_time=server_time,
             now=self.clock() if self.clock else None,
+            held=held,
         )
         r = self._c.report
         self._c.report = replace(
@@ -434,6 +436,7 @@ class SyncClient:
             batches=r.batches + 1,
             duplicates=r.duplicates + sum(1 for x in answer.results if x.status == "duplicate"),
             overdrafts=r.overdrafts + sum(1 for x in answer.results if x.overdraft),
+            held=r.held + len(held),
             enrolments=r.enrolments + len(answer.enrolments),
             members=r.members + len(answer.members),
         )

@@ -114,12 +114,36 @@ class PushRequest(Request):
     epoch: Epoch = 0
 
 
-EntryStatus = Literal["stored", "duplicate", "conflict"]
+EntryStatus = Literal["stored", "duplicate", "conflict", "held"]
+
+
+class EntryHead(Answer):
+    """The part of a pushed entry that places it in its till's chain: what head office reads
+    of an entry that breaks the protocol's rules, to hold it (``held``) in its place instead of
+    refusing the whole batch."""
+
+    entry_id: Uuidish
+    terminal_id: Identifier
+    seq: Seq
+    prev_hash: Hash
+    hash: Hash
+    member_id: str = ""
+
+
+class LoosePushRequest(Request):
+    """A push read entry by entry (``PushRequest`` with each entry left undecoded)."""
+
+    terminal_id: Identifier
+    entries: Annotated[list[msgspec.Raw], Meta(max_length=MAX_BATCH)]
+    enrolments: Annotated[list[WireEnrolment], Meta(max_length=MAX_BATCH)] = []
+    epoch: Epoch = 0
 
 
 class EntryResult(Answer):
-    """What head office did with one entry: stored now, already stored (a replay), or refused
-    because another entry holds its ``(terminal_id, seq)`` or its ``entry_id``."""
+    """What head office did with one entry: stored now, already stored (a replay), refused
+    because another entry holds its ``(terminal_id, seq)`` or its ``entry_id``, or held:
+    kept in its place in the chain but not credited (it breaks the protocol's rules, its
+    chain or the program's arithmetic) and alerted. A held entry leaves the till's outbox."""
 
     seq: int
     entry_id: str

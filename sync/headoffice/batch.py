@@ -5,6 +5,7 @@ Mixed into HeadOffice (service.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -27,6 +28,26 @@ _ENTRY_COLUMNS = (
     "cashier_id", "reason", "prev_hash", "hash", "received_at", "chain_ok",
 )  # fmt: skip
 
+_HELD_COLUMNS = (
+    "terminal_id", "seq", "entry_id", "member_id", "prev_hash", "hash", "reason", "body",
+    "received_at",
+)  # fmt: skip
+
+
+def _alert_held(tx: Tx, terminal_id: str, rows: Sequence[tuple[Any, ...]], stamp: str) -> None:
+    """An alert per reason and member for the entries just held: what head office's staff
+    look at (``till headoffice alerts``). Events, not daily counts: "day" holds the time."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        counts[(row[6], row[3])] += 1
+    for (reason, member_id), count in sorted(counts.items()):
+        tx.run(
+            "INSERT INTO alerts (kind, member_id, day, count, lim, terminal_ids, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (kind, member_id, day) "
+            "DO UPDATE SET count = alerts.count + excluded.count",
+            (reason, member_id, stamp, count, json.dumps([terminal_id]), stamp, stamp),
+        )
+
 
 class BatchStore:
     """Mixed into HeadOffice."""
@@ -47,10 +68,18 @@ class BatchStore:
         raise NotImplementedError  # HeadOffice's
 
     def _store_batch(
-        self, tx: Tx, terminal_id: str, req: p.PushRequest, now: dt.datetime, stamp: str
+        self,
+        tx: Tx,
+        terminal_id: str,
+        req: p.PushRequest,
+        now: dt.datetime,
+        stamp: str,
+        held: Mapping[int, tuple[str, str]] = {},  # noqa: B006 - read only
     ) -> tuple[p.PushAnswer, list[str]]:
         """The answer, and the members whose accounts it touched (sorted). Seqs are the
-        till's in the answer and head office's (the till's + the epoch's offset) in storage."""
+        till's in the answer and head office's (the till's + the epoch's offset) in storage.
+        ``held``: entries to hold rather than credit, by seq (reason, the entry as pushed);
+        an entry whose hash does not cover its facts is held too (``chain_broken``)."""
         ep = epochs.current(tx, terminal_id)
         if req.epoch != ep.epoch:
             raise ApiProblem(409, "epoch_stale", epoch=ep.epoch)
@@ -68,41 +97,48 @@ class BatchStore:
         stored_now: list[p.WireEntry] = []
         if entries:
             lo, hi = entries[0].seq, entries[-1].seq
-            in_range = (
-                "SELECT seq, entry_id, hash FROM entries WHERE terminal_id = ? "
-                "AND seq BETWEEN ? AND ?"
-            )
             # The usual batch starts right after what head office holds: nothing to compare.
-            span = (terminal_id, lo + off, hi + off)
-            before: dict[int, tuple[str, str]] = (
-                {r[0] - off: (r[1], r[2]) for r in tx.all(in_range, span)} if lo <= last_seq else {}
+            before: dict[int, tuple[str, str, bool]] = (
+                {r[0] - off: r[1:] for r in epochs.slots(tx, terminal_id, lo + off, hi + off)}
+                if lo <= last_seq
+                else {}
             )
             if lo == ep.from_seq:
                 prev = ep.base_hash
             else:
-                prev_row = tx.one(
-                    "SELECT hash FROM entries WHERE terminal_id = ? AND seq = ?",
-                    (terminal_id, lo - 1 + off),
-                )
-                prev = prev_row[0] if prev_row else ""
+                prev_slot = epochs.slots(tx, terminal_id, lo - 1 + off, lo - 1 + off)
+                prev = prev_slot[0][2] if prev_slot else ""
+            holding = dict(held)
             fresh: list[tuple[Any, ...]] = []
+            held_rows: list[tuple[Any, ...]] = []
             chain: dict[int, bool] = {}
             forked = False
             for e in entries:
                 linked = e.prev_hash == prev
-                chain[e.seq] = linked and (
+                hashed = e.seq in holding or (
                     p.chain_hash(e.prev_hash, e) == e.hash
                     or entry_hash(e.prev_hash, p.hash_fields(e)) == e.hash
                 )
+                chain[e.seq] = linked and hashed
                 prev = e.hash
-                held = before.get(e.seq)
-                if held is not None:
+                slot = before.get(e.seq)
+                if slot is not None:
                     # Another entry at this seq: the till forked (restored from a backup).
                     # Nothing after it in this batch is stored: it would follow the fork.
-                    forked = forked or held != (e.entry_id, e.hash)
+                    forked = forked or slot[:2] != (e.entry_id, e.hash)
                     continue
                 if forked or not linked:
                     forked = True
+                    continue
+                if not hashed:
+                    # Its facts are not the ones its hash was made of: edited after the fact.
+                    holding[e.seq] = ("chain_broken", p.encode(e).decode())
+                if e.seq in holding:
+                    reason, body = holding[e.seq]
+                    held_rows.append(
+                        (terminal_id, e.seq + off, e.entry_id, e.member_id[:64], e.prev_hash,
+                         e.hash, reason, body, stamp)
+                    )  # fmt: skip
                     continue
                 fresh.append(
                     (
@@ -129,27 +165,38 @@ class BatchStore:
                     )  # fmt: skip
                 )
             inserted = tx.insert_new("entries", _ENTRY_COLUMNS, fresh) if fresh else 0
+            if held_rows:
+                inserted += tx.insert_new("held_entries", _HELD_COLUMNS, held_rows)
             # The constraints decided; read back what they let in only when they refused some.
-            after: dict[int, tuple[str, str]] = (
-                {row[2] - off: (row[0], row[17]) for row in fresh}
-                if inserted == len(fresh)
-                else {r[0] - off: (r[1], r[2]) for r in tx.all(in_range, span)}
+            after: dict[int, tuple[str, str, bool]] = (
+                {
+                    **{row[2] - off: (row[0], row[17], False) for row in fresh},
+                    **{row[1] - off: (row[2], row[5], True) for row in held_rows},
+                }
+                if inserted == len(fresh) + len(held_rows)
+                else {r[0] - off: r[1:] for r in epochs.slots(tx, terminal_id, lo + off, hi + off)}
             )
             for e in entries:
                 status: p.EntryStatus
                 mine = (e.entry_id, e.hash)
-                if before.get(e.seq) == mine:
-                    status = "duplicate"
-                    touched.add(e.member_id)  # an earlier answer was lost: send states again
-                elif e.seq not in before and after.get(e.seq) == mine:
-                    status = "stored"
-                    stored_now.append(e)
-                    touched.add(e.member_id)
+                slot = before.get(e.seq)
+                now_held = after.get(e.seq)
+                if slot is not None and slot[:2] == mine:
+                    status = "held" if slot[2] else "duplicate"
+                    if not slot[2]:
+                        touched.add(e.member_id)  # an earlier answer was lost: send states again
+                elif slot is None and now_held is not None and now_held[:2] == mine:
+                    status = "held" if now_held[2] else "stored"
+                    if not now_held[2]:
+                        stored_now.append(e)
+                        touched.add(e.member_id)
                 else:
                     status = "conflict"
                 if status != "conflict" and e.seq == acked + 1:
                     acked = e.seq
                 results.append(p.EntryResult(e.seq, e.entry_id, status, chain_ok=chain[e.seq]))
+            if held_rows:
+                _alert_held(tx, terminal_id, held_rows, stamp)
             self._settle_holds(tx, terminal_id, stored_now)
             self._velocity(tx, stored_now, stamp)
         new: dict[str, list[StoredEntry]] = defaultdict(list)

@@ -39,12 +39,31 @@ def current(tx: Tx, terminal_id: str) -> Epoch:
 
 
 def last_stored(tx: Tx, terminal_id: str) -> tuple[int, str | None]:
-    """Head office's own last seq of the till and that entry's hash (0, None when none)."""
-    row = tx.one(
-        "SELECT seq, hash FROM entries WHERE terminal_id = ? ORDER BY seq DESC LIMIT 1",
-        (terminal_id,),
-    )
-    return (int(row[0]), row[1]) if row else (0, None)
+    """Head office's own last seq of the till and that entry's hash (0, None when none),
+    counting the entries it holds without crediting them (``held_entries``)."""
+    best: tuple[int, str | None] = (0, None)
+    for table in ("entries", "held_entries"):
+        row = tx.one(
+            f"SELECT seq, hash FROM {table} WHERE terminal_id = ? ORDER BY seq DESC LIMIT 1",
+            (terminal_id,),
+        )
+        if row is not None and int(row[0]) > best[0]:
+            best = (int(row[0]), row[1])
+    return best
+
+
+# Every entry head office holds for a till, credited or held, by its place in the chain.
+SLOTS = (
+    "SELECT seq, entry_id, hash, 0 FROM entries WHERE terminal_id = ? AND seq BETWEEN ? AND ? "
+    "UNION ALL SELECT seq, entry_id, hash, 1 FROM held_entries WHERE terminal_id = ? "
+    "AND seq BETWEEN ? AND ?"
+)
+
+
+def slots(tx: Tx, terminal_id: str, lo: int, hi: int) -> list[tuple[int, str, str, bool]]:
+    """(seq, entry id, hash, held) of head office's seqs ``lo`` to ``hi`` of the till."""
+    rows = tx.all(SLOTS, (terminal_id, lo, hi, terminal_id, lo, hi))
+    return [(int(r[0]), r[1], r[2], bool(r[3])) for r in rows]
 
 
 def open_epoch(tx: Tx, terminal_id: str, req: p.EpochRequest, stamp: str) -> p.EpochAnswer:
@@ -57,12 +76,13 @@ def open_epoch(tx: Tx, terminal_id: str, req: p.EpochRequest, stamp: str) -> p.E
     held_rows: dict[str, str] = {}
     ids = [e.entry_id for e in req.entries]
     for where, params in tx.matching("entry_id", ids):
-        held_rows.update(
-            tx.all(
-                f"SELECT entry_id, hash FROM entries WHERE terminal_id = ? AND {where}",
-                (terminal_id, *params),
+        for table in ("entries", "held_entries"):
+            held_rows.update(
+                tx.all(
+                    f"SELECT entry_id, hash FROM {table} WHERE terminal_id = ? AND {where}",
+                    (terminal_id, *params),
+                )
             )
-        )
     held: list[str] = []
     for e in req.entries:
         if held_rows.get(e.entry_id) != e.hash:
@@ -103,5 +123,7 @@ def _holds(tx: Tx, terminal_id: str, from_seq: int, base: str) -> bool:
     for this till (its hash covers its seq, so a match is the entry just before ``from_seq``)."""
     if from_seq == 1:
         return base == GENESIS
-    row = tx.one("SELECT 1 FROM entries WHERE terminal_id = ? AND hash = ?", (terminal_id, base))
-    return row is not None
+    return any(
+        tx.one(f"SELECT 1 FROM {table} WHERE terminal_id = ? AND hash = ?", (terminal_id, base))
+        for table in ("entries", "held_entries")
+    )

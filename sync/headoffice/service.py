@@ -19,7 +19,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -81,6 +81,52 @@ def _hash(secret: str) -> str:
 
 
 _push_decoder = msgspec.json.Decoder(p.PushRequest)
+_loose_decoder = msgspec.json.Decoder(p.LoosePushRequest)
+_entry_decoder = msgspec.json.Decoder(p.WireEntry)
+_head_decoder = msgspec.json.Decoder(p.EntryHead)
+_UNREADABLE = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError)
+HELD_BODY_CHARS = 4000  # of an entry held for breaking the protocol's rules, kept as evidence
+
+
+def decode_push(body: bytes) -> tuple[p.PushRequest, dict[int, tuple[str, str]]]:
+    """A push, and the entries in it to hold rather than store, by seq (reason, the entry as
+    pushed). An entry that breaks the protocol's rules (points beyond its bound, a reason too
+    long, ...) but still says where it sits in its till's chain is held in its place
+    (``invalid_entry``), so it never blocks the rest of the till's outbox; anything else wrong
+    refuses the push as before."""
+    try:
+        return _push_decoder.decode(body), {}
+    except msgspec.ValidationError as exc:
+        problem = ApiProblem(422, "invalid_body", detail=str(exc)[:300])
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise ApiProblem(400, "malformed_json") from None
+    try:
+        loose: p.LoosePushRequest = _loose_decoder.decode(body)
+    except _UNREADABLE:
+        raise problem from None
+    entries: list[p.WireEntry] = []
+    held: dict[int, tuple[str, str]] = {}
+    for raw in loose.entries:
+        try:
+            entries.append(_entry_decoder.decode(raw))
+            continue
+        except _UNREADABLE:
+            pass
+        try:
+            head: p.EntryHead = _head_decoder.decode(raw)
+        except _UNREADABLE:
+            raise problem from None
+        text = bytes(raw).decode("utf-8", "replace")[:HELD_BODY_CHARS]
+        held[head.seq] = ("invalid_entry", text)
+        entries.append(
+            p.WireEntry(
+                head.entry_id, head.terminal_id, head.seq, head.member_id[:64], "adjust", 0, 0,
+                "XXX", None, None, None, "", "", False, "", "", head.prev_hash, head.hash,
+            )  # fmt: skip
+        )
+    if not held:
+        raise problem
+    return p.PushRequest(loose.terminal_id, entries, loose.enrolments, loose.epoch), held
 _epoch_decoder = msgspec.json.Decoder(p.EpochRequest)
 
 
@@ -193,7 +239,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
         sends a till that accepts gzip, so the answer is compressed once, when it is made. A
         replay of the same key and body gets the stored answer; the same key with another
         body is refused."""
-        req: p.PushRequest = _decode(_push_decoder, body)
+        req, held = decode_push(body)
         if req.terminal_id != terminal_id or any(e.terminal_id != terminal_id for e in req.entries):
             raise ApiProblem(403, "wrong_terminal", terminal_id=terminal_id)
         if any(e.terminal_id != terminal_id for e in req.enrolments):
@@ -205,7 +251,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
         with self._push_slots:
             for attempt in range(1, PUSH_ATTEMPTS + 1):
                 try:
-                    return self._push_once(terminal_id, req, body_hash, idem_key)
+                    return self._push_once(terminal_id, req, body_hash, idem_key, held)
                 except Exception as exc:
                     # (SQLite's "locked" came after its 10-s busy wait: answer at once.)
                     again = is_contention(exc) and self.store.dialect != "sqlite"
@@ -215,7 +261,12 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
         raise AssertionError("unreachable")
 
     def _push_once(
-        self, terminal_id: str, req: p.PushRequest, body_hash: str, idem_key: str | None
+        self,
+        terminal_id: str,
+        req: p.PushRequest,
+        body_hash: str,
+        idem_key: str | None,
+        held: Mapping[int, tuple[str, str]],
     ) -> bytes:
         with self.store.transaction() as tx:
             now = self.clock()
@@ -231,7 +282,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
                     if row[0] != body_hash:
                         raise ApiProblem(422, "idempotency_key_reused", key=idem_key)
                     return _gzipped(bytes(row[1]))
-            answer, touched = self._store_batch(tx, terminal_id, req, now, stamp)
+            answer, touched = self._store_batch(tx, terminal_id, req, now, stamp, held)
             # Level 1: a batch's answer (per-entry results and member states) is repetitive
             # JSON that shrinks about tenfold even so, in a few milliseconds.
             data = gzip.compress(p.encode(answer), 1, mtime=0)

@@ -60,6 +60,18 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_member ON entries (member_id, id);
 CREATE INDEX IF NOT EXISTS entries_receipt ON entries (terminal_id, receipt_no);
+CREATE TABLE IF NOT EXISTS held_entries (
+    terminal_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    entry_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (terminal_id, seq)
+);
 CREATE TABLE IF NOT EXISTS till_epochs (
     terminal_id TEXT NOT NULL,
     epoch BIGINT NOT NULL,

@@ -99,6 +99,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 t = translator(cfg.language)
                 lost = t.number(int(till.db.meta("restored_lost") or "0"))
                 print(f"till: {t('sync.notice.till_restored', lost=lost)}", file=sys.stderr)
+            if report.held_by_headoffice:
+                # The outbox goes on; these wait for head office's staff (and the cashier's
+                # manager) to look at them.
+                t = translator(cfg.language)
+                held = t.number(report.held_by_headoffice)
+                print(f"till: {t('sync.notice.held_by_headoffice', n=held)}", file=sys.stderr)
             state = "restored" if report.restored_from_backup else "synced"
             return {"state": state, "terminal_id": till.terminal_id, **report.as_dict()}
         runner = BackgroundSync(client, heartbeat=args.heartbeat)

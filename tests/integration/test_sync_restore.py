@@ -7,47 +7,16 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 from loyalty.till import Till
-from sync.credentials import save_token
 from tests.sync_fixtures import Shop, buy, postgres, shop, store_url, till_entry_ids
+from tests.till_processes import data_dir, run, sell
 
 __all__ = ["postgres", "shop", "store_url"]
-
-
-def _till_exe() -> str:
-    exe = shutil.which("till", path=str(Path(sys.executable).parent))
-    assert exe is not None
-    return exe
-
-
-def _run(folder: Path, url: str, *argv: str) -> tuple[int, Any, str]:
-    env = {
-        **os.environ,
-        "TILL_DATA_DIR": str(folder),
-        "TILL_HEADOFFICE": url,
-        "TILL_LANGUAGE": "en",
-    }
-    env.pop("TILL_CONFIG", None)
-    proc = subprocess.run(
-        [_till_exe(), *argv], capture_output=True, text=True, timeout=120, env=env
-    )
-    out = json.loads(proc.stdout) if proc.stdout.strip() else None
-    return proc.returncode, out, proc.stderr
-
-
-def _sell(folder: Path, url: str, n: int) -> None:
-    for _ in range(n):
-        code, _, err = _run(folder, url, "sale", "--member", "M1", "--total", "10.00")
-        assert code == 0, err
 
 
 def _backup(db: Path, copy: Path) -> None:
@@ -79,34 +48,23 @@ def _ledger(db: Path) -> list[tuple[str, int, str | None]]:
         return conn.execute("SELECT entry_id, points, acked_at FROM ledger ORDER BY seq").fetchall()
 
 
-def _data_dir(shop: Shop) -> tuple[Path, Path]:
-    shop.member("M1")
-    till, client = shop.till("T1")
-    folder = Path(till.db.path).parent
-    save_token(folder, shop.ho.register_till("T1", replace=True))
-    client.close()
-    till.close()
-    shop.opened.clear()
-    return folder, Path(till.db.path)
-
-
 def test_a_till_restored_from_a_backup_loses_and_doubles_nothing(
     shop: Shop, tmp_path: Path
 ) -> None:
-    folder, db = _data_dir(shop)
+    folder, db = data_dir(shop)
     url = shop.url
-    _sell(folder, url, 2)
-    assert _run(folder, url, "sync", "--once")[1]["outbox"] == 0
+    sell(folder, url, 2)
+    assert run(folder, url, "sync", "--once")[1]["outbox"] == 0
     copy = tmp_path / "copy.sqlite"
     _backup(db, copy)
-    _sell(folder, url, 3)  # sold and synced after the backup: lost with the restore
-    assert _run(folder, url, "sync", "--once")[1]["outbox"] == 0
+    sell(folder, url, 3)  # sold and synced after the backup: lost with the restore
+    assert run(folder, url, "sync", "--once")[1]["outbox"] == 0
     before_restore = _ledger(db)
 
     _restore(copy, db)
-    _sell(folder, url, 2)  # their seqs are the lost sales' seqs
+    sell(folder, url, 2)  # their seqs are the lost sales' seqs
     after_restore = _ledger(db)
-    code, summary, err = _run(folder, url, "sync", "--once")
+    code, summary, err = run(folder, url, "sync", "--once")
     assert code == 0, err
     assert summary["state"] == "restored" and summary["restored_from_backup"] is True
     assert summary["outbox"] == 0
@@ -131,14 +89,14 @@ def test_a_till_restored_from_a_backup_loses_and_doubles_nothing(
 
     # Later sales go on in the new segment, and a second restore of the same old copy
     # recovers the same way.
-    _sell(folder, url, 1)
-    code, summary, err = _run(folder, url, "sync", "--once")
+    sell(folder, url, 1)
+    code, summary, err = run(folder, url, "sync", "--once")
     assert code == 0 and summary["state"] == "synced" and summary["outbox"] == 0, err
     held = {e for e, _, _ in _ho_entries(shop)}
     _restore(copy, db)
-    _sell(folder, url, 2)
+    sell(folder, url, 2)
     new = {e for e, _, _ in _ledger(db)} - {e for e, _, _ in _ledger(copy)}
-    code, summary, err = _run(folder, url, "sync", "--once")
+    code, summary, err = run(folder, url, "sync", "--once")
     assert code == 0 and summary["state"] == "restored" and summary["outbox"] == 0, err
     again = _ho_entries(shop)
     assert len(again) == len({e for e, _, _ in again})
