@@ -467,9 +467,7 @@ class SyncClient:
                 self._c.report = replace(self._c.report, restarted=True)
                 continue
             page = p.change_page(answer, _snapshots(answer.members))
-            result = outbox.apply_page(
-                self.till, page, self.clock() if self.clock else None
-            )
+            result = outbox.apply_page(self.till, page, self.clock() if self.clock else None)
             r = self._c.report
             self._c.report = replace(
                 r,

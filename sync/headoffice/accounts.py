@@ -153,6 +153,8 @@ def compute(program: Program | None, entries: Sequence[StoredEntry], now: dt.dat
             lot.points -= paid
             lots.append(lot)
             by_id[e.entry_id] = lot
+        elif e.kind == "expire" and e.points < 0:
+            _take_expired(lots, -e.points, when)
         elif e.points < 0:
             need = -e.points
             own = by_id.get(e.reverses or "")
@@ -188,6 +190,20 @@ def compute(program: Program | None, entries: Sequence[StoredEntry], now: dt.dat
         has_purchased=purchased,
         overdrawn=debt > 0,
     )
+
+
+def _take_expired(lots: Sequence[Any], need: int, when: Any) -> None:
+    """An ``expire`` entry (head office's expiry job) takes its points out of the lots that had
+    expired by its time, which no balance counted any more: the ledger's sum then equals the
+    balance, and nothing spendable changes. Never more than those lots held; never a debt."""
+    for lot in sorted(lots, key=lambda x: (x.expires_at or _FAR_TIME[type(when)], x.release_at)):
+        if need == 0:
+            return
+        if lot.points <= 0 or lot.expires_at is None or lot.expires_at > when:
+            continue
+        take = min(lot.points, need)
+        lot.points -= take
+        need -= take
 
 
 def _refund_reverses_tier(program: Program | None) -> bool:
@@ -226,6 +242,7 @@ def _window_start(program: Program | None, now: dt.datetime) -> dt.datetime | No
 GRACE = dt.timedelta(days=31)
 KEEP = dt.timedelta(days=400)
 _FAR = "9999-12-31T23:59:59.999999Z"
+_FAR_TIME: dict[type, Any] = {str: _FAR, dt.datetime: dt.datetime.max.replace(tzinfo=dt.UTC)}
 
 
 class Lot(msgspec.Struct, array_like=True, gc=False):
@@ -339,6 +356,8 @@ def fold(program: Program | None, state: AccountState, entries: Sequence[StoredE
             state.lots.append(lot)
             if by_id is not None:
                 by_id[lot.entry_id] = lot
+        elif e.kind == "expire" and e.points < 0:
+            _take_expired(state.lots, -e.points, when)
         elif e.points < 0:
             need = -e.points
             if e.reverses:

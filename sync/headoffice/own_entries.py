@@ -47,6 +47,19 @@ class OwnEntry:
         return str(uuid.uuid5(_NAMESPACE, self.key))
 
 
+def lock(tx: Tx) -> int:
+    """Lock head office's entry counter until the transaction ends (created at 0 the first
+    time) and read it: every writer of head office's entries waits here for the one before it
+    to commit, then sees what it stored. Taken before any member's row."""
+    row = tx.one(
+        "INSERT INTO ledger_seq (terminal_id, seq) VALUES (?, 0) ON CONFLICT (terminal_id) "
+        "DO UPDATE SET seq = ledger_seq.seq RETURNING seq",
+        (HEADOFFICE,),
+    )
+    assert row is not None
+    return int(row[0])
+
+
 def write(
     tx: Tx, entries: Sequence[OwnEntry], *, currency: str, program_version: str, stamp: str
 ) -> list[tuple[OwnEntry, StoredEntry]]:
@@ -54,15 +67,7 @@ def write(
     members' accounts). Must run in the caller's transaction."""
     if not entries:
         return []
-    # Lock the counter first (created at 0 the first time): every writer of head office's
-    # entries waits here for the one before it to commit, then sees what it stored.
-    row = tx.one(
-        "INSERT INTO ledger_seq (terminal_id, seq) VALUES (?, 0) ON CONFLICT (terminal_id) "
-        "DO UPDATE SET seq = ledger_seq.seq RETURNING seq",
-        (HEADOFFICE,),
-    )
-    assert row is not None
-    seq = int(row[0])
+    seq = lock(tx)
     ids = [e.entry_id for e in entries]
     known: set[str] = set()
     for where, params in tx.matching("entry_id", ids):

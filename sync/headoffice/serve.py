@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 
 from sync.headoffice.app import create_app
+from sync.headoffice.jobs import EVERY_SECONDS, JobSchedule
 from sync.headoffice.service import PUSH_CONCURRENCY, HeadOffice, MintCode
 from sync.headoffice.store import open_store
 from sync.headoffice.velocity import VELOCITY_LIMIT
@@ -66,16 +67,22 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8750,
     on_ready: Any = None,
+    jobs_every: float = EVERY_SECONDS,
 ) -> None:
-    """Serve until interrupted. ``on_ready(url)`` is called once the socket listens."""
+    """Serve until interrupted. ``on_ready(url)`` is called once the socket listens. The due
+    jobs (expiry, tier review, pending release) run at start and every ``jobs_every`` seconds
+    (0: never; run them with ``till headoffice jobs`` instead)."""
     sock = bind(host, port)
     url = f"http://{host}:{sock.getsockname()[1]}"
     server = uvicorn.Server(_config(create_app(headoffice=headoffice)))
     if on_ready is not None:
         threading.Thread(target=_when_started, args=(server, on_ready, url), daemon=True).start()
+    schedule = JobSchedule(headoffice, jobs_every).start() if jobs_every > 0 else None
     try:
         server.run(sockets=[sock])
     finally:
+        if schedule is not None:
+            schedule.stop()
         sock.close()
         headoffice.store.close()
 
@@ -133,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         "--push-concurrency", type=int, default=PUSH_CONCURRENCY,
         help="pushes this process stores at once (more cores: more)",
     )  # fmt: skip
+    parser.add_argument(
+        "--jobs-every", type=float, default=EVERY_SECONDS, metavar="SECONDS",
+        help="run the due jobs (expiry, tier review) at start and this often; 0: never",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         ho = make_headoffice(
@@ -146,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     def ready(url: str) -> None:
         print(json.dumps({"url": url}), flush=True)
 
-    serve(ho, args.host, args.port, on_ready=ready)
+    serve(ho, args.host, args.port, on_ready=ready, jobs_every=args.jobs_every)
     return 0
 
 

@@ -40,6 +40,10 @@ def register_serve(
     parser.add_argument("--port", type=int, default=8750)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--program", default=None, help="publish this program file at start")
+    parser.add_argument(
+        "--jobs-every", type=float, default=3600.0, metavar="SECONDS",
+        help="run the due jobs (expiry, tier review) at start and this often; 0: never",
+    )  # fmt: skip
     parser.set_defaults(func=lambda args: serve(args, mint_code, public_keys))
 
 
@@ -89,7 +93,7 @@ def serve(
         print(json.dumps(line), flush=True)
 
     try:
-        run_server(ho, args.host, args.port, on_ready=ready)
+        run_server(ho, args.host, args.port, on_ready=ready, jobs_every=args.jobs_every)
     except OSError as exc:
         raise CommandError(
             "sync.headoffice.cannot_listen", exit_code=1, host=args.host, port=args.port,

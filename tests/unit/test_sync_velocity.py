@@ -126,7 +126,10 @@ def test_a_pushed_redemption_settles_the_hold_captured_for_its_receipt(store_url
     ho.push(
         "T1",
         _entries(
-            "T1", 2, [("M1", "redeem", -300, day)] * 2, receipts=["R1", "R2"],
+            "T1",
+            2,
+            [("M1", "redeem", -300, day)] * 2,
+            receipts=["R1", "R2"],
             prev=_last_hash(ho, "T1"),
         ),  # fmt: skip
         None,
