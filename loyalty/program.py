@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from loyalty import tomlsafe
 from loyalty.errors import ProgramError
 from loyalty.money import MINOR_UNITS
 
@@ -274,9 +275,13 @@ class _Reader:
 def parse_program(text: str, source: str = "<program>") -> Program:
     """Parse and check a program document. Raises ProgramError; never returns half a program."""
     try:
-        data = tomllib.loads(text)
+        data = tomlsafe.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProgramError(source, "(document)", "not_toml", detail=str(exc)) from None
+    except tomlsafe.TooDeep:
+        raise ProgramError(
+            source, "(document)", "too_deeply_nested", limit=tomlsafe.MAX_DEPTH
+        ) from None
     root = _Reader(source, data)
     head = root.sub("program")
     currency = head.text("currency")

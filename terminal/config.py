@@ -11,6 +11,7 @@ from typing import Any
 
 import platformdirs
 
+from loyalty import tomlsafe
 from terminal.errors import CommandError
 
 APP_NAME = "loyalty-till"
@@ -34,8 +35,13 @@ class Config:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return tomlsafe.loads(path.read_bytes().decode("utf-8"))
+    except tomlsafe.TooDeep:
+        raise CommandError(
+            "cli.error.config_too_deep", file=str(path), limit=tomlsafe.MAX_DEPTH
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise CommandError("cli.error.bad_config", file=str(path), detail=str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise CommandError("cli.error.bad_config", file=str(path), detail=str(exc)) from None
     except OSError as exc:

@@ -12,7 +12,7 @@ import gzip
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from starlette.applications import Starlette
@@ -205,7 +205,8 @@ def create_app(
 
     async def revoke_key(request: Request) -> Response:
         await admin(request)
-        await run_in_threadpool(ho.revoke_key, request.path_params["key_id"])
+        key_id = _path_param(request, "key_id", _KeyId, "malformed_key_id")
+        await run_in_threadpool(ho.revoke_key, key_id)
         return Response(status_code=204)
 
     async def deny(request: Request) -> Response:
@@ -216,7 +217,8 @@ def create_app(
 
     async def undeny(request: Request) -> Response:
         await admin(request)
-        await run_in_threadpool(ho.deny, request.path_params["code"], "", False)
+        code = _path_param(request, "code", _DenyCode, "malformed_code")
+        await run_in_threadpool(ho.deny, code, "", False)
         return Response(status_code=204)
 
     async def alerts(request: Request) -> Response:
@@ -225,6 +227,8 @@ def create_app(
             after = int(request.query_params.get("after", "0"))
         except ValueError:
             raise ApiProblem(422, "malformed_after") from None
+        if not 0 <= after <= MAX_ID:  # a database integer: 10**40 would overflow the driver
+            raise ApiProblem(422, "malformed_after")
         return _json(await run_in_threadpool(ho.alerts, after))
 
     document = p.encode(openapi_document())
@@ -262,6 +266,22 @@ def create_app(
     )
     app.state.headoffice = ho
     return app
+
+
+# The same patterns as protocol.DenyRequest.code and protocol.KeyRequest.key_id: a path
+# parameter is held to what the body of the request that made it was.
+_DenyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}\Z")]
+_KeyId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}\Z")]
+MAX_ID = 2**63 - 1  # the largest id or cursor a database column holds
+
+
+def _path_param(request: Request, name: str, kind: Any, problem: str) -> str:
+    value: str = request.path_params[name]
+    try:
+        msgspec.convert(value, kind)
+    except msgspec.ValidationError:
+        raise ApiProblem(422, problem) from None
+    return value
 
 
 def _member_id(request: Request) -> str:

@@ -161,3 +161,33 @@ def test_names_that_would_act_on_a_terminal_reach_stdout_escaped(data: Path) -> 
     for char in "\x9b\x9d\x07\u202e\u2066\u2069\x7f":
         assert char not in out
     assert json.loads(out)["display_name"] == name  # a script still reads it exactly
+
+
+# -- documents nested thousands deep -------------------------------------------------------------
+def test_a_deeply_nested_program_or_config_is_one_clear_line(tmp_path: Path) -> None:
+    program = (ROOT / "fixtures" / "program.toml").read_text(encoding="utf-8")
+    deep = tmp_path / "deep.toml"
+    deep.write_text(program + "\nextra = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    proc = run(tmp_path / "data", "init", "--terminal-id", "T1", "--program", str(deep))
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "nested deeper than 32 levels" in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    config = tmp_path / "config.toml"
+    config.write_text("x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n", encoding="utf-8")
+    proc = run(tmp_path / "data", "--config", str(config), "balance", "M1")
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and f"{config} is nested deeper than 32" in err, err
+    assert err.count("\n") == 1
+
+
+def test_the_nesting_bound_ignores_brackets_in_strings_and_comments() -> None:
+    from loyalty.tomlsafe import depth_exceeds, loads
+
+    many = "[" * 100
+    text = (
+        f'a = "{many}\\"{many}"\nb = \'{many}\'\nc = """\n{many}\\"""{many}\n"""\n'
+        f"d = '''{many}'''''\n# {many}\n[[t]]\ne = [[1], {{x = [2]}}]\n"
+    )
+    assert not depth_exceeds(text) and loads(text)["t"][0]["e"] == [[1], {"x": [2]}]
+    assert depth_exceeds("a = " + "[" * 33 + "]" * 33)
+    assert not depth_exceeds("a = " + "[" * 32 + "]" * 32)
