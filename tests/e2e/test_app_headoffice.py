@@ -77,7 +77,7 @@ async def test_online_authorisation_and_a_sync_by_hand_agree_with_head_office(
             await sign_in(pilot)
             await scan(pilot, "400000000010")
             await settle(pilot)
-            assert "3,000 points available" in text_of(app, "#member")
+            assert "Points available: 3,000" in text_of(app, "#member")
             await type_in(pilot, "50.00")
             await type_in(pilot, "")
             await type_in(pilot, "1500", enter=False)  # over the 1,000 offline allowance

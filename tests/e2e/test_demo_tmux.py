@@ -84,4 +84,4 @@ def test_the_readme_demo_starts_its_head_office_and_serves_a_member(demo: Termin
     demo.wait_for("cashier Anna")
     demo.type("400000000002")  # Eleni's card, typed
     shown = demo.wait_for("Eleni")
-    assert "1,200 points available" in shown  # her opening balance, from head office
+    assert "Points available: 1,200" in shown  # her opening balance, from head office

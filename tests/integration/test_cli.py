@@ -88,7 +88,7 @@ def test_imported_members_redeem_rewards(
     [
         (["sale", "--member", "M404", "--total", "5"], "no member M404"),
         (["sale", "--member", "M000001", "--total", "-5"], "cannot be negative"),
-        (["sale", "--member", "M000001", "--total", "12.345"], "more than 2 decimals"),
+        (["sale", "--member", "M000001", "--total", "12.345"], "too many decimals (maximum: 2)"),
         (["sale", "--member", "M000001", "--total", "1e3"], "is not an amount"),
         (["sale", "--member", "M000001", "--total", "9", "--line", "A,deli,5"], "add up to 5.00"),
         (
@@ -138,7 +138,7 @@ def test_a_bad_program_names_file_and_field(
     bad.write_text(PROGRAM.read_text(encoding="utf-8").replace("per_minor = 100", "per_minor = 0"))
     code, _, err = till(capsys, "init", "--terminal-id", "T1", "--program", str(bad))
     assert code == 2
-    assert f"{bad}: earn.per_minor: must be at least 1, not 0" in err
+    assert f"{bad}: earn.per_minor: too small (minimum: 1, given: 0)" in err
 
 
 def test_uninitialised_data_dir_is_explained(

@@ -39,7 +39,7 @@ def one_line(app, selector: str) -> str:  # type: ignore[no-untyped-def]
             "200000",
             "total €200,000.00 is larger than the largest sale this shop allows (€100,000.00)",
         ),
-        ("12.345", "'12.345' has more than 2 decimals"),
+        ("12.345", "'12.345' has too many decimals (maximum: 2)"),
         ("12,50 EUR", "'12,50 EUR' is not an amount"),
     ],
 )

@@ -95,16 +95,16 @@ async def test_scan_sell_and_return_to_idle(services: TillServices) -> None:
         await settle(pilot)
         assert isinstance(app.screen, SaleScreen)
         assert "Eleni Georgiou" in text_of(app, "#member")
-        assert "1,200 points available" in text_of(app, "#member")
+        assert "Points available: 1,200" in text_of(app, "#member")
         await type_in(pilot, "20.00", enter=False)
         await settle(pilot)
-        assert "Earns 20" in text_of(app, "#preview")
+        assert "Earns: 20" in text_of(app, "#preview")
         await pilot.press("f10")
         await settle(pilot)
         assert isinstance(app.screen, IdleScreen)
         (committed,) = events(app, m.SaleCommitted)
         assert committed.result.points_earned == 20
-        assert "+20 points" in text_of(app, "#last")
+        assert "points: +20" in text_of(app, "#last")
         assert services.till.balance("M000001", committed.result.occurred_at).pending == 20
         entries = services.till.receipt_entries(committed.result.receipt_no)
         assert [e.kind for e in entries] == ["earn"]
@@ -203,7 +203,7 @@ async def test_refund_by_receipt_number(services: TillServices) -> None:
         await settle(pilot)
         (refund,) = events(app, m.RefundCommitted)
         assert refund.result.points_reversed == 30
-        assert "30 points taken back" in text_of(app, "#result")
+        assert "points taken back: 30" in text_of(app, "#result")
 
 
 async def test_end_of_day_shows_points_by_cashier(services: TillServices) -> None:
@@ -222,7 +222,7 @@ async def test_end_of_day_shows_points_by_cashier(services: TillServices) -> Non
         assert table.row_count == 1
         row = table.get_row_at(0)
         assert row[0] == "anna" and row[1] == "2" and row[3] == "22"  # 10 + 12 (Oak 1.25x)
-        assert "not yet synced: 3 entries" in text_of(app, "#eod-totals")
+        assert "entries not yet synced: 3" in text_of(app, "#eod-totals")
 
 
 async def test_language_switch_relabels_every_screen(services: TillServices) -> None:
