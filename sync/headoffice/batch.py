@@ -17,6 +17,7 @@ from loyalty.program import Program
 from sync import protocol as p
 from sync.headoffice import epochs
 from sync.headoffice.accounts import StoredEntry
+from sync.headoffice.arithmetic import beyond_program
 from sync.headoffice.merges import merge
 from sync.headoffice.once import compensate
 from sync.headoffice.rows import ApiProblem
@@ -35,11 +36,17 @@ _HELD_COLUMNS = (
 
 
 def _alert_held(tx: Tx, terminal_id: str, rows: Sequence[tuple[Any, ...]], stamp: str) -> None:
-    """An alert per reason and member for the entries just held: what head office's staff
-    look at (``till headoffice alerts``). Events, not daily counts: "day" holds the time."""
+    """An alert per reason and member for the entries just held."""
+    alert_events(tx, terminal_id, [(row[6], row[3]) for row in rows], stamp)
+
+
+def alert_events(tx: Tx, terminal_id: str, events: Sequence[tuple[str, str]], stamp: str) -> None:
+    """An alert per kind and member of ``events`` (kind, member id) from one till's push: what
+    head office's staff look at (``till headoffice alerts``). Events, not daily counts: the
+    "day" column holds the time, read back as the day."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    for row in rows:
-        counts[(row[6], row[3])] += 1
+    for kind, member_id in events:
+        counts[(kind, member_id)] += 1
     for (reason, member_id), count in sorted(counts.items()):
         tx.run(
             "INSERT INTO alerts (kind, member_id, day, count, lim, terminal_ids, created_at, "
@@ -109,6 +116,7 @@ class BatchStore:
                 prev_slot = epochs.slots(tx, terminal_id, lo - 1 + off, lo - 1 + off)
                 prev = prev_slot[0][2] if prev_slot else ""
             holding = dict(held)
+            program = self.program(tx)
             fresh: list[tuple[Any, ...]] = []
             held_rows: list[tuple[Any, ...]] = []
             chain: dict[int, bool] = {}
@@ -133,6 +141,9 @@ class BatchStore:
                 if not hashed:
                     # Its facts are not the ones its hash was made of: edited after the fact.
                     holding[e.seq] = ("chain_broken", p.encode(e).decode())
+                elif e.seq not in holding and program and beyond_program(program, e):
+                    # A sound chain over points no program pays: rewritten with its hashes.
+                    holding[e.seq] = ("points_beyond_program", p.encode(e).decode())
                 if e.seq in holding:
                     reason, body = holding[e.seq]
                     held_rows.append(
@@ -228,6 +239,7 @@ class BatchStore:
                 "INSERT INTO overdrafts (entry_id, member_id, flagged_at) VALUES (?, ?, ?)",
                 [(i, m, stamp) for i, m in flagged.items()],
             )
+            alert_events(tx, terminal_id, [("overdraft", m) for m in flagged.values()], stamp)
             results = [
                 msgspec.structs.replace(r, overdraft=True) if r.entry_id in flagged else r
                 for r in results

@@ -210,6 +210,9 @@ def test_an_offline_overdraft_is_stored_flagged_and_offset_by_later_earnings(sho
             "JOIN entries e ON e.entry_id = o.entry_id"
         )
     assert [tuple(r) for r in flagged] == [("B", "redeem", -500, "M1")]
+    # And head office's staff see it: an alert naming the member and the till.
+    alerts = [a for a in shop.ho.alerts().alerts if a.kind == "overdraft"]
+    assert [(a.member_id, a.terminal_ids, a.count) for a in alerts] == [("M1", ["B"], 1)]
     # 500 - 500 - 500: the debt of 500 is offset by the sales' earnings at once.
     state = shop.ho.member("M1")
     assert state.overdrawn and state.balance == -(500 - earned)

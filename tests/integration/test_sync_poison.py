@@ -99,3 +99,43 @@ def test_an_entry_edited_behind_the_triggers_is_held_and_its_points_not_spendabl
     assert balance < 900000
     state = shop.ho.member("M1")
     assert state.balance + sum(p for p, _ in state.pending) == _credited(shop)
+
+
+def test_points_rewritten_with_their_hashes_are_held_for_the_programs_arithmetic(
+    shop: Shop,
+) -> None:
+    """A dishonest till that also rewrites the hash chain after raising an entry's points
+    (a sound chain over invented points): the points do not follow from the program for the
+    entry's amount and kind, so head office holds it and another till cannot spend them."""
+    folder, db = data_dir(shop)
+    url = shop.url
+    sell(folder, url, 1)
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER ledger_no_update")
+        rows = conn.execute(
+            "SELECT entry_id, terminal_id, seq, member_id, kind, points, amount_minor, currency, "
+            "receipt_no, reverses, reward_id, program_version, occurred_at, offline, "
+            "cashier_id, reason, prev_hash FROM ledger WHERE acked_at IS NULL ORDER BY seq"
+        ).fetchall()
+        edited = next(r[0] for r in rows if r[4] == "earn")
+        prev = rows[0][16]
+        for row in rows:
+            fields = list(row[:16])
+            if fields[0] == edited:
+                fields[5] = 500_000  # for a 10.00 sale
+            digest = entry_hash(prev, tuple(fields))
+            conn.execute(
+                "UPDATE ledger SET points = ?, prev_hash = ?, hash = ? WHERE entry_id = ?",
+                (fields[5], prev, digest, fields[0]),
+            )
+            prev = digest
+    code, summary, err = run(folder, url, "sync", "--once")
+    assert code == 0 and summary["outbox"] == 0 and summary["held_by_headoffice"] == 1, err
+    assert _held(shop) == [(edited, "points_beyond_program")]
+    assert _credited(shop) < 500_000
+    alerts = [a for a in shop.ho.alerts().alerts if a.kind == "points_beyond_program"]
+    assert [(a.member_id, a.terminal_ids) for a in alerts] == [("M1", ["T1"])]
+    other, _ = shop.till("T2")
+    with other.db.read() as conn:
+        (balance,) = conn.execute("SELECT balance FROM members WHERE member_id = 'M1'").fetchone()
+    assert balance == shop.ho.member("M1").balance < 500_000

@@ -1,0 +1,37 @@
+"""Whether an entry's points can follow from the program for its amount and kind: head office
+holds (does not credit) an entry that cannot, however sound its hash chain. A dishonest till
+that rewrites its own ledger and its hashes still cannot invent points.
+
+The bound is generous on purpose (the entry may be from an older program version, a tier the
+member reached offline, promotions that stack): twice the most the program could pay, plus
+one point for rounding. Anything beyond that is not a rounding question."""
+
+from __future__ import annotations
+
+from loyalty.program import Program
+from sync import protocol as p
+
+TOLERANCE_PERCENT = 200
+
+
+def most_points(program: Program, amount_minor: int) -> int:
+    """The most points the program could give one earn or bonus entry for ``amount_minor``."""
+    rate_num = program.earn.points * max([100, *(t.multiplier_percent for t in program.tiers)])
+    for promo in program.promotions:
+        if promo.kind == "multiplier":
+            rate_num *= max(100, promo.multiplier_percent)
+            rate_num //= 100
+    bonuses = sum(promo.bonus_points for promo in program.promotions if promo.kind == "bonus")
+    base = max(0, amount_minor) * rate_num // (program.earn.per_minor * 100)
+    return (base + bonuses) * TOLERANCE_PERCENT // 100 + 1
+
+
+def beyond_program(program: Program, e: p.WireEntry) -> bool:
+    """True when the entry's points cannot follow from ``program`` for its amount and kind."""
+    if abs(e.points) > program.limits.max_entry_points:
+        return True
+    if e.kind in ("earn", "bonus"):
+        return not 0 <= e.points <= most_points(program, e.amount_minor)
+    if e.kind in ("redeem", "donate", "expire"):
+        return e.points > 0
+    return False
