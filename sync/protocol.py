@@ -259,6 +259,7 @@ class Alert(Answer):
     terminal_ids: list[str]
     created_at: str
     updated_at: str
+    acknowledged_at: str | None = None  # when head office's staff acknowledged it
 
 
 class AlertsAnswer(Answer):
@@ -304,6 +305,10 @@ class Hold(Answer):
 class TillRequest(Request):
     terminal_id: Identifier
     replace: bool = False  # issue a new token and revoke the old one
+
+
+class SuspendRequest(Request):
+    reason: Text200 = ""
 
 
 class TillToken(Answer):

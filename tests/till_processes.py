@@ -20,7 +20,7 @@ def till_exe() -> str:
     return exe
 
 
-def run(folder: Path, url: str, *argv: str) -> tuple[int, Any, str]:
+def run(folder: Path, url: str, *argv: str, **extra_env: str) -> tuple[int, Any, str]:
     """Exit code, the JSON it printed (None when nothing), and its stderr."""
     import subprocess
 
@@ -29,6 +29,7 @@ def run(folder: Path, url: str, *argv: str) -> tuple[int, Any, str]:
         "TILL_DATA_DIR": str(folder),
         "TILL_HEADOFFICE": url,
         "TILL_LANGUAGE": "en",
+        **extra_env,
     }
     env.pop("TILL_CONFIG", None)
     proc = subprocess.run([till_exe(), *argv], capture_output=True, text=True, timeout=120, env=env)

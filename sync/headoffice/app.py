@@ -231,6 +231,28 @@ def create_app(
             raise ApiProblem(422, "malformed_after")
         return _json(await run_in_threadpool(ho.alerts, after))
 
+    async def ack_alert(request: Request) -> Response:
+        await admin(request)
+        try:
+            alert_id = int(request.path_params["alert_id"])
+        except ValueError:
+            raise ApiProblem(422, "malformed_alert_id") from None
+        if not 1 <= alert_id <= MAX_ID:
+            raise ApiProblem(422, "malformed_alert_id")
+        stamp = p.now_text(ho.clock())
+        await run_in_threadpool(ho.acknowledge_alert, alert_id, stamp)
+        return Response(status_code=204)
+
+    async def suspend(request: Request) -> Response:
+        await admin(request)
+        terminal_id = _path_param(request, "terminal_id", p.Identifier, "malformed_terminal_id")
+        if request.method == "DELETE":
+            await run_in_threadpool(ho.suspend_till, terminal_id, "", False)
+        else:
+            req = decode_request(p.SuspendRequest, await _body(request))
+            await run_in_threadpool(ho.suspend_till, terminal_id, req.reason, True)
+        return Response(status_code=204)
+
     document = p.encode(openapi_document())
 
     async def openapi(request: Request) -> Response:
@@ -254,12 +276,14 @@ def create_app(
         Route("/v1/members/{member_id}/app-code", guarded(app_code), methods=["POST"]),
         Route("/v1/tills", guarded(register), methods=["POST"]),
         Route("/v1/tills/{terminal_id}", guarded(revoke), methods=["DELETE"]),
+        Route("/v1/tills/{terminal_id}/suspension", guarded(suspend), methods=["POST", "DELETE"]),
         Route("/v1/programs", guarded(program), methods=["POST"]),
         Route("/v1/keys", guarded(add_key), methods=["POST"]),
         Route("/v1/keys/{key_id}", guarded(revoke_key), methods=["DELETE"]),
         Route("/v1/deny-list", guarded(deny), methods=["POST"]),
         Route("/v1/deny-list/{code}", guarded(undeny), methods=["DELETE"]),
         Route("/v1/alerts", guarded(alerts), methods=["GET"]),
+        Route("/v1/alerts/{alert_id}/ack", guarded(ack_alert), methods=["POST"]),
     ]
     app = Starlette(
         routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)]

@@ -13,7 +13,7 @@ _TYPES: tuple[Any, ...] = (
     p.PushRequest, p.PushAnswer, p.ChangesAnswer, p.HoldRequest, p.CaptureRequest, p.Hold,
     p.TillRequest, p.TillToken, p.MemberRequest, p.MemberState, p.ProgramRequest,
     p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.AlertsAnswer, p.Problem,
-    p.EpochRequest, p.EpochAnswer,
+    p.EpochRequest, p.EpochAnswer, p.SuspendRequest,
 )  # fmt: skip
 
 
@@ -186,6 +186,34 @@ def openapi_document() -> dict[str, Any]:
             "delete": {
                 "operationId": "revokeTill",
                 "parameters": [_path_param("terminal_id", _ID)],
+                "responses": _answers(204, None, 404),
+            }
+        },
+        "/v1/tills/{terminal_id}/suspension": {
+            "post": {
+                "operationId": "suspendTill",
+                "summary": "Refuse a till's pushes (403 till_suspended) until it is resumed",
+                "parameters": [_path_param("terminal_id", _ID)],
+                "requestBody": _body(p.SuspendRequest),
+                "responses": _answers(204, None, 404),
+            },
+            "delete": {
+                "operationId": "resumeTill",
+                "parameters": [_path_param("terminal_id", _ID)],
+                "responses": _answers(204, None, 404),
+            },
+        },
+        "/v1/alerts/{alert_id}/ack": {
+            "post": {
+                "operationId": "acknowledgeAlert",
+                "parameters": [
+                    {
+                        "name": "alert_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                    }
+                ],
                 "responses": _answers(204, None, 404),
             }
         },

@@ -76,6 +76,11 @@ def _gzipped(answer: bytes) -> bytes:
     return answer if answer[:2] == b"\x1f\x8b" else gzip.compress(answer, 1, mtime=0)
 
 
+def _refuse_suspended(tx: Tx, terminal_id: str) -> None:
+    if tx.one("SELECT 1 FROM till_suspensions WHERE terminal_id = ?", (terminal_id,)):
+        raise ApiProblem(403, "till_suspended", terminal_id=terminal_id)
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -175,6 +180,24 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
             if not tx.run("UPDATE tills SET revoked = 1 WHERE terminal_id = ?", (terminal_id,)):
                 raise ApiProblem(404, "unknown_till", terminal_id=terminal_id)
 
+    def suspend_till(self, terminal_id: str, reason: str, suspended: bool = True) -> None:
+        """A till under investigation: its pushes are refused (403 ``till_suspended``) until it
+        is resumed; nothing it sent is lost (its outbox waits)."""
+        stamp = to_text(self.clock())
+        with self.store.transaction() as tx:
+            if tx.one("SELECT 1 FROM tills WHERE terminal_id = ?", (terminal_id,)) is None:
+                raise ApiProblem(404, "unknown_till", terminal_id=terminal_id)
+            tx.lock_till(terminal_id)
+            if suspended:
+                tx.run(
+                    "INSERT INTO till_suspensions (terminal_id, reason, suspended_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT (terminal_id) DO UPDATE SET "
+                    "reason = excluded.reason",
+                    (terminal_id, reason, stamp),
+                )
+            else:
+                tx.run("DELETE FROM till_suspensions WHERE terminal_id = ?", (terminal_id,))
+
     def till_for(self, token: str) -> str:
         terminal_id, _, secret = token.partition(".")
         if not secret or len(token) > 200:
@@ -272,6 +295,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
             now = self.clock()
             stamp = to_text(now)
             tx.lock_till(terminal_id)
+            _refuse_suspended(tx, terminal_id)
             if idem_key:
                 row = tx.one(
                     "SELECT body_hash, answer FROM push_requests "
@@ -304,6 +328,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
         req: p.EpochRequest = _decode(_epoch_decoder, body)
         with self._push_slots, self.store.transaction() as tx:
             tx.lock_till(terminal_id)
+            _refuse_suspended(tx, terminal_id)
             answer = epochs.open_epoch(tx, terminal_id, req, to_text(self.clock()))
         if answer.epoch != req.epoch:
             log.warning(

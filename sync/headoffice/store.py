@@ -72,6 +72,15 @@ CREATE TABLE IF NOT EXISTS held_entries (
     received_at TEXT NOT NULL,
     PRIMARY KEY (terminal_id, seq)
 );
+CREATE TABLE IF NOT EXISTS till_suspensions (
+    terminal_id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    suspended_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_acks (
+    alert_id BIGINT PRIMARY KEY,
+    acknowledged_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS till_epochs (
     terminal_id TEXT NOT NULL,
     epoch BIGINT NOT NULL,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sync import protocol as p
+from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx
 
 REDEEM_KINDS = ("redeem", "donate")
@@ -53,26 +54,33 @@ class VelocityAlerts:
             )
 
     def alerts(self, after: int = 0, limit: int = 500) -> p.AlertsAnswer:
-        """Alerts with an id above ``after``, oldest first (an updated alert keeps its id)."""
+        """Alerts with an id above ``after``, oldest first (an updated alert keeps its id),
+        each with when head office's staff acknowledged it, if they did."""
         with self.store.transaction() as tx:
             rows = tx.all(
-                "SELECT alert_id, kind, member_id, day, count, lim, terminal_ids, created_at, "
-                "updated_at FROM alerts WHERE alert_id > ? ORDER BY alert_id LIMIT ?",
+                "SELECT a.alert_id, a.kind, a.member_id, a.day, a.count, a.lim, a.terminal_ids, "
+                "a.created_at, a.updated_at, k.acknowledged_at FROM alerts a "
+                "LEFT JOIN alert_acks k ON k.alert_id = a.alert_id "
+                "WHERE a.alert_id > ? ORDER BY a.alert_id LIMIT ?",
                 (after, max(1, min(limit, 5000))),
             )
         return p.AlertsAnswer(
             [
                 p.Alert(
-                    int(r[0]),
-                    r[1],
-                    r[2],
-                    r[3][:10],
-                    int(r[4]),
-                    int(r[5]),
-                    json.loads(r[6]),
-                    r[7],
-                    r[8],
+                    int(r[0]), r[1], r[2], r[3][:10], int(r[4]), int(r[5]), json.loads(r[6]),
+                    r[7], r[8], r[9],
                 )  # fmt: skip
                 for r in rows
             ]
         )
+
+    def acknowledge_alert(self, alert_id: int, stamp: str) -> None:
+        """Head office's staff looked at it (acknowledged once; again is a no-op)."""
+        with self.store.transaction() as tx:
+            if tx.one("SELECT 1 FROM alerts WHERE alert_id = ?", (alert_id,)) is None:
+                raise ApiProblem(404, "unknown_alert", alert_id=alert_id)
+            tx.run(
+                "INSERT INTO alert_acks (alert_id, acknowledged_at) VALUES (?, ?) "
+                "ON CONFLICT (alert_id) DO NOTHING",
+                (alert_id, stamp),
+            )

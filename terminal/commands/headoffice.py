@@ -25,12 +25,14 @@ TEST_KEY_FILE = DEMO_KEYS_DIR / "test-2026.TEST-ONLY-private.pem"
 
 
 def register(subparsers: Any) -> None:
+    from terminal.commands.headoffice_desk import register_desk
     from terminal.commands.headoffice_jobs import register_jobs
     from terminal.commands.headoffice_serve import register_serve
 
     p = subparsers.add_parser("headoffice", help="head office tools")
     sub = p.add_subparsers(dest="headoffice_command", required=True, metavar="COMMAND")
     _register_token(sub)
+    register_desk(sub)
     register_jobs(sub)
     key_file = os.environ.get("TILL_HEADOFFICE_SIGNING_KEY")
     if key_file:

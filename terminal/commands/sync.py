@@ -19,7 +19,8 @@ from terminal.i18n import translator
 KNOWN = frozenset({
     "unreachable", "timeout", "busy", "unauthorised", "till_revoked", "wrong_terminal",
     "entry_conflict", "seq_gap_unrepairable", "no_progress", "protocol_error",
-    "restore_unresolved", "epoch_base_unknown",
+    "restore_unresolved", "epoch_base_unknown", "till_suspended", "unknown_alert", "unknown_till",
+    "admin_only",
 })  # fmt: skip
 
 

@@ -1,0 +1,86 @@
+"""``till headoffice alerts | suspend | resume``: head office's desk, over its admin token
+(``TILL_HEADOFFICE`` and ``TILL_HEADOFFICE_ADMIN_TOKEN``).
+
+- ``alerts [--after ID] [--ack ID ...]``: acknowledge the named alerts, then list the alerts
+  after ``ID`` as JSON (velocity, overdraft, till_restored, invalid_entry, chain_broken,
+  points_beyond_program), each with when it was acknowledged.
+- ``suspend TILL [--reason TEXT]``: refuse the till's pushes (``till_suspended``) until
+  ``resume TILL``; its outbox waits, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import msgspec
+
+from terminal.errors import CommandError
+
+
+def register_desk(sub: Any) -> None:
+    p = sub.add_parser("alerts", help="list head office's alerts; --ack acknowledges")
+    p.add_argument("--after", type=int, default=0, metavar="ID", help="alerts after this id")
+    p.add_argument("--ack", type=int, action="append", default=[], metavar="ID",
+                   help="acknowledge this alert (repeatable)")  # fmt: skip
+    p.set_defaults(func=alerts)
+    p = sub.add_parser("suspend", help="refuse a till's pushes until it is resumed")
+    p.add_argument("terminal_id", metavar="TILL")
+    p.add_argument("--reason", default="", help="why (kept at head office)")
+    p.set_defaults(func=suspend)
+    p = sub.add_parser("resume", help="accept a suspended till's pushes again")
+    p.add_argument("terminal_id", metavar="TILL")
+    p.set_defaults(func=resume)
+
+
+def _desk(args: argparse.Namespace) -> tuple[str, str]:
+    from terminal.commands.common import load_config
+
+    url = load_config(args).headoffice
+    if not url:
+        raise CommandError("sync.error.no_headoffice")
+    token = os.environ.get("TILL_HEADOFFICE_ADMIN_TOKEN")
+    if not token:
+        raise CommandError("headoffice.error.no_admin_token")
+    return url, token
+
+
+def _failure(exc: Any) -> CommandError:
+    from terminal.commands.sync import failure
+
+    return failure(exc)
+
+
+def alerts(args: argparse.Namespace) -> dict[str, Any]:
+    from sync import desk
+    from sync.client import SyncFailed
+
+    url, token = _desk(args)
+    try:
+        for alert_id in args.ack:
+            desk.acknowledge_alert(url, token, alert_id)
+        answer = desk.alerts(url, token, max(0, args.after))
+    except SyncFailed as exc:
+        raise _failure(exc) from None
+    return {"alerts": msgspec.to_builtins(answer.alerts)}
+
+
+def _suspend(args: argparse.Namespace, suspended: bool) -> dict[str, Any]:
+    from sync import desk
+    from sync.client import SyncFailed
+
+    url, token = _desk(args)
+    try:
+        desk.suspend_till(url, token, args.terminal_id, getattr(args, "reason", ""), suspended)
+    except SyncFailed as exc:
+        raise _failure(exc) from None
+    return {"terminal_id": args.terminal_id, "suspended": suspended}
+
+
+def suspend(args: argparse.Namespace) -> dict[str, Any]:
+    return _suspend(args, True)
+
+
+def resume(args: argparse.Namespace) -> dict[str, Any]:
+    return _suspend(args, False)
