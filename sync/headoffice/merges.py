@@ -1,6 +1,6 @@
 """One member, however many tills enrolled them. Tills offline from each other may each enrol
-the same shopper (the same phone); head office keeps the member enrolled first and merges every
-later enrolment of that phone into them, in the push that brings the duplicate.
+the same shopper (the same phone); head office keeps its own member of that phone, else the one
+enrolled first, and merges every other into them, in the push that brings the duplicate.
 
 A merge loses no point and edits nothing: the ``merges`` table records it, and head office's own
 entries (sync/headoffice/own_entries.py) move each of the duplicate's entries across, a reversal
@@ -42,6 +42,8 @@ def merge(
     found: set[str] = set()
     for phone_hash in sorted({e.phone_hash for e in enrolments if e.phone_hash}):
         found |= _detect(tx, phone_hash, stamp)
+    if not found and tx.one("SELECT 1 FROM merges LIMIT 1") is None:
+        return set()  # the usual push: no merge anywhere yet, nothing to look up per member
     ids = sorted(found | {e.member_id for e in stored})
     dups: dict[str, str] = {}
     for where, params in tx.matching("dup_id", ids):
@@ -70,7 +72,8 @@ def _detect(tx: Tx, phone_hash: str, stamp: str) -> set[str]:
     rows = tx.all(
         "SELECT member_id FROM members WHERE phone_hash = ? AND erased = 0 "
         "AND member_id NOT IN (SELECT dup_id FROM merges) "
-        "ORDER BY COALESCE(enrolled_at, snapshot_at), member_id",
+        # Head office's own members (no till enrolled them) first, then by enrolment time.
+        "ORDER BY enrolled_at IS NOT NULL, enrolled_at, member_id",
         (phone_hash,),
     )
     if len(rows) < 2:

@@ -13,6 +13,7 @@ import pytest
 from loyalty import outbox
 from loyalty.db import utc_now
 from loyalty.errors import BadInput, Refused
+from loyalty.members import phone_hash
 from loyalty.till import Till
 from tests.cli_helpers import ROOT, run_till
 from tests.sync_fixtures import ADMIN, Shop, assert_exactly_once, buy, postgres, shop, store_url
@@ -218,3 +219,26 @@ def test_a_shopper_enrolled_at_two_offline_tills_is_merged_without_losing_a_poin
     # At a till that knows of the merge, the duplicate's card sells to Ola directly.
     sale = buy(b, b.find_member(dup_card).member_id, 1000)
     assert {e.member_id for e in sale.entries} == {ola.member_id}
+
+
+def test_a_till_enrolment_of_a_phone_head_office_created_merges_into_head_office_member(
+    shop: Shop,
+) -> None:
+    """Head office's own member (created by its tools, with a phone hash) is the one kept when
+    an offline till enrols the same phone, even though head office changed it since."""
+    a, c_a = shop.till("WAW1", country="PL")
+    b, c_b = shop.till("WAW2", country="PL")  # then offline
+    key = a.phone_keys()[-1][1]
+    shop.member("HQ-OLA", phone_hash=phone_hash(key, "+48 600 100 200"))
+    c_a.sync()
+    dup = b.enroll("Ola", "cashier2", True, "pl", phone="600 100 200")
+    buy(b, dup.member.member_id, 3000)
+    a.adjust("HQ-OLA", 500, "opening balance", "manager1")
+    c_a.sync()  # head office's member changed after the till's enrolment
+    c_b.sync()
+    c_a.sync()
+    assert shop.ho.member(dup.member.member_id).merged_into == "HQ-OLA"
+    assert shop.ho.member("HQ-OLA").balance == 500
+    assert sum(p for p, _ in shop.ho.member("HQ-OLA").pending) == 30 + 100
+    assert a.find_member("600 100 200").member_id == "HQ-OLA"
+    assert b.find_member(dup.card_number).member_id == "HQ-OLA"
