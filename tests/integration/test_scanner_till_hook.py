@@ -68,6 +68,19 @@ def test_card_numbers_and_member_ids_are_left_to_the_member_cache(
     assert services.identify("M000001").member_id == "M000001"
     with pytest.raises(NotFound):
         services.identify("400000000003")  # a wrong check digit, or someone's phone number
+    # Typed as printed on the card, in groups, or with dashes: the same member.
+    assert services.identify("4000 0000 0002").member_id == "M000001"
+    assert services.identify("4000-0000-0002 ").member_id == "M000001"
+
+
+def test_a_phone_typed_any_way_finds_its_member_in_the_app(
+    services: TillServices, now: dt.datetime
+) -> None:
+    with services.till.db.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('country', 'RO')")
+    enrolment = services.enrol("Ana", "anna", "ro", "0721 000 111", None)
+    for typed in ("0721 000 111", "+40 721 000 111", "0040721000111", "+40-721-000-111"):
+        assert services.identify(typed).member_id == enrolment.member.member_id, typed
 
 
 def test_an_app_code_typed_through_a_greek_layout_still_identifies(
