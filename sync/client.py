@@ -263,13 +263,14 @@ class SyncClient:
             )
             return self._c.report
 
-    def pull(self) -> SyncReport:
+    def pull(self, attempts: int | None = None) -> SyncReport:
         """Pull only: head office's changes since the cursor, e.g. before an enrolment, so a
-        phone another till enrolled is known here. Raises SyncFailed (``busy`` while another
-        sync of this till runs: that sync pulls too)."""
+        phone another till enrolled is known here (``attempts=1``: a cashier is waiting, so no
+        retries). Raises SyncFailed (``busy`` while another sync of this till runs: that sync
+        pulls too)."""
         with one_sync_at_a_time(self.till):
             self._c = _Counters()
-            self._pull()
+            self._pull(attempts)
             return self._c.report
 
     def push(self) -> SyncReport:
@@ -448,7 +449,7 @@ class SyncClient:
             raise _Forked
 
     # -- pull ----------------------------------------------------------------------------------
-    def _pull(self) -> None:
+    def _pull(self, attempts: int | None = None) -> None:
         cursor = outbox.state(self.till).cursor
         restarts = 0
         while True:
@@ -457,7 +458,7 @@ class SyncClient:
                 params["cursor"] = cursor
             try:
                 answer: p.ChangesAnswer = self._call(
-                    "GET", "/v1/changes", p.ChangesAnswer, params=params
+                    "GET", "/v1/changes", p.ChangesAnswer, params=params, attempts=attempts
                 )
             except SyncFailed as exc:
                 if exc.code != "cursor_expired" or restarts:

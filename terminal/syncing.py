@@ -53,9 +53,10 @@ class HeadOfficeLink:
         return self.client.authorise(member_id, points)
 
     def refresh_members(self) -> bool:
-        """Before an enrolment: bring head office's members up to date (see refresh_members)."""
+        """Before an enrolment: bring head office's members up to date (see refresh_members);
+        one attempt, so an enrolment never waits out the sync's retries."""
         try:
-            self.client.pull()
+            self.client.pull(attempts=1)
         except SyncFailed:
             return False
         return True

@@ -15,6 +15,9 @@ from loyalty.db import utc_now
 from loyalty.errors import BadInput, Refused
 from loyalty.members import phone_hash
 from loyalty.till import Till
+from sync.client import SyncClient
+from sync.testing import free_port
+from terminal.syncing import HeadOfficeLink
 from tests.cli_helpers import ROOT, run_till
 from tests.sync_fixtures import ADMIN, Shop, assert_exactly_once, buy, postgres, shop, store_url
 
@@ -242,3 +245,17 @@ def test_a_till_enrolment_of_a_phone_head_office_created_merges_into_head_office
     assert sum(p for p, _ in shop.ho.member("HQ-OLA").pending) == 30 + 100
     assert a.find_member("600 100 200").member_id == "HQ-OLA"
     assert b.find_member(dup.card_number).member_id == "HQ-OLA"
+
+
+def test_the_app_checks_with_head_office_once_before_an_enrolment(shop: Shop) -> None:
+    """Head office out of reach: the app's check gives up at once (no retries, no back-off
+    sleeps) and the enrolment goes on offline; within reach it pulls."""
+    till, client = shop.till("WAW1", country="PL")
+    slept: list[float] = []
+    away = SyncClient(till, f"http://127.0.0.1:{free_port()}", "t", sleep=slept.append)
+    link = HeadOfficeLink(away)
+    try:
+        assert link.refresh_members() is False and slept == []
+    finally:
+        link.close()
+    assert HeadOfficeLink(client).refresh_members() is True
