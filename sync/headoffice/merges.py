@@ -40,7 +40,17 @@ def merge(
     """Merge the duplicates these enrolments made, move the entries of every duplicate these
     entries touched, and queue the moves in ``new`` to fold. Returns the members changed."""
     found: set[str] = set()
-    for phone_hash in sorted({e.phone_hash for e in enrolments if e.phone_hash}):
+    hashes = sorted({e.phone_hash for e in enrolments if e.phone_hash})
+    for phone_hash in hashes:
+        # Two pushes enrolling one phone at once (PostgreSQL) would each miss the other's
+        # uncommitted member: the claim's row lock makes the second wait for the first to
+        # commit, then see it. Sorted, so two pushes never wait for each other.
+        tx.run(
+            "INSERT INTO phone_claims (phone_hash, n) VALUES (?, 1) "
+            "ON CONFLICT (phone_hash) DO UPDATE SET n = phone_claims.n + 1",
+            (phone_hash,),
+        )
+    for phone_hash in hashes:
         found |= _detect(tx, phone_hash, stamp)
     if not found and tx.one("SELECT 1 FROM merges LIMIT 1") is None:
         return set()  # the usual push: no merge anywhere yet, nothing to look up per member

@@ -180,6 +180,10 @@ CREATE TABLE IF NOT EXISTS merges (
     merged_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS members_phone ON members (phone_hash);
+CREATE TABLE IF NOT EXISTS phone_claims (
+    phone_hash TEXT PRIMARY KEY,
+    n BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ledger_seq (
     terminal_id TEXT PRIMARY KEY,
     seq BIGINT NOT NULL
