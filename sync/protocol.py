@@ -307,6 +307,16 @@ class TillRequest(Request):
     replace: bool = False  # issue a new token and revoke the old one
 
 
+class ChannelRequest(Request):
+    channel_id: Identifier
+    replace: bool = False  # issue a new token and revoke the old one
+
+
+class ChannelToken(Answer):
+    channel_id: str
+    token: str
+
+
 class SuspendRequest(Request):
     reason: Text200 = ""
 

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from sync import protocol as p
 from sync.headoffice.openapi import openapi_document
+from sync.headoffice.roles import ADMIN_ONLY, ROUTE_ROLES, refusal
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.service import HeadOffice, MintCode, decode_request
 from sync.headoffice.store import is_contention, open_store
@@ -90,9 +91,26 @@ def create_app(
         headoffice = HeadOffice(open_store(store_url), admin_token=admin_token, mint_code=mint_code)
     ho = headoffice
 
-    def guarded(fn: Handler) -> Handler:
+    def guarded(fn: Handler, path: str) -> Handler:
+        """``fn`` behind the roles its route serves (roles.ROUTE_ROLES, by method and path):
+        the caller's role is settled before the handler runs, and its identity (a till's or
+        a channel's id) is ``request.state.principal``."""
+
         async def endpoint(request: Request) -> Response:
             try:
+                method = "GET" if request.method == "HEAD" else request.method
+                allowed = ROUTE_ROLES[(method, path)]
+                if allowed:
+                    try:
+                        role, who = await run_in_threadpool(ho.principal, _bearer(request))
+                    except ApiProblem as exc:
+                        if exc.status != 401 or allowed != ADMIN_ONLY:
+                            raise
+                        raise ApiProblem(403, "admin_only") from None  # as it always said
+                    if role not in allowed:
+                        status, code = refusal(role, allowed)
+                        raise ApiProblem(status, code, role=role)
+                    request.state.principal = who
                 return await fn(request)
             except ApiProblem as exc:
                 return _problem(exc)
@@ -107,11 +125,12 @@ def create_app(
         return endpoint
 
     async def till(request: Request) -> str:
-        return await run_in_threadpool(ho.till_for, _bearer(request))
+        """The calling till (its role was checked by ``guarded``)."""
+        terminal_id: str = request.state.principal
+        return terminal_id
 
     async def admin(request: Request) -> None:
-        if not ho.is_admin(_bearer(request)):
-            raise ApiProblem(403, "admin_only")
+        """Checked by ``guarded``: the route serves admins only."""
 
     async def push(request: Request) -> Response:
         terminal_id = await till(request)
@@ -160,9 +179,6 @@ def create_app(
         return _json(await run_in_threadpool(ho.release, terminal_id, hold_id))
 
     async def member(request: Request) -> Response:
-        token = _bearer(request)
-        if not ho.is_admin(token):
-            await run_in_threadpool(ho.till_for, token)
         return _json(await run_in_threadpool(ho.member, _member_id(request)))
 
     async def put_member(request: Request) -> Response:
@@ -231,6 +247,11 @@ def create_app(
             raise ApiProblem(422, "malformed_after")
         return _json(await run_in_threadpool(ho.alerts, after))
 
+    async def channel(request: Request) -> Response:
+        req = decode_request(p.ChannelRequest, await _body(request))
+        token = await run_in_threadpool(ho.register_channel, req.channel_id, req.replace)
+        return _json(p.ChannelToken(req.channel_id, token), 201)
+
     async def ack_alert(request: Request) -> Response:
         await admin(request)
         try:
@@ -261,29 +282,33 @@ def create_app(
     async def health(request: Request) -> Response:
         return _json({"status": "ok", "server_time": p.now_text(ho.clock())})
 
+    def route(path: str, fn: Handler, *methods: str) -> Route:
+        return Route(path, guarded(fn, path), methods=list(methods))
+
     routes = [
-        Route("/openapi.json", guarded(openapi), methods=["GET"]),
-        Route("/v1/health", guarded(health), methods=["GET"]),
-        Route("/v1/push", guarded(push), methods=["POST"]),
-        Route("/v1/epochs", guarded(epoch), methods=["POST"]),
-        Route("/v1/changes", guarded(changes), methods=["GET"]),
-        Route("/v1/holds", guarded(hold), methods=["POST"]),
-        Route("/v1/holds/{hold_id}/capture", guarded(capture), methods=["POST"]),
-        Route("/v1/holds/{hold_id}/release", guarded(release), methods=["POST"]),
-        Route("/v1/members/{member_id}", guarded(member), methods=["GET"]),
-        Route("/v1/members/{member_id}", guarded(put_member), methods=["PUT"]),
-        Route("/v1/members/{member_id}", guarded(erase_member), methods=["DELETE"]),
-        Route("/v1/members/{member_id}/app-code", guarded(app_code), methods=["POST"]),
-        Route("/v1/tills", guarded(register), methods=["POST"]),
-        Route("/v1/tills/{terminal_id}", guarded(revoke), methods=["DELETE"]),
-        Route("/v1/tills/{terminal_id}/suspension", guarded(suspend), methods=["POST", "DELETE"]),
-        Route("/v1/programs", guarded(program), methods=["POST"]),
-        Route("/v1/keys", guarded(add_key), methods=["POST"]),
-        Route("/v1/keys/{key_id}", guarded(revoke_key), methods=["DELETE"]),
-        Route("/v1/deny-list", guarded(deny), methods=["POST"]),
-        Route("/v1/deny-list/{code}", guarded(undeny), methods=["DELETE"]),
-        Route("/v1/alerts", guarded(alerts), methods=["GET"]),
-        Route("/v1/alerts/{alert_id}/ack", guarded(ack_alert), methods=["POST"]),
+        route("/openapi.json", openapi, "GET"),
+        route("/v1/health", health, "GET"),
+        route("/v1/push", push, "POST"),
+        route("/v1/epochs", epoch, "POST"),
+        route("/v1/changes", changes, "GET"),
+        route("/v1/holds", hold, "POST"),
+        route("/v1/holds/{hold_id}/capture", capture, "POST"),
+        route("/v1/holds/{hold_id}/release", release, "POST"),
+        route("/v1/members/{member_id}", member, "GET"),
+        route("/v1/members/{member_id}", put_member, "PUT"),
+        route("/v1/members/{member_id}", erase_member, "DELETE"),
+        route("/v1/members/{member_id}/app-code", app_code, "POST"),
+        route("/v1/tills", register, "POST"),
+        route("/v1/tills/{terminal_id}", revoke, "DELETE"),
+        route("/v1/tills/{terminal_id}/suspension", suspend, "POST", "DELETE"),
+        route("/v1/channels", channel, "POST"),
+        route("/v1/programs", program, "POST"),
+        route("/v1/keys", add_key, "POST"),
+        route("/v1/keys/{key_id}", revoke_key, "DELETE"),
+        route("/v1/deny-list", deny, "POST"),
+        route("/v1/deny-list/{code}", undeny, "DELETE"),
+        route("/v1/alerts", alerts, "GET"),
+        route("/v1/alerts/{alert_id}/ack", ack_alert, "POST"),
     ]
     app = Starlette(
         routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)]

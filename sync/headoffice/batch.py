@@ -279,11 +279,14 @@ class BatchStore:
                 "SELECT enrolled_by, erased FROM members WHERE member_id = ?", (en.member_id,)
             )
             if row is not None and row[0] is None and not row[1]:
-                # A stub made for entries that arrived first: the enrolment fills it in.
+                # A stub made for entries that arrived first: the enrolment fills it in. Only
+                # a stub (no name, no card): a member head office's staff created or changed
+                # (PUT /v1/members) or another till enrolled is never overwritten by a till.
                 tx.run(
                     "UPDATE members SET display_name = ?, language = ?, phone_hash = ?, "
                     "birthday = ?, consent_at = ?, consent_version = ?, enrolled_at = ?, "
-                    "enrolled_by = ? WHERE member_id = ?",
+                    "enrolled_by = ? WHERE member_id = ? AND enrolled_by IS NULL AND "
+                    "display_name = '' AND card_number IS NULL AND erased = 0",
                     (
                         en.display_name,
                         en.language,

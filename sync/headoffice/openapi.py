@@ -8,12 +8,13 @@ from typing import Any
 import msgspec
 
 from sync import protocol as p
+from sync.headoffice.roles import ROUTE_ROLES
 
 _TYPES: tuple[Any, ...] = (
     p.PushRequest, p.PushAnswer, p.ChangesAnswer, p.HoldRequest, p.CaptureRequest, p.Hold,
     p.TillRequest, p.TillToken, p.MemberRequest, p.MemberState, p.ProgramRequest,
     p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.AlertsAnswer, p.Problem,
-    p.EpochRequest, p.EpochAnswer, p.SuspendRequest,
+    p.EpochRequest, p.EpochAnswer, p.SuspendRequest, p.ChannelRequest, p.ChannelToken,
 )  # fmt: skip
 
 
@@ -217,6 +218,14 @@ def openapi_document() -> dict[str, Any]:
                 "responses": _answers(204, None, 404),
             }
         },
+        "/v1/channels": {
+            "post": {
+                "operationId": "registerChannel",
+                "summary": "A channel's token (web shop, app); channels read members only yet",
+                "requestBody": _body(p.ChannelRequest),
+                "responses": _answers(201, p.ChannelToken, 409),
+            }
+        },
         "/v1/programs": {
             "post": {
                 "operationId": "publishProgram",
@@ -268,6 +277,16 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            roles = ROUTE_ROLES[(method.upper(), path)]
+            operation["x-roles"] = sorted(roles)
+            if not roles:
+                operation["security"] = []
+            who = ", ".join(sorted(roles)) or "anyone, no token"
+            note = f"Roles: {who}."
+            text = operation.get("description")
+            operation["description"] = f"{text} {note}" if text else note
     return {
         "openapi": "3.1.0",
         "info": {"title": "Loyalty head office", "version": p.API_VERSION},

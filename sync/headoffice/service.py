@@ -34,6 +34,7 @@ from sync.headoffice.feed import ChangeFeed
 from sync.headoffice.folding import AccountFolding
 from sync.headoffice.holds import Holds
 from sync.headoffice.merges import with_merges
+from sync.headoffice.roles import ADMIN, CHANNEL, CHANNEL_PREFIX, TILL
 from sync.headoffice.rows import (
     _MEMBER_COLUMNS,
     ApiProblem,
@@ -211,6 +212,46 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
         if row[1]:
             raise ApiProblem(403, "till_revoked", terminal_id=terminal_id)
         return terminal_id
+
+    def register_channel(self, channel_id: str, replace: bool = False) -> str:
+        """A new channel token (``channel:<id>.<secret>``, shown once; head office keeps only
+        its hash). A channel reads members' states; it posts nothing yet."""
+        secret = secrets.token_urlsafe(32)
+        now = to_text(self.clock())
+        with self.store.transaction() as tx:
+            inserted = tx.run(
+                "INSERT INTO channels (channel_id, token_hash, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (channel_id, _hash(secret), now),
+            )
+            if not inserted:
+                if not replace:
+                    raise ApiProblem(409, "channel_exists", channel_id=channel_id)
+                tx.run(
+                    "UPDATE channels SET token_hash = ?, revoked = 0 WHERE channel_id = ?",
+                    (_hash(secret), channel_id),
+                )
+        return f"{CHANNEL_PREFIX}{channel_id}.{secret}"
+
+    def principal(self, token: str) -> tuple[str, str]:
+        """(role, who) of a bearer token: ("admin", ""), ("till", terminal id) or ("channel",
+        channel id). Raises 401 ``unauthorised`` for a token head office does not know."""
+        if self.is_admin(token):
+            return ADMIN, ""
+        if not token.startswith(CHANNEL_PREFIX):
+            return TILL, self.till_for(token)
+        channel_id, _, secret = token[len(CHANNEL_PREFIX) :].partition(".")
+        if not secret or len(token) > 200:
+            raise ApiProblem(401, "unauthorised")
+        with self.store.transaction() as tx:
+            row = tx.one(
+                "SELECT token_hash, revoked FROM channels WHERE channel_id = ?", (channel_id,)
+            )
+        if row is None or not hmac.compare_digest(row[0], _hash(secret)):
+            raise ApiProblem(401, "unauthorised")
+        if row[1]:
+            raise ApiProblem(403, "channel_revoked", channel_id=channel_id)
+        return CHANNEL, channel_id
 
     def is_admin(self, token: str) -> bool:
         return bool(self.admin_token) and hmac.compare_digest(

@@ -72,6 +72,12 @@ CREATE TABLE IF NOT EXISTS held_entries (
     received_at TEXT NOT NULL,
     PRIMARY KEY (terminal_id, seq)
 );
+CREATE TABLE IF NOT EXISTS channels (
+    channel_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS till_suspensions (
     terminal_id TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
