@@ -96,6 +96,10 @@ def _earn_label(t: Translator, program: Program, reason: str, lang: str) -> str:
         return t(
             "receipt.earn.already_paid", promotion=localised(promo.name, lang) if promo else ref
         )
+    if kind == "above_face_value":  # ... or the part of one paid above its value
+        promo = program.promotion(ref)
+        name = localised(promo.name, lang) if promo else ref
+        return t("receipt.earn.above_face_value", promotion=name)
     if kind == "already_reversed":  # ... and gave back a refund's second taking of it
         return t("receipt.earn.already_reversed")
     return t("receipt.earn.other")

@@ -6,9 +6,11 @@ first it stores and takes back every other with a compensating entry of its own 
 Which payment is the first is decided by the ``once_paid`` table's primary key
 (member, ``rules.once_key``): the push that inserts the row keeps its bonus; a concurrent push
 waits for it on the key (PostgreSQL) and finds it there. Rows are inserted in (member, key)
-order so two pushes cannot deadlock on them. A till's refund that later reverses a duplicate
-head office already took back is given back (``adjust``, ``already_reversed``), so the refund
-does not take the bonus twice.
+order so two pushes cannot deadlock on them. A first payment above the promotion's face value (a
+dishonest till) keeps the face value; the rest is taken back (``above_face_value``). A till's
+refund that later reverses a bonus head office already took back is given back (``adjust``,
+``already_reversed``; never more than was taken, ``once_taken``), so the refund does not take
+the bonus twice.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sync.headoffice.store import Tx
 
 ALREADY_PAID = "already_paid"
 ALREADY_REVERSED = "already_reversed"
+ABOVE_FACE_VALUE = "above_face_value"
 
 
 def compensate(
@@ -52,7 +55,7 @@ def compensations(
     arrival order) exact: claim each payment's key; take back each whose key was claimed."""
     if program is None:
         return []
-    claims: list[tuple[str, str, int, p.WireEntry]] = []
+    claims: list[tuple[str, str, int, p.WireEntry, int]] = []
     birthdays = _birthdays(tx, program, stored)
     for i, e in enumerate(stored):
         if e.kind != "bonus" or e.points <= 0 or not e.reason.startswith("promo:"):
@@ -63,40 +66,50 @@ def compensations(
         when = from_text(min(e.occurred_at, stamp))
         key = once_key(promo, when.astimezone(program.timezone).date(), birthdays.get(e.member_id))
         if key is not None:
-            claims.append((e.member_id, key, i, e))
+            claims.append((e.member_id, key, i, e, promo.bonus_points))
     out: list[OwnEntry] = []
-    for member_id, key, _, e in sorted(claims, key=lambda c: (c[0], c[1], c[2])):
+    for member_id, key, _, e, face in sorted(claims, key=lambda c: (c[0], c[1], c[2])):
         claimed = tx.run(
             "INSERT INTO once_paid (member_id, once_key, entry_id, paid_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             (member_id, key, e.entry_id, stamp),
         )
+        promotion = e.reason[len("promo:") :]
         if not claimed:
-            out.append(_taking_back(e, e.points, e.reason[len("promo:") :]))
-    out.extend(_refunds_of_taken_back(tx, stored, out))
+            out.append(
+                _take_back(tx, e, e.points, f"once:{e.entry_id}", f"{ALREADY_PAID}:{promotion}")
+            )
+        elif e.points > face:  # a till paid more than the promotion's face value: the rest
+            out.append(
+                _take_back(tx, e, e.points - face, f"once-excess:{e.entry_id}",
+                           f"{ABOVE_FACE_VALUE}:{promotion}")
+            )  # fmt: skip
+    out.extend(_refunds_of_taken_back(tx, stored))
     return out
 
 
-def _refunds_of_taken_back(
-    tx: Tx, stored: Sequence[p.WireEntry], now: Sequence[OwnEntry]
-) -> list[OwnEntry]:
-    """A till's reversal of a bonus head office already took back (now or before): give the
-    reversal back, up to what head office took, so the bonus is not taken twice."""
-    reversing = {e.reverses: e for e in stored if e.kind == "reverse" and e.reverses}
-    if not reversing:
+def _refunds_of_taken_back(tx: Tx, stored: Sequence[p.WireEntry]) -> list[OwnEntry]:
+    """A till's reversal (a refund) of a bonus head office had taken back, whole or in part:
+    give the reversal back, never more in all than head office took (``once_taken``), so the
+    bonus is not taken twice."""
+    reversals = [e for e in stored if e.kind == "reverse" and e.reverses and e.points < 0]
+    if not reversals:
         return []
-    taken = {x.reverses: -x.points for x in now if x.reverses}
-    ours = {_taking_back(target).entry_id: target for target in reversing if target not in taken}
-    for where, params in tx.matching("entry_id", sorted(ours)):
-        for entry_id, points in tx.all(
-            f"SELECT entry_id, points FROM entries WHERE {where}", params
+    left: dict[str, int] = {}
+    targets = sorted({e.reverses or "" for e in reversals})
+    for where, params in tx.matching("entry_id", targets):
+        for entry_id, taken, so_far in tx.all(
+            f"SELECT entry_id, taken, given FROM once_taken WHERE {where}", params
         ):
-            taken[ours[entry_id]] = -int(points)
+            left[entry_id] = int(taken) - int(so_far)
     out: list[OwnEntry] = []
-    for target, amount in sorted(taken.items()):
-        e = reversing.get(target)
-        back = min(amount, -e.points) if e is not None else 0
-        if e is not None and back > 0:
+    given: dict[str, int] = {}
+    for e in reversals:
+        target = e.reverses or ""
+        back = min(left.get(target, 0), -e.points)
+        if back > 0:
+            left[target] -= back
+            given[target] = given.get(target, 0) + back
             out.append(
                 OwnEntry(
                     f"once-refund:{e.entry_id}",
@@ -106,17 +119,20 @@ def _refunds_of_taken_back(
                     f"{ALREADY_REVERSED}:{target}",
                 )  # fmt: skip
             )
+    for target, amount in sorted(given.items()):
+        tx.run("UPDATE once_taken SET given = given + ? WHERE entry_id = ?", (amount, target))
     return out
 
 
-def _taking_back(e: p.WireEntry | str, points: int = 0, promotion: str = "") -> OwnEntry:
-    """Head office's entry taking back the duplicate bonus ``e`` (its id fixes the entry's)."""
-    entry_id = e if isinstance(e, str) else e.entry_id
-    member_id = "" if isinstance(e, str) else e.member_id
-    return OwnEntry(
-        f"once:{entry_id}", member_id, "reverse", -points, f"{ALREADY_PAID}:{promotion}",
-        reverses=entry_id,
-    )  # fmt: skip
+def _take_back(tx: Tx, e: p.WireEntry, points: int, key: str, reason: str) -> OwnEntry:
+    """Head office's entry taking ``points`` of the bonus ``e`` back, recorded so that a later
+    refund of ``e`` is corrected by no more than was taken."""
+    tx.run(
+        "INSERT INTO once_taken (entry_id, member_id, taken) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        (e.entry_id, e.member_id, points),
+    )
+    return OwnEntry(key, e.member_id, "reverse", -points, reason, reverses=e.entry_id)
 
 
 def _birthdays(tx: Tx, program: Program, stored: Sequence[p.WireEntry]) -> dict[str, str]:

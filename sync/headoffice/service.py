@@ -126,13 +126,31 @@ def decode_push(body: bytes) -> tuple[p.PushRequest, dict[int, tuple[str, str]]]
         held[head.seq] = ("invalid_entry", text)
         entries.append(
             p.WireEntry(
-                head.entry_id, head.terminal_id, head.seq, head.member_id[:64], "adjust", 0, 0,
-                "XXX", None, None, None, "", "", False, "", "", head.prev_hash, head.hash,
+                head.entry_id,
+                head.terminal_id,
+                head.seq,
+                head.member_id[:64],
+                "adjust",
+                0,
+                0,
+                "XXX",
+                None,
+                None,
+                None,
+                "",
+                "",
+                False,
+                "",
+                "",
+                head.prev_hash,
+                head.hash,
             )  # fmt: skip
         )
     if not held:
         raise problem
     return p.PushRequest(loose.terminal_id, entries, loose.enrolments, loose.epoch), held
+
+
 _epoch_decoder = msgspec.json.Decoder(p.EpochRequest)
 
 

@@ -190,6 +190,12 @@ CREATE TABLE IF NOT EXISTS phone_claims (
     phone_hash TEXT PRIMARY KEY,
     n BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS once_taken (
+    entry_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    taken BIGINT NOT NULL,
+    given BIGINT NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS ledger_seq (
     terminal_id TEXT PRIMARY KEY,
     seq BIGINT NOT NULL

@@ -67,8 +67,16 @@ class VelocityAlerts:
         return p.AlertsAnswer(
             [
                 p.Alert(
-                    int(r[0]), r[1], r[2], r[3][:10], int(r[4]), int(r[5]), json.loads(r[6]),
-                    r[7], r[8], r[9],
+                    int(r[0]),
+                    r[1],
+                    r[2],
+                    r[3][:10],
+                    int(r[4]),
+                    int(r[5]),
+                    json.loads(r[6]),
+                    r[7],
+                    r[8],
+                    r[9],
                 )  # fmt: skip
                 for r in rows
             ]

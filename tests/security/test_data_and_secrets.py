@@ -176,7 +176,9 @@ def test_a_deeply_nested_program_or_config_is_one_clear_line(tmp_path: Path) -> 
     config.write_text("x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n", encoding="utf-8")
     proc = run(tmp_path / "data", "--config", str(config), "balance", "M1")
     err = proc.stderr.decode()
-    assert proc.returncode == 2 and f"{config} is nested too deeply (most levels allowed: 32)" in err, err
+    assert (
+        proc.returncode == 2 and f"{config} is nested too deeply (most levels allowed: 32)" in err
+    ), err
     assert err.count("\n") == 1
 
 
