@@ -14,11 +14,13 @@ till that pushed the duplicate included.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 
 import msgspec
 
+from loyalty.db import from_text, to_text
 from loyalty.program import Program
 from sync import protocol as p
 from sync.headoffice import own_entries
@@ -27,6 +29,7 @@ from sync.headoffice.own_entries import HEADOFFICE, OwnEntry
 from sync.headoffice.store import Tx
 
 MERGED_INTO = "merged_into"
+RECENT = dt.timedelta(hours=1)
 
 
 def merge(
@@ -58,16 +61,24 @@ def merge(
     dups: dict[str, str] = {}
     for where, params in tx.matching("dup_id", ids):
         dups.update(tx.all(f"SELECT dup_id, into_id FROM merges WHERE {where}", params))
+    # A push that stored a duplicate's entry while another push was merging it (PostgreSQL:
+    # neither saw the other's uncommitted rows) left that entry unmoved: every push looks at
+    # the merges of the last hour again, and moves what is left (each move once, by its id).
+    since = to_text(from_text(stamp) - RECENT)
+    dups.update(tx.all("SELECT dup_id, into_id FROM merges WHERE merged_at >= ?", (since,)))
     if not dups or program is None:
         return set()
     moves: list[OwnEntry] = []
     for dup, into in sorted(dups.items()):
         moves += _moves(tx, dup, into, stamp)
+    changed = set(found) | {dups[m] for m in found}
     for x, entry in own_entries.write(
         tx, moves, currency=program.currency, program_version=program.version, stamp=stamp
     ):
         new[x.member_id].append(entry)
-    changed = set(dups) | set(dups.values())
+        changed.add(x.member_id)
+    if not changed:
+        return set()
     # Every till, the one that pushed the duplicate too, learns of the merge from the feed.
     tx.lock_changes()
     tx.run(
