@@ -7,6 +7,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
@@ -25,7 +26,10 @@ def _backup(db: Path, copy: Path) -> None:
     if sqlite is not None:
         subprocess.run([sqlite, str(db), f".backup {copy}"], check=True, timeout=60)
     else:  # the same online backup, through Python's sqlite3
-        with sqlite3.connect(db) as src, sqlite3.connect(copy) as dst:
+        with (
+            contextlib.closing(sqlite3.connect(db)) as src,
+            contextlib.closing(sqlite3.connect(copy)) as dst,
+        ):
             src.backup(dst)
 
 
@@ -44,7 +48,7 @@ def _ho_entries(shop: Shop) -> list[tuple[str, int, int]]:
 
 
 def _ledger(db: Path) -> list[tuple[str, int, str | None]]:
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         return conn.execute("SELECT entry_id, points, acked_at FROM ledger ORDER BY seq").fetchall()
 
 
