@@ -278,6 +278,12 @@ def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: s
             for s in snapshots
         ],
     )
+    # A merge counts whatever the snapshot's age (one older than this till's row was not
+    # applied above): the duplicate's look-ups must lead to the member kept from now on.
+    conn.executemany(
+        "UPDATE members SET merged_into = ? WHERE member_id = ? AND merged_into IS NULL",
+        [(s.merged_into, s.member_id) for s in snapshots if s.merged_into],
+    )
     return len(snapshots)
 
 

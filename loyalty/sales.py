@@ -58,14 +58,8 @@ def next_receipt_no(conn: object, till: Till) -> str:
 
 
 def headoffice_time(till: Till, now: dt.datetime) -> dt.datetime:
-    """``now`` on head office's clock, as far as the till knows it: its own clock less the drift
-    measured at the last sync. A snapshot's age must be measured on the clock that stamped it;
-    a till whose clock is days behind would otherwise keep a stale snapshot "fresh" for days
-    longer, and one days ahead would refuse every offline redemption."""
-    drift = till.db.meta("clock_drift_ms")
-    if drift is None:
-        return now
-    return now - dt.timedelta(milliseconds=int(drift))
+    """``now`` on head office's clock, as far as the till knows it (see Till.headoffice_time)."""
+    return till.headoffice_time(now)
 
 
 def preview(till: Till, req: SaleRequest, now: dt.datetime | None = None) -> SaleResult:

@@ -274,8 +274,11 @@ class Till:
                     cashier_id,
                 ),  # fmt: skip
             )
+            # Stamped on head office's clock (as far as the till knows it): head office's own
+            # snapshots of the member must win over this one, however far ahead this till runs.
             snap = MemberSnapshot(
-                member_id=member_id, snapshot_at=stamp, card_number=card, display_name=name,
+                member_id=member_id, snapshot_at=to_text(self.headoffice_time(now)),
+                card_number=card, display_name=name,
                 language=language, birthday=birthday, phone_hash=hashed,
                 tier_id=program.tiers[0].id,
             )  # fmt: skip
@@ -288,6 +291,16 @@ class Till:
             member = members.get(conn, member_id)
         assert member is not None
         return Enrolment(member, card, tuple(entries))
+
+    def headoffice_time(self, now: dt.datetime) -> dt.datetime:
+        """``now`` on head office's clock, as far as the till knows it: its own clock less the
+        drift measured at the last sync. A snapshot's age must be measured on the clock that
+        stamped it; a till whose clock is days behind would otherwise keep a stale snapshot
+        "fresh" for days longer, and one days ahead would refuse every offline redemption."""
+        drift = self.db.meta("clock_drift_ms")
+        if drift is None:
+            return now
+        return now - dt.timedelta(milliseconds=int(drift))
 
     # -- balance and adjustments -----------------------------------------------------------
     def balance(self, member_id: str, now: dt.datetime | None = None) -> Balance:

@@ -229,3 +229,17 @@ def test_a_snapshot_is_as_fresh_as_the_till_last_complete_pull(
     with pytest.raises(Refused) as info:
         sell(till, later + dt.timedelta(days=3), reward_id="five-off")
     assert info.value.code == "snapshot_too_old"
+
+
+def test_a_merge_counts_whatever_the_age_of_the_snapshot_that_brings_it(
+    till: Till, now: dt.datetime
+) -> None:
+    """Head office merged M000002 (a duplicate enrolment) into M000001. The snapshot that says
+    so is older than the till's row of M000002, and still brings the merge."""
+    older = MemberSnapshot("M000002", to_text(now - dt.timedelta(days=1)), merged_into="M000001")
+    till.apply_snapshots([older], now)
+    assert till.member("M000002").member_id == "M000001"
+    assert till.find_member("400000000010").member_id == "M000001"
+    # A later snapshot that does not mention the merge (a push answer) keeps it.
+    till.apply_snapshots([MemberSnapshot("M000002", to_text(now), balance=0)], now)
+    assert till.balance("M000002", now).member_id == "M000001"

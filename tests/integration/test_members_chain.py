@@ -259,3 +259,19 @@ def test_the_app_checks_with_head_office_once_before_an_enrolment(shop: Shop) ->
     finally:
         link.close()
     assert HeadOfficeLink(client).refresh_members() is True
+
+
+def test_a_till_running_days_ahead_keeps_head_office_word_on_a_member_it_enrolled(
+    shop: Shop,
+) -> None:
+    """The till's clock is two days ahead (its drift measured at each sync). A member it enrols
+    and sells to keeps their points on the till once head office acknowledges them: head
+    office's snapshot is not taken for older than the till's own enrolment."""
+    ahead = Clock()
+    ahead.shift = dt.timedelta(days=2)
+    till, client = shop.till("WAW1", country="PL", clock=ahead)
+    ola = till.enroll("Ola", "cashier1", True, "pl", phone="600 100 200", now=ahead())
+    buy(till, ola.member.member_id, 4200, ahead())
+    client.sync()
+    assert assert_balances_agree(shop, ahead(), ola.member.member_id, till) == 0
+    assert till.balance(ola.member.member_id, ahead()).pending == 142  # 42 + welcome
