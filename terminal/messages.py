@@ -23,6 +23,7 @@ def describe(t: Translator, error: LoyaltyError, currency: str | None = None) ->
     key = f"loyalty.{error.code}"
     text = t(key, **params) if t.has(key) else t("loyalty.bad_input")
     if isinstance(error, Refused) and error.next_steps:
-        steps = "; ".join(t(f"loyalty.next.{step}") for step in error.next_steps)
-        text = f"{text} — {t('loyalty.next.intro', steps=steps)}"
+        # The steps are alternatives ("… or …"), in the language's own list and clause marks.
+        steps = t.join([t(f"loyalty.next.{step}") for step in error.next_steps], style="or")
+        text = t.clauses(text, t("loyalty.next.intro", steps=steps))
     return text

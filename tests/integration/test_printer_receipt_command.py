@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,7 +145,9 @@ def test_a_sale_receipt_shows_the_balances_of_the_sale(data_dir: Path) -> None:
         assert queue.enqueue(receipt).job_id == job.job_id
         rendered = render(receipt, PrinterProfile.load("TM-T20II", 80))
         assert rendered.mode is Mode.TEXT
-        assert pl("receipt.thanks").encode("cp852") in rendered.data  # "Dziękujemy", ę in CP852
+        # "Dziękujemy" with ę in CP852 (the encoder may switch code page inside the word).
+        text_bytes = re.sub(rb"\x1bt.", b"", rendered.data)
+        assert pl("receipt.thanks").encode("cp852") in text_bytes
         assert queue.job(job.job_id).state is JobState.QUEUED
     finally:
         t.close()

@@ -23,9 +23,9 @@ from terminal.app.widgets.member_panel import MemberPanel
 
 def parse_lines(text: str, rules: AmountRules) -> tuple[BasketLine, ...]:
     """'fresh 25.00; CAFE-001 cafe 2.80' -> basket lines. ';' separates lines because a comma
-    is the decimal separator in Greek, Polish and Romanian."""
+    is the decimal separator in Greek, Polish and Romanian; a Persian keyboard types '؛'."""
     lines = []
-    for i, part in enumerate(p.split() for p in text.split(";")):
+    for i, part in enumerate(p.split() for p in text.replace("؛", ";").split(";")):
         if not part:
             continue
         if len(part) == 2:
