@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 from loyalty.errors import LoyaltyError
 from sync.redact import redact
+from terminal.cli_argparse import translate_argparse
 from terminal.cli_language import cli_language
 from terminal.errors import CommandError
 from terminal.i18n import translator
@@ -51,6 +52,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    translate_argparse()
     parser = _Parser(prog="till", description="The loyalty till.")
     parser.add_argument(
         "--data-dir",
