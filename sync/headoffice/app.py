@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -114,6 +114,8 @@ def create_app(
                 return await fn(request)
             except ApiProblem as exc:
                 return _problem(exc)
+            except ClientDisconnect:  # gone (or cut off as too slow): nobody to answer
+                return Response(status_code=400)
             except Exception as exc:
                 if is_contention(exc):
                     log.warning("database busy: %s", type(exc).__name__)

@@ -1,0 +1,96 @@
+"""Slow clients are cut off: uvicorn (0.55, h11) has no timeout for reading a request. Its
+keep-alive timer only runs between requests and restarts on every byte, and a connection that
+sends nothing is never timed out, so a client trickling a byte every few seconds (or thousands
+of them) holds its connection for ever (uvicorn issue #157: --timeout-request-start and
+--timeout-request-complete were planned, never built).
+
+``guarded_h11(header_s, body_s)`` is uvicorn's own h11 protocol with two deadlines per request:
+its headers must be complete ``header_s`` after the connection opened or the request's first
+byte arrived, and its body ``body_s`` after the headers. Neither is extended by more bytes;
+the time head office takes to answer is not counted. When one passes the connection is closed
+(with a 408 when no request is under way). Healthy clients never come near either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+HEADER_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 120.0  # a 32 MB push over a slow shop line still fits
+_TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+
+
+class GuardedH11Protocol(H11Protocol):
+    header_timeout_s = HEADER_TIMEOUT_S
+    body_timeout_s = BODY_TIMEOUT_S
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._phase: str | None = None  # "head", "body" or None (no request being read)
+
+    def _arm(self, phase: str, seconds: float) -> None:
+        self._disarm()
+        self._phase = phase
+        self._deadline = self.loop.call_later(seconds, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        self._phase = None
+
+    def _follow(self) -> None:
+        """Arm, move or drop the deadline by where h11 is in reading the client's request."""
+        state = self.conn.their_state
+        if state is h11.IDLE:
+            if self._phase is None and self.conn.trailing_data[0]:
+                self._arm("head", self.header_timeout_s)  # a new request began
+        elif state is h11.SEND_BODY:
+            if self._phase != "body":
+                self._arm("body", self.body_timeout_s)
+        else:
+            self._disarm()  # the whole request is in (or the connection is over)
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self._phase == "head" and (self.cycle is None or self.cycle.response_complete):
+            self.transport.write(_TIMED_OUT)
+        self.transport.close()
+
+    # -- uvicorn's protocol interface ---------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm("head", self.header_timeout_s)  # a connection that never says anything
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self.transport.is_closing():
+            self._follow()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.conn.their_state is h11.IDLE:
+            self._disarm()  # between requests: uvicorn's keep-alive timer
+            self._follow()  # unless a pipelined request is already half in
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def guarded_h11(
+    header_s: float = HEADER_TIMEOUT_S, body_s: float = BODY_TIMEOUT_S
+) -> type[GuardedH11Protocol]:
+    """The protocol class for ``uvicorn.Config(http=...)`` with these deadlines."""
+    return type(
+        "GuardedH11Protocol",
+        (GuardedH11Protocol,),
+        {"header_timeout_s": header_s, "body_timeout_s": body_s},
+    )
