@@ -1,9 +1,11 @@
-"""The till app's start-up time and memory, and scan-to-member-on-screen time, beside a bare
-Textual app and the raw look-up in the same run.
+"""The till app's start-up time and memory, scan-to-member-on-screen time and the time from F10
+to the refund confirmation on screen, beside a bare Textual app, the raw look-up and the raw
+refund preview in the same run.
 
-    .venv/bin/python bench/app.py [--scans 200]
+    .venv/bin/python bench/app.py [--scans 200] [--refunds 100]
 
 Targets: ready in under 1 s, under 150 MB resident; scan to member on screen under 100 ms at p95.
+F10 to the refund confirmation is reported beside the raw preview (no target yet).
 Start-up is measured in fresh processes (import + build + first screen mounted), headless.
 """
 
@@ -124,10 +126,71 @@ async def scans(data: Path, n: int) -> dict[str, list[float]]:
     return {"scan to member on screen": ours, "raw look-up + balance": raw}
 
 
+async def refund_confirmations(data: Path, n: int) -> dict[str, list[float]]:
+    """Sales to refund, then per receipt: load it, pick everything (F2), and time F10 until the
+    confirmation shows the money and points (a preview rolled back in a worker, then the
+    dialog); Esc leaves it unanswered. The raw preview alone is the baseline."""
+    from textual import events
+
+    from loyalty.rules import BasketLine
+    from loyalty.sales import SaleRequest
+    from terminal.app.app import build_app
+    from terminal.app.screens.dialogs import ConfirmDialog
+    from terminal.app.screens.idle import IdleScreen
+    from terminal.app.screens.refund import RefundScreen
+    from terminal.app.wiring import build_services
+    from terminal.auth import Cashier
+    from terminal.config import load
+
+    services = build_services(load(str(data), None))
+    lines = (BasketLine("L1", "fresh", 1250), BasketLine("L2", "cafe", 480))
+    receipts = [services.sell(SaleRequest("M000007", "anna", lines)).receipt_no for _ in range(n)]
+    raw: list[float] = []
+    for receipt in receipts:
+        t0 = time.perf_counter()
+        services.refund_preview(receipt, "anna", [BasketLine("L1", "-", 1250)])
+        raw.append(time.perf_counter() - t0)
+    app = build_app(services, "en")
+    ours: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.cashier = Cashier("anna", "Anna", False, "")
+        await app.switch_screen(IdleScreen())
+        await pilot.pause()
+        await pilot.press("f3")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RefundScreen)
+        for receipt in receipts:
+            screen.load(receipt)
+            while screen.receipt is None or screen.receipt.receipt_no != receipt:
+                await asyncio.sleep(0.0002)
+            await pilot.press("f2")
+            await pilot.pause()
+            t0 = time.perf_counter()
+            app.post_message(events.Key("f10", None))  # as the terminal delivers a key
+            while not (isinstance(app.screen, ConfirmDialog) and app.screen.is_mounted):
+                await asyncio.sleep(0.0002)
+            ours.append(time.perf_counter() - t0)
+            await pilot.press("escape")
+            await pilot.pause()
+    return {"F10 to refund confirmation": ours, "raw refund preview": raw}
+
+
+def report(title: str, results: dict[str, list[float]]) -> None:
+    print(title)
+    print(f"{'':26} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, values in results.items():
+        values = sorted(values)
+        p50 = values[len(values) // 2] * 1000
+        p95 = values[int(len(values) * 0.95)] * 1000
+        print(f"{name:26} {p50:8.2f} {p95:8.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scans", type=int, default=200)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--refunds", type=int, default=100)
     args = ap.parse_args()
     from terminal.commands.demo import prepare
 
@@ -141,13 +204,14 @@ def main() -> None:
             rss = max(r["rss_mb"] for r in rows)
             print(f"{name:14} {statistics.median(ms):10.0f} {max(ms):8.0f} {rss:11.1f}")
         results = asyncio.run(scans(data, args.scans))
-        print(f"\nscan to member panel, {args.scans} scans of sample members (pilot, 120x40)")
-        print(f"{'':26} {'p50 ms':>8} {'p95 ms':>8}")
-        for name, values in results.items():
-            values = sorted(values)
-            p50 = values[len(values) // 2] * 1000
-            p95 = values[int(len(values) * 0.95)] * 1000
-            print(f"{name:26} {p50:8.2f} {p95:8.2f}")
+        report(
+            f"\nscan to member panel, {args.scans} scans of sample members (pilot, 120x40)", results
+        )
+        refunds = asyncio.run(refund_confirmations(data, args.refunds))
+        report(
+            f"\nrefund, {args.refunds} two-line receipts, whole receipt picked (pilot, 120x40)",
+            refunds,
+        )
 
 
 if __name__ == "__main__":
