@@ -299,7 +299,8 @@ def catalogue_keys(lang: str) -> Mapping[str, str]:
         for message in catalog:
             if message.id:
                 key = message.id if isinstance(message.id, str) else message.id[0]
-                text = message.string if isinstance(message.string, str) else message.string[0]
+                string = message.string
+                text = string if isinstance(string, str) else (string[0] if string else "")
                 out[key] = text
     return out
 

@@ -174,7 +174,10 @@ def sale_or_refund(
     the cash drawer where the printer has one)."""
     t = translator(member.language)
     lang = t.lang
-    money = lambda minor: t.money(minor, f.currency)  # noqa: E731
+
+    def money(minor: int) -> str:
+        return t.money(minor, f.currency)
+
     title = t("receipt.title.sale" if f.kind == "sale" else "receipt.title.refund")
     blocks = _header(shop)
     blocks += [
@@ -332,7 +335,10 @@ def from_day_report(
     """The end-of-day slip (loyalty.reports.DayReport) in the till's language: totals, then
     one section per cashier, and what has not reached head office yet."""
     t = translator(lang)
-    money = lambda minor: t.money(minor, report.currency)  # noqa: E731
+
+    def money(minor: int) -> str:
+        return t.money(minor, report.currency)
+
     title = t("receipt.title.day_report")
     blocks = _header(shop)
     blocks += [

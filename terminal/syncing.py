@@ -17,7 +17,7 @@ from sync.credentials import load_token
 from sync.runner import BackgroundSync, SyncStatus
 from terminal.config import Config
 
-Listener = Callable[[object], None]
+Listener = Callable[[Any], object]  # the app's post_message (thread-safe)
 
 
 class HeadOfficeLink:

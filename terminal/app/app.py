@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widgets import Input
 
 from loyalty.errors import LoyaltyError
@@ -22,7 +24,7 @@ from terminal.messages import describe
 
 
 class TillApp(App[None]):
-    CSS_PATH = "till.tcss"
+    CSS_PATH = Path(__file__).with_name("till.tcss")  # absolute: subclasses live elsewhere
     TITLE = "Loyalty till"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
@@ -51,7 +53,6 @@ class TillApp(App[None]):
         self.cashier: Cashier | None = None
         self.set_reactive(TillApp.language, translator(language).lang)
         self._keymap = dict(keymap or {})
-        self.events_seen: list[object] = []  # tests read the sequence of domain events
         raw = services.config.raw
         self.wedge = BurstDetector(
             prefix=str(raw.get("wedge_prefix", "")), suffix=str(raw.get("wedge_suffix", ""))
@@ -120,10 +121,14 @@ class TillApp(App[None]):
 
         choice = make_decoder(str(self.services.config.raw.get("decoder", "zxing")))
         target: str | int = int(source) if str(source).isdigit() else str(source)
-        reader = CameraReader(target, choice.decoder, lambda e: self.post_message(CameraEvent(e)))
+        reader = CameraReader(target, choice.decoder, self._camera_saw)
         self.camera_state = "unavailable"
         reader.start()
         self.camera = reader
+
+    def _camera_saw(self, event: object) -> None:
+        """From the camera reader's thread: post_message is thread-safe."""
+        self.post_message(CameraEvent(event))
 
     async def on_camera_event(self, message: CameraEvent) -> None:
         from scanner.camera import CameraFailed, CameraOpened, CodeSeen
@@ -172,27 +177,85 @@ class TillApp(App[None]):
         return self.t(f"app.headoffice.{down.reason}", detail=down.detail)
 
     def run_sync(self) -> None:
-        self.services.sync.sync_now()
+        if self.services.sync is not None:
+            self.services.sync.sync_now()
+
+    # -- navigation: the app alone decides which screen shows ----------------------------------
+    def on_cashier_signed_in(self, event: m.CashierSignedIn) -> None:
+        from terminal.app.screens.idle import IdleScreen
+
+        self.cashier = event.cashier
+        self.switch_screen(IdleScreen())
+        self.start_camera()
+        printer = self.services.printer
+        uncertain = list(printer.uncertain) if printer is not None else []
+        if uncertain:
+            from terminal.app.screens.uncertain import UncertainPrintDialog
+
+            self.push_screen(UncertainPrintDialog(uncertain))
+
+    def on_screen_requested(self, event: m.ScreenRequested) -> None:
+        from terminal.app.screens.end_of_day import EndOfDayScreen
+        from terminal.app.screens.enrol import EnrolScreen
+        from terminal.app.screens.refund import RefundScreen
+        from terminal.app.screens.reprint import ReprintScreen
+
+        screens: dict[m.ScreenName, type[Screen[None]]] = {
+            "enrol": EnrolScreen,
+            "refund": RefundScreen,
+            "reprint": ReprintScreen,
+            "end_of_day": EndOfDayScreen,
+        }
+        self.push_screen(screens[event.name]())
+
+    def on_member_identified(self, event: m.MemberIdentified) -> None:
+        """A member was found (scanned at idle, or just enrolled): the sale screen, built once
+        and refilled per member."""
+        from terminal.app.screens.enrol import EnrolScreen
+        from terminal.app.screens.sale import SaleScreen
+
+        if not self.is_screen_installed("sale"):
+            self.install_screen(SaleScreen(), "sale")
+        installed = self.get_screen("sale")
+        assert isinstance(installed, SaleScreen)
+        sale: SaleScreen = installed
+        showing = self.screen
+        if isinstance(showing, EnrolScreen):
+            self.switch_screen(sale)
+        elif showing is not sale:
+            self.push_screen(sale)
+        sale.load(event.view)
 
     # -- events from workers --------------------------------------------------------------------
     def on_sale_committed(self, event: m.SaleCommitted) -> None:
-        self.events_seen.append(event)
+        """Back to the idle screen, which shows the sale just made."""
+        from terminal.app.screens.idle import IdleScreen
+        from terminal.app.screens.sale import SaleScreen
+
         self.refresh_counts()
+        r = event.result
+        t = self.t
+        text = t(
+            "app.sale.done",
+            receipt=r.receipt_no,
+            points=t.number(r.points_earned),
+            balance=t.number(r.after.available),
+        )
+        if isinstance(self.screen, SaleScreen):
+            self.pop_screen()
+        if isinstance(self.screen, IdleScreen):
+            self.screen.show_last(text, r.receipt_no)
 
     def on_refund_committed(self, event: m.RefundCommitted) -> None:
-        self.events_seen.append(event)
         self.refresh_counts()
 
     def on_member_enrolled(self, event: m.MemberEnrolled) -> None:
-        self.events_seen.append(event)
         self.refresh_counts()
 
     def on_receipt_printed(self, event: m.ReceiptPrinted) -> None:
-        self.events_seen.append(event)
         self.printer_state = "ready"
 
     def on_print_failed(self, event: m.PrintFailed) -> None:
-        self.events_seen.append(event)
         self.printer_state = event.state
         self.notify(
             self.t(
@@ -204,7 +267,6 @@ class TillApp(App[None]):
         )
 
     def on_sync_started(self, event: m.SyncStarted) -> None:
-        self.events_seen.append(event)
         self.sync_progress = 0
 
     def on_sync_progressed(self, event: m.SyncProgressed) -> None:
@@ -212,19 +274,21 @@ class TillApp(App[None]):
         self.sync_progress = min(100, int(100 * (1 - event.entries_left / total)))
 
     def on_sync_completed(self, event: m.SyncCompleted) -> None:
-        self.events_seen.append(event)
         self.online = True
         self.sync_progress = -1
         self.last_sync = self.t.datetime(self.services.now(), self.services.till.program.timezone)
         self.refresh_counts()
 
     def on_sync_failed(self, event: m.SyncFailed) -> None:
-        self.events_seen.append(event)
         self.online = False
         self.sync_progress = -1
-        key = f"sync.error.{event.reason}"
-        reason = self.t(key) if self.t.has(key) else self.t("sync.error.other", code=event.reason)
+        reason = self.sync_reason(event.reason)
         self.notify(self.t("app.sync.failed", reason=reason), severity="warning")
+
+    def sync_reason(self, code: str) -> str:
+        """A sync error code as the cashier reads it (never the raw code on its own)."""
+        key = f"sync.error.{code}"
+        return self.t(key) if self.t.has(key) else self.t("sync.error.other", code=code)
 
     def on_device_state_changed(self, event: m.DeviceStateChanged) -> None:
         if event.device == "printer":

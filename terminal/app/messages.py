@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from textual.message import Message
 
 from loyalty.errors import LoyaltyError
+from loyalty.policy import Authorisation
 from loyalty.refunds import Refundable, RefundResult
 from loyalty.rules import BasketLine
 from loyalty.sales import SaleResult
 from loyalty.till import Enrolment
 from terminal.app.services import MemberView
+from terminal.auth import Cashier
+
+# The screens a screen may ask the app for (the app owns navigation; screens never import
+# each other).
+ScreenName = Literal["enrol", "refund", "reprint", "end_of_day"]
+
+
+@dataclass
+class ScreenRequested(Message):
+    """A screen's key asked for another screen; the app opens it."""
+
+    name: ScreenName
+
+
+@dataclass
+class CashierSignedIn(Message):
+    cashier: Cashier
+
+
+@dataclass
+class SignInRefused(Message):
+    pass
 
 
 @dataclass
@@ -34,8 +58,34 @@ class LookupFailed(Message):
 
 
 @dataclass
+class SalePreviewed(Message):
+    """What the basket on screen would earn and cost; nothing written."""
+
+    result: SaleResult
+
+
+@dataclass
+class PreviewRefused(Message):
+    """Why the basket on screen cannot be sold as it is (shown while typing)."""
+
+    error: LoyaltyError
+
+
+@dataclass
 class SaleCommitted(Message):
     result: SaleResult
+
+
+@dataclass
+class AuthorisationGranted(Message):
+    """Head office holds the points for this sale."""
+
+    hold: Authorisation
+
+
+@dataclass
+class AuthorisationFailed(Message):
+    code: str  # a sync error code (sync.error.<code> in the catalogues)
 
 
 @dataclass

@@ -9,18 +9,20 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from loyalty import refunds, reports, sales
 from loyalty.balance import Balance
 from loyalty.errors import NotFound
 from loyalty.members import Member
+from loyalty.policy import Authorisation
 from loyalty.program import Reward
 from loyalty.refunds import RefundResult
 from loyalty.reports import DayReport
 from loyalty.rules import BasketLine
 from loyalty.sales import SaleRequest, SaleResult
 from loyalty.till import Enrolment, Till
+from printer import Job
 from terminal.auth import Cashier
 from terminal.config import Config
 
@@ -41,6 +43,41 @@ class MemberView:
     other_rewards: tuple[Reward, ...]
 
 
+class PrinterHook(Protocol):
+    """The receipt printer's queue (terminal/printing.py ``ReceiptPrinter``)."""
+
+    uncertain: list[Job]  # jobs a crash left half-sent: the cashier says whether they printed
+
+    def enqueue_sale(self, result: SaleResult) -> object: ...
+    def enqueue_refund(self, result: RefundResult) -> object: ...
+    def enqueue_welcome(self, enrolment: Enrolment) -> object: ...
+    def enqueue_day_report(self, report: DayReport) -> object: ...
+    def reprint(self, receipt_no: str) -> str: ...
+    def preview(self, receipt_no: str) -> str: ...
+    def resolve(self, job_id: int, printed: bool) -> object: ...
+    def close(self) -> None: ...
+
+
+class HeadOfficeHook(Protocol):
+    """Head office (terminal/syncing.py ``HeadOfficeLink``); it reports through ``listener``."""
+
+    def start(self, listener: Callable[[Any], object]) -> None: ...
+    def sync_now(self) -> None: ...
+    def sale_committed(self) -> None: ...
+    def authorise(self, member_id: str, points: int) -> Authorisation: ...
+    def refresh_members(self) -> bool: ...
+    def capture(self, authorisation: Authorisation, receipt_no: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class ScannerHook(Protocol):
+    """Member codes (terminal/scanning.py ``TillScanner``)."""
+
+    def check(self, code: str, now: dt.datetime) -> object: ...
+    def member_id_for(self, code: str, now: dt.datetime) -> str | None: ...
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class HeadOfficeDown:
     """Why the head office this till should have is not there (the demo's local one did not
@@ -58,14 +95,14 @@ class TillServices:
     cashiers: dict[str, Cashier]
     clock: Clock = system_clock
     # Hooks other parts fill in (printer queue, scanner, head office); None means not present.
-    printer: Any = None
-    sync: Any = None
-    scanner: Any = None
+    printer: PrinterHook | None = None
+    sync: HeadOfficeHook | None = None
+    scanner: ScannerHook | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Set when head office should be there but could not start; the status line says why.
     headoffice_down: HeadOfficeDown | None = None
     # Where device events go (the app's post_message, which is thread-safe).
-    listener: Callable[[object], None] | None = None
+    listener: Callable[[Any], object] | None = None
 
     @property
     def currency(self) -> str:

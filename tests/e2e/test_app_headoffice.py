@@ -15,14 +15,14 @@ from loyalty.till import Till
 from sync.credentials import save_token
 from sync.headoffice.serve import ServerThread
 from terminal.app import messages as m
-from terminal.app.app import TillApp, build_app
+from terminal.app.app import TillApp
 from terminal.app.screens.idle import IdleScreen
 from terminal.app.wiring import build_services
 from terminal.config import Config
 from tests.printer_server import FakeNetworkPrinter
 from tests.sync_fixtures import PROGRAM, Shop, headoffice
-from tests.ui.conftest import CASHIERS
-from tests.ui.test_flows import scan, settle, sign_in, text_of, type_in
+from tests.ui.conftest import CASHIERS, make_app
+from tests.ui.test_flows import events, scan, settle, sign_in, text_of, till_messages, type_in
 
 
 @pytest.fixture
@@ -39,11 +39,11 @@ def chain(tmp_path: Path) -> Iterator[Shop]:
 async def wait_for(pilot: Pilot[None], kind: type, n: int = 1) -> list:  # type: ignore[type-arg]
     app: TillApp = pilot.app  # type: ignore[assignment]
     for _ in range(400):
-        found = [e for e in app.events_seen if isinstance(e, kind)]
+        found = events(app, kind)
         if len(found) >= n:
             return found
         await pilot.pause(0.025)
-    raise AssertionError(f"no {kind.__name__} came: {[type(e).__name__ for e in app.events_seen]}")
+    raise AssertionError(f"no {kind.__name__} came: {till_messages(app)}")
 
 
 async def test_online_authorisation_and_a_sync_by_hand_agree_with_head_office(
@@ -69,7 +69,7 @@ async def test_online_authorisation_and_a_sync_by_hand_agree_with_head_office(
         raw={"cashiers": CASHIERS},
     )
     services = build_services(config)
-    app = build_app(services, "en")
+    app = make_app(services, "en")
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, m.SyncCompleted)  # the start-up sync pulled the members

@@ -7,11 +7,13 @@ import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.message import Message
 
 from loyalty.till import Till
-from terminal.app.app import TillApp, build_app
+from terminal.app.app import TillApp
 from terminal.app.services import TillServices
 from terminal.app.wiring import build_services
 from terminal.auth import hash_pin
@@ -64,5 +66,25 @@ def services(tmp_path: Path, printer_server: FakeNetworkPrinter) -> Iterator[Til
     yield make_services(tmp_path, printer_server.url)
 
 
-def make_app(services: TillServices, language: str = "en", **kw: object) -> TillApp:
-    return build_app(services, language, **kw)  # type: ignore[arg-type]
+class RecordingApp(TillApp):
+    """The till app as tests run it: every message any part of it handled is recorded through
+    Textual's own ``message_hook`` (the app itself keeps no test plumbing). ``seen`` holds each
+    message once, in the order it was first dispatched."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.seen: list[Message] = []
+        self._seen_ids: set[int] = set()
+
+    def _record(self, message: Message) -> None:
+        if id(message) not in self._seen_ids:
+            self._seen_ids.add(id(message))
+            self.seen.append(message)
+
+    def run_test(self, *args: Any, **kw: Any) -> Any:
+        kw.setdefault("message_hook", self._record)
+        return super().run_test(*args, **kw)
+
+
+def make_app(services: TillServices, language: str = "en", **kw: object) -> RecordingApp:
+    return RecordingApp(services, language, kw.get("keymap"))  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from terminal.app.screens.lock import LockScreen
 from terminal.app.screens.sale import SaleScreen
 from terminal.app.services import TillServices
 from tests.printer_server import FakeNetworkPrinter
-from tests.ui.conftest import NOW, ROOT, make_app, make_services
+from tests.ui.conftest import NOW, ROOT, RecordingApp, make_app, make_services
 
 SIZE = (120, 40)
 
@@ -38,8 +38,8 @@ async def type_in(pilot: Pilot[None], text: str, enter: bool = True) -> None:
 async def scan(pilot: Pilot[None], code: str, gap_s: float = 0.004) -> None:
     """A keyboard-wedge scanner: the code and Enter as key events a few ms apart, stamped as
     the terminal would stamp them (pilot's own presses wait for the app between keys)."""
-    app: TillApp = pilot.app  # type: ignore[assignment]
-    seen = len(app.events_seen)
+    app: RecordingApp = pilot.app  # type: ignore[assignment]
+    seen = len(app.seen)
     start = time.monotonic()
     for i, char in enumerate([*code, "enter"]):
         event = key_events.Key("enter", "\r") if char == "enter" else key_events.Key(char, char)
@@ -48,7 +48,7 @@ async def scan(pilot: Pilot[None], code: str, gap_s: float = 0.004) -> None:
     # Until the look-up answered (a busy machine may take a while to get through the keys).
     for _ in range(250):
         await pilot.pause(0.02)
-        if any(isinstance(e, m.MemberIdentified | m.LookupFailed) for e in app.events_seen[seen:]):
+        if any(isinstance(e, m.MemberIdentified | m.LookupFailed) for e in app.seen[seen:]):
             break
     await pilot.pause()
 
@@ -71,7 +71,15 @@ def text_of(app: TillApp, selector: str) -> str:
 
 
 def events(app: TillApp, kind: type) -> list:  # type: ignore[type-arg]
-    return [e for e in app.events_seen if isinstance(e, kind)]
+    """The messages of ``kind`` the app handled, in order (recorded by ``message_hook``)."""
+    assert isinstance(app, RecordingApp), "run the app made by tests.ui.conftest.make_app"
+    return [e for e in app.seen if isinstance(e, kind)]
+
+
+def till_messages(app: TillApp) -> list[str]:
+    """The names of the till's own messages the app handled (not Textual's events)."""
+    assert isinstance(app, RecordingApp)
+    return [type(e).__name__ for e in app.seen if type(e).__module__ == m.__name__]
 
 
 async def test_sign_in_refuses_a_wrong_pin_then_opens_the_idle_screen(
@@ -108,8 +116,13 @@ async def test_scan_sell_and_return_to_idle(services: TillServices) -> None:
         assert services.till.balance("M000001", committed.result.occurred_at).pending == 20
         entries = services.till.receipt_entries(committed.result.receipt_no)
         assert [e.kind for e in entries] == ["earn"]
-        kinds = [type(e).__name__ for e in app.events_seen]
-        assert kinds[:3] == ["MemberScanned", "MemberIdentified", "SaleCommitted"]
+        kinds = [k for k in till_messages(app) if k != "SalePreviewed"]  # one per key typed
+        assert kinds[:4] == [
+            "CashierSignedIn",
+            "MemberScanned",
+            "MemberIdentified",
+            "SaleCommitted",
+        ]
 
 
 async def test_unknown_code_is_explained_on_the_idle_screen(services: TillServices) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
@@ -14,18 +14,19 @@ from terminal.app.widgets.chrome import KeyBar, StatusLine
 from terminal.i18n import Translator
 
 if TYPE_CHECKING:
-    from terminal.app.app import TillApp
+    from terminal.app.host import TillHost
     from terminal.app.services import TillServices
 
 
 class TillNode:
     """What screens and dialogs reach through the app: its translator and its services."""
 
-    app: object
+    if TYPE_CHECKING:  # Textual's own, on the screen classes this is mixed into
+        app: App[object]
 
     @property
-    def till_app(self) -> TillApp:
-        return self.app  # type: ignore[return-value]
+    def till_app(self) -> TillHost:
+        return cast("TillHost", self.app)
 
     @property
     def t(self) -> Translator:

@@ -85,15 +85,5 @@ class EnrolScreen(TillScreen):
     def on_member_enrolled(self, event: m.MemberEnrolled) -> None:
         self.notify(self.t("app.enrol.done", card=event.enrolment.card_number))
 
-    def on_member_identified(self, event: m.MemberIdentified) -> None:
-        from terminal.app.screens.sale import SaleScreen
-
-        if not self.app.is_screen_installed("sale"):
-            self.app.install_screen(SaleScreen(), "sale")
-        sale = self.app.get_screen("sale")
-        assert isinstance(sale, SaleScreen)
-        self.app.switch_screen(sale)
-        sale.load(event.view)
-
     def action_cancel(self) -> None:
         self.app.pop_screen()

@@ -36,12 +36,6 @@ class IdleScreen(TillScreen):
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
-        printer = self.services.printer
-        uncertain = list(getattr(printer, "uncertain", []) or [])
-        if uncertain:
-            from terminal.app.screens.uncertain import UncertainPrintDialog
-
-            self.app.push_screen(UncertainPrintDialog(uncertain))
 
     @on(Input.Submitted, "#code")
     def typed(self, event: Input.Submitted) -> None:
@@ -49,7 +43,6 @@ class IdleScreen(TillScreen):
             self.post_message(m.MemberScanned(event.value, "typed"))
 
     def on_member_scanned(self, event: m.MemberScanned) -> None:
-        self.till_app.events_seen.append(event)
         self.lookup(event.code)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lookup")
@@ -65,21 +58,12 @@ class IdleScreen(TillScreen):
             return
         self.post_message(m.MemberIdentified(view))
 
-    def on_member_identified(self, event: m.MemberIdentified) -> None:
-        from terminal.app.screens.sale import SaleScreen
-
-        self.till_app.events_seen.append(event)
+    def on_member_identified(self, _event: m.MemberIdentified) -> None:
+        """The app opens the sale; the idle screen is left clean for the next shopper."""
         self.query_one("#code", Input).value = ""
         self.query_one("#message", Static).update("")
-        if not self.app.is_screen_installed("sale"):
-            self.app.install_screen(SaleScreen(), "sale")
-        sale = self.app.get_screen("sale")
-        assert isinstance(sale, SaleScreen)
-        self.app.push_screen(sale)
-        sale.load(event.view)
 
     def on_lookup_failed(self, event: m.LookupFailed) -> None:
-        self.till_app.events_seen.append(event)
         if event.error is not None:
             text = self.till_app.describe(event.error)
         else:
@@ -108,21 +92,13 @@ class IdleScreen(TillScreen):
         self.query_one("#receipt-text", Static).update(Content(text))
 
     def action_enrol(self) -> None:
-        from terminal.app.screens.enrol import EnrolScreen
-
-        self.app.push_screen(EnrolScreen())
+        self.post_message(m.ScreenRequested("enrol"))
 
     def action_refund(self) -> None:
-        from terminal.app.screens.refund import RefundScreen
-
-        self.app.push_screen(RefundScreen())
+        self.post_message(m.ScreenRequested("refund"))
 
     def action_reprint(self) -> None:
-        from terminal.app.screens.reprint import ReprintScreen
-
-        self.app.push_screen(ReprintScreen())
+        self.post_message(m.ScreenRequested("reprint"))
 
     def action_end_of_day(self) -> None:
-        from terminal.app.screens.end_of_day import EndOfDayScreen
-
-        self.app.push_screen(EndOfDayScreen())
+        self.post_message(m.ScreenRequested("end_of_day"))

@@ -37,10 +37,13 @@ class ReprintScreen(TillScreen):
     def reprint(self, receipt: str) -> None:
         try:
             self.services.reprint(receipt)
-            text = self.t("app.reprint.queued", receipt=receipt)
         except LoyaltyError as exc:
-            text = self.till_app.describe(exc)
-        self.app.call_from_thread(self.query_one("#message", Static).update, text)
+            self.app.call_from_thread(self.show, self.till_app.describe(exc))
+            return
+        self.app.call_from_thread(self.show, self.t("app.reprint.queued", receipt=receipt))
+
+    def show(self, text: str) -> None:
+        self.query_one("#message", Static).update(text)
 
     def action_cancel(self) -> None:
         self.app.pop_screen()

@@ -14,6 +14,7 @@ from loyalty.policy import Authorisation, Override
 from loyalty.program import localised
 from loyalty.rules import BasketLine, price
 from loyalty.sales import SaleRequest, SaleResult
+from sync.client import SyncFailed
 from terminal.app import messages as m
 from terminal.app.amounts import AmountRules, check_sale_total, read_amount, read_points
 from terminal.app.screens.base import TillScreen, field
@@ -174,13 +175,29 @@ class SaleScreen(TillScreen):
         else:
             self.action_confirm()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def update_preview(self) -> None:
+        """Read the fields here (UI thread); the worker computes the preview from them."""
         try:
-            result: SaleResult | LoyaltyError = self.services.preview(self.request())
+            req = self.request()
         except LoyaltyError as exc:
-            result = exc
-        self.app.call_from_thread(self.show_preview, result)
+            self.show_preview(exc)
+            return
+        self.preview(req)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def preview(self, req: SaleRequest) -> None:
+        try:
+            result = self.services.preview(req)
+        except LoyaltyError as exc:
+            self.post_message(m.PreviewRefused(exc))
+            return
+        self.post_message(m.SalePreviewed(result))
+
+    def on_sale_previewed(self, event: m.SalePreviewed) -> None:
+        self.show_preview(event.result)
+
+    def on_preview_refused(self, event: m.PreviewRefused) -> None:
+        self.show_preview(event.error)
 
     def show_preview(self, result: SaleResult | LoyaltyError, asked: bool = False) -> None:
         """The preview, or why there is none. While the cashier types, an empty basket is
@@ -257,24 +274,7 @@ class SaleScreen(TillScreen):
         self.post_message(m.SaleCommitted(result))
 
     def on_sale_refused(self, event: m.SaleRefused) -> None:
-        self.till_app.events_seen.append(event)
-        self.show_preview(event.error)
-
-    def on_sale_committed(self, event: m.SaleCommitted) -> None:
-        from terminal.app.screens.idle import IdleScreen
-
-        r = event.result
-        t = self.t
-        text = t(
-            "app.sale.done",
-            receipt=r.receipt_no,
-            points=t.number(r.points_earned),
-            balance=t.number(r.after.available),
-        )
-        self.app.pop_screen()
-        idle = self.app.screen
-        if isinstance(idle, IdleScreen):
-            idle.show_last(text, r.receipt_no)
+        self.show_preview(event.error, asked=True)
 
     def action_cancel(self) -> None:
         self.app.pop_screen()
@@ -294,17 +294,15 @@ class SaleScreen(TillScreen):
         self.app.push_screen(OverrideDialog(), done)
 
     def action_authorise(self) -> None:
+        """Ask head office to hold the points this basket redeems (what the offline policy
+        refused). The request is read here, on the UI thread; the worker only calls out."""
         if self.services.sync is None:
             self.notify(self.till_app.no_headoffice(), severity="warning")
             return
-        self.authorise()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="authorise")
-    def authorise(self) -> None:
         try:
             req = self.request()
-            # What the basket redeems, before the offline policy (which is what refused it).
             assert self.view is not None
+            # What the basket redeems, before the offline policy (which is what refused it).
             pricing = price(
                 self.services.till.program,
                 req.lines,
@@ -312,16 +310,29 @@ class SaleScreen(TillScreen):
                 req.payment_points,
                 self.view.balance.tier_id,
             )
-            points = pricing.redeemed_points
         except LoyaltyError as exc:
-            self.app.call_from_thread(self.show_preview, exc)
+            self.show_preview(exc, asked=True)
             return
+        self.authorise(req.member_id, pricing.redeemed_points)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="authorise")
+    def authorise(self, member_id: str, points: int) -> None:
+        sync = self.services.sync
+        assert sync is not None
         try:
-            hold = self.services.sync.authorise(req.member_id, points)
-        except Exception as exc:  # noqa: BLE001 - head office down is a state, not a crash
-            self.app.call_from_thread(
-                self.notify, self.t("app.sync.failed", reason=str(exc)), severity="warning"
-            )
+            hold = sync.authorise(member_id, points)
+        except SyncFailed as exc:
+            self.post_message(m.AuthorisationFailed(exc.code))
             return
-        self.authorisation = hold
-        self.app.call_from_thread(self.action_confirm)
+        except Exception:  # noqa: BLE001 - head office down is a state, not a crash
+            self.post_message(m.AuthorisationFailed("other"))
+            return
+        self.post_message(m.AuthorisationGranted(hold))
+
+    def on_authorisation_granted(self, event: m.AuthorisationGranted) -> None:
+        self.authorisation = event.hold
+        self.action_confirm()
+
+    def on_authorisation_failed(self, event: m.AuthorisationFailed) -> None:
+        reason = self.till_app.sync_reason(event.code)
+        self.notify(self.t("app.sync.failed", reason=reason), severity="warning")

@@ -6,8 +6,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
+from terminal.app import messages as m
 from terminal.app.screens.base import TillScreen, field
-from terminal.auth import Cashier, sign_in
+from terminal.auth import sign_in
 
 
 class SignInScreen(TillScreen):
@@ -27,17 +28,10 @@ class SignInScreen(TillScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
     def check(self, cashier_id: str, pin: str) -> None:
         cashier = sign_in(self.services.cashiers, cashier_id, pin)
-        self.app.call_from_thread(self.signed_in, cashier)
+        self.post_message(m.SignInRefused() if cashier is None else m.CashierSignedIn(cashier))
 
-    def signed_in(self, cashier: Cashier | None) -> None:
+    def on_sign_in_refused(self, _event: m.SignInRefused) -> None:
         pin = self.query_one("#pin", Input)
         pin.value = ""
-        if cashier is None:
-            self.query_one("#message", Static).update(self.t("app.sign_in.wrong"))
-            pin.focus()
-            return
-        from terminal.app.screens.idle import IdleScreen
-
-        self.till_app.cashier = cashier
-        self.app.switch_screen(IdleScreen())
-        self.till_app.start_camera()
+        self.query_one("#message", Static).update(self.t("app.sign_in.wrong"))
+        pin.focus()

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from printer import Job
 from terminal.app.screens.base import TillDialog
 
 
@@ -20,7 +21,7 @@ class UncertainPrintDialog(TillDialog[None]):
         Binding("escape", "later", "later", id="uncertain.later"),
     ]
 
-    def __init__(self, jobs: list[object]) -> None:
+    def __init__(self, jobs: list[Job]) -> None:
         super().__init__()
         self.jobs = list(jobs)
 
@@ -39,7 +40,7 @@ class UncertainPrintDialog(TillDialog[None]):
             return
         job = self.jobs[0]
         self.query_one("#question", Static).update(
-            self.t("app.uncertain.question", receipt=job.receipt_no)  # type: ignore[attr-defined]
+            self.t("app.uncertain.question", receipt=job.receipt_no)
         )
 
     def action_printed(self) -> None:
@@ -54,5 +55,7 @@ class UncertainPrintDialog(TillDialog[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="uncertain")
     def answer(self, printed: bool) -> None:
         job = self.jobs.pop(0)
-        self.till_app.services.printer.resolve(job.job_id, printed)  # type: ignore[attr-defined]
+        printer = self.till_app.services.printer
+        assert printer is not None  # the dialog shows only the printer's uncertain jobs
+        printer.resolve(job.job_id, printed)
         self.app.call_from_thread(self.ask)

@@ -3,7 +3,7 @@ camera, cashier) and the key bar (the screen's bindings with translated labels).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.widgets import ProgressBar, Static
 
 if TYPE_CHECKING:
-    from terminal.app.app import TillApp
+    from terminal.app.host import TillHost
 
 
 class StatusLine(Vertical):
@@ -23,11 +23,10 @@ class StatusLine(Vertical):
         yield ProgressBar(total=100, show_eta=False, id="status-progress")
 
     @property
-    def till_app(self) -> TillApp:
-        return self.app  # type: ignore[return-value]
+    def till_app(self) -> TillHost:
+        return cast("TillHost", self.app)
 
     def on_mount(self) -> None:
-        app = self.till_app
         for name in (
             "online",
             "unsynced",
@@ -36,7 +35,7 @@ class StatusLine(Vertical):
             "camera_state",
             "sync_progress",
         ):
-            self.watch(app, name, self._update, init=False)
+            self.watch(self.app, name, self._update, init=False)
         self._update()
 
     def _update(self, *_: object) -> None:
@@ -73,8 +72,7 @@ class KeyBar(Static):
     def _update(self, *_: object) -> None:
         if not self.is_attached or not self.is_mounted:
             return  # removed by a recompose (language switch) before this ran
-        app: TillApp = self.app  # type: ignore[assignment]
-        t = app.t
+        t = cast("TillHost", self.app).t
         parts = []
         seen = set()
         for active in self.screen.active_bindings.values():
@@ -82,6 +80,6 @@ class KeyBar(Static):
             if not binding.id or binding.id in seen or not binding.show:
                 continue
             seen.add(binding.id)
-            key = app.get_key_display(binding)
+            key = self.app.get_key_display(binding)
             parts.append(f"[b]{key}[/b]\u00a0{t('key.' + binding.id)}")
         self.update("   ".join(parts))

@@ -3,7 +3,7 @@ updated in place for each scan (no re-mount), so a scan shows in a few milliseco
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.content import Content
 from textual.widgets import Static
@@ -13,12 +13,12 @@ from terminal.app.services import MemberView
 from terminal.shown import shown
 
 if TYPE_CHECKING:
-    from terminal.app.app import TillApp
+    from terminal.app.host import TillHost
 
 
 class MemberPanel(Static):
     def show(self, view: MemberView) -> None:
-        app: TillApp = self.app  # type: ignore[assignment]
+        app = cast("TillHost", self.app)
         t = app.t
         lang = app.language
         program = app.services.till.program
