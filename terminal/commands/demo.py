@@ -143,7 +143,7 @@ def start_demo_headoffice(folder: Path, data: Path) -> tuple[Any, HeadOfficeDown
             server = start_headoffice(folder, data, "DEMO-T1")
         except Exception as exc:  # noqa: BLE001 - the demo goes on offline, and says why
             lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
-            down = HeadOfficeDown("did_not_start", lines[-1][:120] if lines else type(exc).__name__)
+            down = HeadOfficeDown("did_not_start", lines[-1][:160] if lines else type(exc).__name__)
         else:
             from terminal.commands.init import remember_headoffice
 
