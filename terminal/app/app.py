@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ class TillApp(App[None]):
     language: reactive[str] = reactive("en")
     online: reactive[bool] = reactive(False)
     unsynced: reactive[int] = reactive(0)
-    last_sync: reactive[str] = reactive("")
+    last_sync: reactive[dt.datetime | None] = reactive(None)  # shown in the current language
     printer_state: reactive[str] = reactive("none")
     camera_state: reactive[str] = reactive("none")
     sync_progress: reactive[int] = reactive(-1)  # percent, -1 when no sync runs
@@ -154,8 +155,13 @@ class TillApp(App[None]):
         self.language = LANGUAGES[(i + 1) % len(LANGUAGES)]
 
     def watch_language(self, _old: str, _new: str) -> None:
+        """Every screen in the stack relabels itself and keeps what was typed and focused."""
         for screen in self.screen_stack:
-            screen.refresh(recompose=True)
+            relabel = getattr(screen, "relabel", None)
+            if relabel is not None:
+                self.call_later(relabel)
+            else:
+                screen.refresh(recompose=True)
 
     def action_lock(self) -> None:
         from terminal.app.screens.lock import LockScreen
@@ -233,18 +239,10 @@ class TillApp(App[None]):
         from terminal.app.screens.sale import SaleScreen
 
         self.refresh_counts()
-        r = event.result
-        t = self.t
-        text = t(
-            "app.sale.done",
-            receipt=r.receipt_no,
-            points=t.number(r.points_earned),
-            balance=t.number(r.after.available),
-        )
         if isinstance(self.screen, SaleScreen):
             self.pop_screen()
         if isinstance(self.screen, IdleScreen):
-            self.screen.show_last(text, r.receipt_no)
+            self.screen.show_last(event.result)
 
     def on_refund_committed(self, event: m.RefundCommitted) -> None:
         self.refresh_counts()
@@ -276,7 +274,7 @@ class TillApp(App[None]):
     def on_sync_completed(self, event: m.SyncCompleted) -> None:
         self.online = True
         self.sync_progress = -1
-        self.last_sync = self.t.datetime(self.services.now(), self.services.till.program.timezone)
+        self.last_sync = self.services.now()
         self.refresh_counts()
 
     def on_sync_failed(self, event: m.SyncFailed) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class TillHost(Protocol):
     def unsynced(self) -> int: ...
 
     @property
-    def last_sync(self) -> str: ...
+    def last_sync(self) -> dt.datetime | None: ...
 
     @property
     def printer_state(self) -> str: ...

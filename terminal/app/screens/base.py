@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar, cast
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Label
+from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from terminal.app.widgets.chrome import KeyBar, StatusLine
 from terminal.i18n import Translator
@@ -18,11 +21,18 @@ if TYPE_CHECKING:
     from terminal.app.services import TillServices
 
 
+Say = Callable[[], str]
+
+
 class TillNode:
-    """What screens and dialogs reach through the app: its translator and its services."""
+    """What screens and dialogs reach through the app: its translator and its services, and
+    how they survive a language switch (F9): ``relabel()`` rebuilds the labels, keeps what was
+    typed, picked and focused, and re-says every text the screen put up with ``tell()``."""
 
     if TYPE_CHECKING:  # Textual's own, on the screen classes this is mixed into
         app: App[object]
+
+    _said: dict[str, Say]
 
     @property
     def till_app(self) -> TillHost:
@@ -35,6 +45,47 @@ class TillNode:
     @property
     def services(self) -> TillServices:
         return self.till_app.services
+
+    def tell(self, widget_id: str, say: Say | None) -> None:
+        """Show ``say()`` in the Static ``#widget_id`` now and again after a language switch
+        (None clears it)."""
+        if not hasattr(self, "_said"):
+            self._said = {}
+        if say is None:
+            self._said.pop(widget_id, None)
+        else:
+            self._said[widget_id] = say
+        screen = cast("Screen[Any]", self)
+        screen.query_one(f"#{widget_id}", Static).update(say() if say is not None else "")
+
+    async def relabel(self) -> None:
+        screen = cast("Screen[Any]", self)
+        values: dict[str, object] = {}
+        for widget in screen.query("Input, Checkbox, Select"):
+            if widget.id:
+                values[widget.id] = getattr(widget, "value")  # noqa: B009 - three widget types
+        focused = screen.focused.id if screen.focused is not None else None
+        await screen.recompose()
+        for widget in screen.query("Input, Checkbox, Select"):
+            if widget.id in values:
+                with widget.prevent(Input.Changed, Checkbox.Changed, Select.Changed):
+                    setattr(widget, "value", values[widget.id])  # noqa: B010
+                if isinstance(widget, Input):
+                    widget.cursor_position = len(widget.value)  # typing goes on at the end
+        for widget_id, say in getattr(self, "_said", {}).items():
+            with contextlib.suppress(NoMatches):
+                screen.query_one(f"#{widget_id}", Static).update(say())
+        self.relabelled()
+        if focused:
+            with contextlib.suppress(NoMatches):
+                widget = screen.query_one(f"#{focused}", Widget)
+                if isinstance(widget, Input):
+                    # Focus would select all and the next key replace what was typed.
+                    widget.select_on_focus = False
+                widget.focus()
+
+    def relabelled(self) -> None:
+        """After a language switch: re-show what the screen builds from its state."""
 
 
 class TillScreen(TillNode, Screen[None]):

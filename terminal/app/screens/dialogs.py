@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from loyalty.policy import Override
-from terminal.app.screens.base import TillDialog, field
+from terminal.app.screens.base import Say, TillDialog, field
 from terminal.auth import sign_in
 
 
@@ -45,13 +45,12 @@ class OverrideDialog(TillDialog[Override | None]):
         )
 
     def checked(self, ok: bool, manager_id: str, reason: str) -> None:
-        message = self.query_one("#message", Static)
         if not ok:
-            message.update(self.t("app.override.not_manager"))
+            self.tell("message", lambda: self.t("app.override.not_manager"))
             self.query_one("#pin", Input).value = ""
             return
         if not reason.strip():
-            message.update(self.t("loyalty.reason_required"))
+            self.tell("message", lambda: self.t("loyalty.reason_required"))
             return
         self.dismiss(Override(manager_id.strip(), reason.strip()))
 
@@ -68,7 +67,8 @@ class ConfirmDialog(TillDialog[bool]):
         Binding("escape", "no", "back", id="dialog.back"),
     ]
 
-    def __init__(self, question: str, details: str = "") -> None:
+    def __init__(self, question: Say, details: Say | None = None) -> None:
+        """``question`` and ``details`` are said again after a language switch."""
         super().__init__()
         self.question = question
         self.details = details
@@ -76,9 +76,9 @@ class ConfirmDialog(TillDialog[bool]):
     def compose(self) -> ComposeResult:
         t = self.t
         with Vertical(classes="dialog"):
-            yield Static(self.question, classes="title", id="question")
-            if self.details:
-                yield Static(self.details, id="details")
+            yield Static(self.question(), classes="title", id="question")
+            if self.details is not None:
+                yield Static(self.details(), id="details")
             yield Static(t("app.confirm.keys"), classes="dim")
 
     def action_yes(self) -> None:

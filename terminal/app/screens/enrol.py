@@ -54,9 +54,7 @@ class EnrolScreen(TillScreen):
 
     def action_confirm(self) -> None:
         if not self.query_one("#consent", Checkbox).value:
-            self.query_one("#message", Static).update(
-                self.till_app.describe(Refused("consent_required"))
-            )
+            self.tell("message", lambda: self.till_app.describe(Refused("consent_required")))
             return
         cashier = self.till_app.cashier
         assert cashier is not None
@@ -80,7 +78,7 @@ class EnrolScreen(TillScreen):
         self.post_message(m.MemberIdentified(view))
 
     def refused(self, error: LoyaltyError) -> None:
-        self.query_one("#message", Static).update(self.till_app.describe(error))
+        self.tell("message", lambda: self.till_app.describe(error))
 
     def on_member_enrolled(self, event: m.MemberEnrolled) -> None:
         self.notify(self.t("app.enrol.done", card=event.enrolment.card_number))

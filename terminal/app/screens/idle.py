@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Input, Static
 
 from loyalty.errors import LoyaltyError
+from loyalty.sales import SaleResult
 from terminal.app import messages as m
 from terminal.app.screens.base import TillScreen
 
@@ -22,15 +23,15 @@ class IdleScreen(TillScreen):
         Binding("f6", "end_of_day", "end of day", id="idle.end_of_day"),
     ]
 
-    def __init__(self, last: str = "") -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.last = last
+        self.last: SaleResult | None = None  # the sale just made, shown until the next one
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("app.idle.title"), classes="title")
         yield Input(id="code", placeholder=self.t("app.idle.placeholder"))
         yield Static("", id="message", classes="error")
-        yield Static(self.last, id="last")
+        yield Static(self.last_text(), id="last")
         with VerticalScroll(id="receipt-preview"):
             yield Static("", id="receipt-text")
 
@@ -61,23 +62,37 @@ class IdleScreen(TillScreen):
     def on_member_identified(self, _event: m.MemberIdentified) -> None:
         """The app opens the sale; the idle screen is left clean for the next shopper."""
         self.query_one("#code", Input).value = ""
-        self.query_one("#message", Static).update("")
+        self.tell("message", None)
 
     def on_lookup_failed(self, event: m.LookupFailed) -> None:
-        if event.error is not None:
-            text = self.till_app.describe(event.error)
+        error, reason = event.error, event.reason
+        if error is not None:
+            self.tell("message", lambda: self.till_app.describe(error))
+        elif reason:
+            self.tell("message", lambda: self.t(f"scan.refused.{reason}"))
         else:
-            text = self.t(f"scan.refused.{event.reason}") if event.reason else ""
-        self.query_one("#message", Static).update(text)
+            self.tell("message", None)
         code = self.query_one("#code", Input)
         code.value = ""
         code.focus()
 
-    def show_last(self, text: str, receipt_no: str | None = None) -> None:
-        self.last = text
-        self.query_one("#last", Static).update(text)
-        if receipt_no and self.services.config.raw.get("preview_receipts", True):
-            self.preview(receipt_no)
+    def show_last(self, result: SaleResult) -> None:
+        self.last = result
+        self.query_one("#last", Static).update(self.last_text())
+        if self.services.config.raw.get("preview_receipts", True):
+            self.preview(result.receipt_no)
+
+    def last_text(self) -> str:
+        r = self.last
+        if r is None:
+            return ""
+        t = self.t
+        return t(
+            "app.sale.done",
+            receipt=r.receipt_no,
+            points=t.number(r.points_earned),
+            balance=t.number(r.after.available),
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def preview(self, receipt_no: str) -> None:

@@ -33,4 +33,4 @@ class LockScreen(TillScreen):
             self.app.pop_screen()
             return
         self.query_one("#pin", Input).value = ""
-        self.query_one("#message", Static).update(self.t("app.sign_in.wrong"))
+        self.tell("message", lambda: self.t("app.sign_in.wrong"))

@@ -20,7 +20,7 @@ from loyalty.refunds import Refundable, RefundableLine
 from loyalty.rules import BasketLine
 from terminal.app import messages as m
 from terminal.app.amounts import AmountRules, read_amount
-from terminal.app.screens.base import TillScreen, field
+from terminal.app.screens.base import Say, TillScreen, field
 from terminal.app.screens.dialogs import ConfirmDialog
 from terminal.app.screens.receipt_no import looks_like_receipt
 
@@ -73,7 +73,7 @@ class RefundScreen(TillScreen):
         if event.value.strip():
             self.load(event.value.strip())
         else:
-            self.say(self.t("app.refund.no_receipt"))
+            self.say(lambda: self.t("app.refund.no_receipt"))
 
     @on(Input.Changed, "#receipt")
     def receipt_changed(self, event: Input.Changed) -> None:
@@ -97,16 +97,13 @@ class RefundScreen(TillScreen):
         self.receipt = event.receipt
         self.member_name = event.member_name
         self.picked = {}
-        self.say("")
+        self.say(None)
         if not again:  # reloaded after a refund: its result stays in view
-            self.query_one("#result", Static).update("")
+            self.tell("result", None)
         self.show_receipt()
         if event.receipt.left_minor == 0:
-            self.say(
-                self.till_app.describe(
-                    Refused("already_refunded", receipt=event.receipt.receipt_no)
-                )
-            )
+            done = Refused("already_refunded", receipt=event.receipt.receipt_no)
+            self.say(lambda: self.till_app.describe(done))
 
     def show_receipt(self) -> None:
         t = self.t
@@ -177,7 +174,8 @@ class RefundScreen(TillScreen):
             elif line.left_minor:
                 self.picked[line.sku] = line.left_minor
             else:
-                self.say(self.t("app.refund.line_done", line=line.sku))
+                sku = line.sku
+                self.say(lambda: self.t("app.refund.line_done", line=sku))
                 return
         else:
             try:
@@ -191,36 +189,36 @@ class RefundScreen(TillScreen):
                         "refund_exceeds_sale", sku=line.sku, remaining_minor=line.left_minor
                     )
             except LoyaltyError as exc:
-                self.say(self.till_app.describe(exc))
+                error = exc
+                self.say(lambda: self.till_app.describe(error))
                 return
             self.picked[line.sku] = amount
         event.input.value = ""
-        self.say("")
+        self.say(None)
         self.show_receipt()
 
     def action_everything(self) -> None:
         """The whole receipt: every line's whole remaining amount (still confirmed)."""
         receipt = self.receipt
         if receipt is None:
-            self.say(self.t("app.refund.no_receipt"))
+            self.say(lambda: self.t("app.refund.no_receipt"))
             return
         if receipt.left_minor == 0:
-            self.say(
-                self.till_app.describe(Refused("already_refunded", receipt=receipt.receipt_no))
-            )
+            done = Refused("already_refunded", receipt=receipt.receipt_no)
+            self.say(lambda: self.till_app.describe(done))
             return
         self.picked = {line.sku: line.left_minor for line in receipt.lines if line.left_minor}
-        self.say("")
+        self.say(None)
         self.show_receipt()
 
     # -- confirm, then refund -------------------------------------------------------------------
     def action_confirm(self) -> None:
         receipt = self.receipt
         if receipt is None:
-            self.say(self.t("app.refund.no_receipt"))
+            self.say(lambda: self.t("app.refund.no_receipt"))
             return
         if not self.picked:
-            self.say(self.t("app.refund.nothing_picked"))
+            self.say(lambda: self.t("app.refund.nothing_picked"))
             return
         cashier = self.till_app.cashier
         assert cashier is not None
@@ -238,16 +236,24 @@ class RefundScreen(TillScreen):
 
     def on_refund_previewed(self, event: m.RefundPreviewed) -> None:
         r = event.result
-        t = self.t
-        question = t("app.refund.confirm", amount=self.money(r.amount_minor), receipt=r.refund_of)
-        details = t(
-            "app.refund.confirm_points",
-            reversed=t.number(r.points_reversed),
-            returned=t.number(r.points_returned),
-            balance=t.number(r.after.available),
-        )
-        if r.shortfall:
-            details += "\n" + t("app.refund.shortfall", points=t.number(r.shortfall))
+
+        def question() -> str:
+            return self.t(
+                "app.refund.confirm", amount=self.money(r.amount_minor), receipt=r.refund_of
+            )
+
+        def details() -> str:
+            t = self.t
+            text = t(
+                "app.refund.confirm_points",
+                reversed=t.number(r.points_reversed),
+                returned=t.number(r.points_returned),
+                balance=t.number(r.after.available),
+            )
+            if r.shortfall:
+                text += "\n" + t("app.refund.shortfall", points=t.number(r.shortfall))
+            return text
+
         cashier = self.till_app.cashier
         assert cashier is not None
         request = (r.refund_of, cashier.cashier_id, event.lines)
@@ -268,25 +274,30 @@ class RefundScreen(TillScreen):
         self.post_message(m.RefundCommitted(result))
 
     def on_refund_refused(self, event: m.RefundRefused) -> None:
-        self.say(self.till_app.describe(event.error))
+        self.say(lambda: self.till_app.describe(event.error))
 
     def on_refund_committed(self, event: m.RefundCommitted) -> None:
         r = event.result
-        t = self.t
-        self.say("")
-        self.query_one("#result", Static).update(
-            t(
+        self.say(None)
+
+        def done() -> str:
+            t = self.t
+            return t(
                 "app.refund.done",
                 receipt=r.receipt_no,
                 amount=self.money(r.amount_minor),
                 reversed=t.number(r.points_reversed),
                 balance=t.number(r.after.available),
             )
-        )
+
+        self.tell("result", done)
         self.load(r.refund_of)  # what is left now
 
-    def say(self, text: str) -> None:
-        self.query_one("#message", Static).update(text)
+    def say(self, say: Say | None) -> None:
+        self.tell("message", say)
+
+    def relabelled(self) -> None:
+        self.show_receipt()
 
     def action_cancel(self) -> None:
         self.app.pop_screen()

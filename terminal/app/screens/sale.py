@@ -84,16 +84,21 @@ class SaleScreen(TillScreen):
             self._fill()
 
     def _fill(self) -> None:
-        view = self.view
-        assert view is not None
-        lang = self.till_app.language
-        self.query_one(MemberPanel).show(view)
+        """A new member: empty fields, their panel and rewards, the focus on the total."""
         for name in ("total", "lines", "points"):
             inp = self.query_one(f"#{name}", Input)
             with inp.prevent(Input.Changed):
                 inp.value = ""
         self.query_one("#preview", Static).update("")
         self.query_one("#message", Static).update("")
+        self._show_member()
+        self.query_one("#total", Input).focus()
+
+    def _show_member(self) -> None:
+        view = self.view
+        assert view is not None
+        lang = self.till_app.language
+        self.query_one(MemberPanel).show(view)
         rewards = self.query_one("#rewards", OptionList)
         rewards.set_options(
             [Option(self._reward_label(r, lang, True), id=r.id) for r in view.affordable]
@@ -102,11 +107,14 @@ class SaleScreen(TillScreen):
                 for r in view.other_rewards
             ]
         )
-        self.query_one("#total", Input).focus()
 
-    def on_screen_resume(self) -> None:
-        if self.view is not None and self._language != self.till_app.language:
-            self.load(self.view)
+    def relabelled(self) -> None:
+        """F9 mid-sale: the same member, basket, reward and override, said in the new language
+        (the fields and the focus are kept by relabel())."""
+        self._language = self.till_app.language
+        if self.view is not None:
+            self._show_member()
+            self.update_preview()
 
     def _reward_label(self, reward: object, lang: str, affordable: bool) -> str:
         name = localised(reward.name, lang)  # type: ignore[attr-defined]
@@ -252,11 +260,14 @@ class SaleScreen(TillScreen):
         from terminal.app.screens.dialogs import ConfirmDialog
 
         assert self.view is not None
-        question = self.t(
-            "app.sale.confirm_large",
-            amount=self.t.money(total, self.services.currency),
-            name=self.view.member.display_name,
-        )
+        name = self.view.member.display_name
+
+        def question() -> str:
+            return self.t(
+                "app.sale.confirm_large",
+                amount=self.t.money(total, self.services.currency),
+                name=name,
+            )
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -33,5 +33,5 @@ class SignInScreen(TillScreen):
     def on_sign_in_refused(self, _event: m.SignInRefused) -> None:
         pin = self.query_one("#pin", Input)
         pin.value = ""
-        self.query_one("#message", Static).update(self.t("app.sign_in.wrong"))
+        self.tell("message", lambda: self.t("app.sign_in.wrong"))
         pin.focus()

@@ -43,7 +43,8 @@ class StatusLine(Vertical):
         t = app.t
         online = t("app.status.online") if app.online else t("app.status.offline")
         style = "black on $success" if app.online else "black on $warning"
-        last = app.last_sync or t("app.status.never")
+        tz = app.services.till.program.timezone
+        last = t.datetime(app.last_sync, tz) if app.last_sync else t("app.status.never")
         down = app.services.headoffice_down
         parts = [app.no_headoffice()] if down is not None and not app.online else []
         parts += [
