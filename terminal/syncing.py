@@ -12,7 +12,7 @@ from typing import Any
 
 from loyalty.policy import Authorisation
 from loyalty.till import Till
-from sync.client import Progress, SyncClient, SyncFailed
+from sync.client import Progress, SyncClient, SyncFailed, Timeouts
 from sync.credentials import load_token
 from sync.runner import BackgroundSync, SyncStatus
 from terminal.config import Config
@@ -20,9 +20,47 @@ from terminal.config import Config
 Listener = Callable[[Any], object]  # the app's post_message (thread-safe)
 
 
+# Seconds, each a setting of the till's config file. Background syncs may wait longer for an
+# answer (a batch is being stored); calls a cashier waits for (F8's hold, its capture, the
+# look-up before an enrolment) are short and tried at most twice, so a hung head office costs
+# seconds, and the status line says offline at the first request that went unanswered.
+DEFAULT_CONNECT_S = 3.0
+DEFAULT_SYNC_TIMEOUT_S = 10.0
+DEFAULT_ONLINE_CALL_TIMEOUT_S = 4.0
+
+
+def timeouts(config: Config) -> tuple[Timeouts, Timeouts]:
+    """(background sync, calls a cashier waits for) from the settings ``headoffice_connect_s``,
+    ``headoffice_timeout_s`` and ``online_call_timeout_s``."""
+    raw = config.raw
+
+    def seconds(key: str, default: float) -> float:
+        try:
+            value = float(raw.get(key, default))
+        except (TypeError, ValueError):
+            return default
+        return value if 0 < value <= 600 else default
+
+    connect = seconds("headoffice_connect_s", DEFAULT_CONNECT_S)
+    sync = seconds("headoffice_timeout_s", DEFAULT_SYNC_TIMEOUT_S)
+    call = seconds("online_call_timeout_s", DEFAULT_ONLINE_CALL_TIMEOUT_S)
+    return (
+        Timeouts(connect=connect, read=sync, write=sync, pool=connect),
+        Timeouts(connect=min(connect, call), read=call, write=call, pool=min(connect, call)),
+    )
+
+
 class HeadOfficeLink:
-    def __init__(self, client: SyncClient, runner_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        client: SyncClient,
+        runner_options: dict[str, Any] | None = None,
+        calls: SyncClient | None = None,
+    ) -> None:
+        """``client`` syncs in the background; ``calls`` (short timeouts, one retry) serves
+        what a cashier waits for; without it the sync client does both."""
         self.client = client
+        self.calls = calls or client
         self.listener: Listener | None = None
         client.on_progress = self._progress
         self.runner = BackgroundSync(client, on_status=self._status, **(runner_options or {}))
@@ -33,7 +71,11 @@ class HeadOfficeLink:
         token = load_token(config.data_dir)
         if not config.headoffice or not token:
             return None
-        return cls(SyncClient(till, config.headoffice, token))
+        sync, call = timeouts(config)
+        return cls(
+            SyncClient(till, config.headoffice, token, timeouts=sync),
+            calls=SyncClient(till, config.headoffice, token, timeouts=call, max_attempts=2),
+        )
 
     def start(self, listener: Listener) -> None:
         self.listener = listener
@@ -50,13 +92,13 @@ class HeadOfficeLink:
     def authorise(self, member_id: str, points: int) -> Authorisation:
         """Hold the points at head office (raises SyncFailed when it is out of reach or
         refuses, e.g. another channel spent them)."""
-        return self.client.authorise(member_id, points)
+        return self.calls.authorise(member_id, points)
 
     def refresh_members(self) -> bool:
         """Before an enrolment: bring head office's members up to date (see refresh_members);
         one attempt, so an enrolment never waits out the sync's retries."""
         try:
-            self.client.pull(attempts=1)
+            self.calls.pull(attempts=1)
         except SyncFailed:
             return False
         return True
@@ -64,11 +106,13 @@ class HeadOfficeLink:
     def capture(self, authorisation: Authorisation, receipt_no: str) -> None:
         # A failed capture lets the hold expire; the sale's entries still reach head office.
         with contextlib.suppress(SyncFailed):
-            self.client.capture(authorisation, receipt_no)
+            self.calls.capture(authorisation, receipt_no)
 
     def close(self) -> None:
         self.runner.stop()
         self.client.close()
+        if self.calls is not self.client:
+            self.calls.close()
 
     # -- from the sync threads ---------------------------------------------------------------
     def _emit(self, event: object) -> None:
@@ -80,6 +124,8 @@ class HeadOfficeLink:
 
         if progress.phase == "push":
             self._emit(m.SyncProgressed(progress.entries_left, progress.bytes_sent))
+        elif progress.phase == "retry":  # a request went unanswered: offline until one is
+            self._emit(m.DeviceStateChanged("headoffice", "offline"))
 
     def _status(self, status: SyncStatus) -> None:
         from terminal.app import messages as m
