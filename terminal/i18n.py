@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from babel import Locale
 from babel.dates import (
@@ -186,7 +186,7 @@ class Translator:
 
     def _grouped(self, whole: int) -> bool:
         """Whether a number of this size is written with group separators in this language."""
-        return whole >= 10 ** (2 + _MIN_GROUPING_DIGITS.get(self.lang, 1))
+        return bool(whole >= 10 ** (2 + _MIN_GROUPING_DIGITS.get(self.lang, 1)))
 
     def _signed(self, text: str, negative: bool) -> str:
         """A number or amount with its sign; in a right-to-left language one left-to-right run
@@ -219,7 +219,7 @@ class Translator:
         """The calendar dates are shown in: the language's own unless Gregorian was chosen."""
         return GREGORIAN if self.calendar == GREGORIAN else CALENDARS.get(self.lang, GREGORIAN)
 
-    def _day(self, day: dt.date, width: str) -> str:
+    def _day(self, day: dt.date, width: Literal["medium", "short"]) -> str:
         pattern = str(get_date_format(width, locale=self.locale).pattern)
         calendar = self.calendar_name
         if calendar == "persian":
