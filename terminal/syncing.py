@@ -7,6 +7,7 @@ office before a redemption and captures them after the sale commits."""
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,7 @@ class HeadOfficeLink:
         what a cashier waits for; without it the sync client does both."""
         self.client = client
         self.calls = calls or client
+        self.stopping = threading.Event()  # set at close: the retries' waits end
         self.listener: Listener | None = None
         client.on_progress = self._progress
         self.runner = BackgroundSync(client, on_status=self._status, **(runner_options or {}))
@@ -72,10 +74,20 @@ class HeadOfficeLink:
         if not config.headoffice or not token:
             return None
         sync, call = timeouts(config)
-        return cls(
-            SyncClient(till, config.headoffice, token, timeouts=sync),
+        stopping = threading.Event()
+
+        def backoff(seconds: float) -> None:
+            """The sync's wait between retries, cut short when the till stops: the retries
+            end (SyncFailed) instead of outliving the till's database."""
+            if stopping.wait(seconds):
+                raise SyncFailed("stopped")
+
+        link = cls(
+            SyncClient(till, config.headoffice, token, timeouts=sync, sleep=backoff),
             calls=SyncClient(till, config.headoffice, token, timeouts=call, max_attempts=2),
         )
+        link.stopping = stopping
+        return link
 
     def start(self, listener: Listener) -> None:
         self.listener = listener
@@ -109,6 +121,7 @@ class HeadOfficeLink:
             self.calls.capture(authorisation, receipt_no)
 
     def close(self) -> None:
+        self.stopping.set()
         self.runner.stop()
         self.client.close()
         if self.calls is not self.client:
