@@ -11,7 +11,7 @@ from textual.widgets.option_list import Option
 
 from loyalty.errors import BadInput, LoyaltyError, Refused
 from loyalty.policy import Authorisation, Override
-from loyalty.program import localised
+from loyalty.program import Reward, localised
 from loyalty.rules import BasketLine, price
 from loyalty.sales import SaleRequest, SaleResult
 from sync.client import SyncFailed
@@ -97,16 +97,25 @@ class SaleScreen(TillScreen):
     def _show_member(self) -> None:
         view = self.view
         assert view is not None
-        lang = self.till_app.language
         self.query_one(MemberPanel).show(view)
+        self._show_rewards()
+
+    def _show_rewards(self) -> None:
+        """Affordable rewards first (★), the picked one marked (▶); the rest disabled, those
+        the member's tier does not allow saying which tiers do."""
+        view = self.view
+        assert view is not None
         rewards = self.query_one("#rewards", OptionList)
+        highlighted = rewards.highlighted
         rewards.set_options(
-            [Option(self._reward_label(r, lang, True), id=r.id) for r in view.affordable]
+            [Option(self._reward_label(r, True), id=r.id) for r in view.affordable]
             + [
-                Option(self._reward_label(r, lang, False), id=r.id, disabled=True)
+                Option(self._reward_label(r, False), id=r.id, disabled=True)
                 for r in view.other_rewards
             ]
         )
+        if highlighted is not None and highlighted < rewards.option_count:
+            rewards.highlighted = highlighted
 
     def relabelled(self) -> None:
         """F9 mid-sale: the same member, basket, reward and override, said in the new language
@@ -116,11 +125,20 @@ class SaleScreen(TillScreen):
             self._show_member()
             self.update_preview()
 
-    def _reward_label(self, reward: object, lang: str, affordable: bool) -> str:
-        name = localised(reward.name, lang)  # type: ignore[attr-defined]
-        cost = self.t.plural("app.points", reward.cost_points)  # type: ignore[attr-defined]
-        mark = "★ " if affordable else "  "
-        return f"{mark}{name} — {cost}"
+    def _reward_label(self, reward: Reward, affordable: bool) -> str:
+        t = self.t
+        lang = self.till_app.language
+        name = localised(reward.name, lang)
+        cost = t.plural("app.points", reward.cost_points)
+        mark = "▶ " if reward.id == self.reward_id else "★ " if affordable else "  "
+        label = f"{mark}{name} — {cost}"
+        assert self.view is not None
+        if reward.tiers and self.view.balance.tier_id not in reward.tiers:
+            program = self.services.till.program
+            allowed = [x for x in program.tiers if x.id in reward.tiers]  # the program's order
+            tiers = t.join([localised(x.name, lang) for x in allowed], "or")
+            label += " · " + t("app.reward.tier_only", tiers=tiers)
+        return label
 
     # -- building the request ---------------------------------------------------------------------
     def request(self) -> SaleRequest:
@@ -173,6 +191,7 @@ class SaleScreen(TillScreen):
         picked = event.option.id
         self.reward_id = None if picked == self.reward_id else picked
         self.override = None
+        self._show_rewards()
         self.update_preview()
 
     @on(Input.Submitted)
