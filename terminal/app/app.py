@@ -69,6 +69,13 @@ class TillApp(App[None]):
 
         if self._keymap:
             self.set_keymap(self._keymap)
+            unknown = sorted(set(self._keymap) - binding_ids())
+            if unknown:  # a mistyped id would otherwise be silently ignored
+                self.notify(
+                    self.t("app.keys.unknown", ids=", ".join(unknown)),
+                    severity="error",
+                    timeout=30,
+                )
         self.services.listener = self.post_message
         if self.services.sync is not None:
             self.services.sync.start(self.post_message)
@@ -301,6 +308,29 @@ class TillApp(App[None]):
         if stop is not None:
             stop()
         self.services.close()
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a [keys] table may remap: the app's and every screen's."""
+    from terminal.app.screens.dialogs import ConfirmDialog, OverrideDialog
+    from terminal.app.screens.end_of_day import EndOfDayScreen
+    from terminal.app.screens.enrol import EnrolScreen
+    from terminal.app.screens.idle import IdleScreen
+    from terminal.app.screens.refund import RefundScreen
+    from terminal.app.screens.reprint import ReprintScreen
+    from terminal.app.screens.sale import SaleScreen
+    from terminal.app.screens.uncertain import UncertainPrintDialog
+
+    owners: list[type[object]] = [
+        TillApp, IdleScreen, SaleScreen, EnrolScreen, RefundScreen, ReprintScreen,
+        EndOfDayScreen, OverrideDialog, ConfirmDialog, UncertainPrintDialog,
+    ]  # fmt: skip
+    ids = set()
+    for owner in owners:
+        for binding in getattr(owner, "BINDINGS", []):
+            if isinstance(binding, Binding) and binding.id:
+                ids.add(binding.id)
+    return ids
 
 
 @dataclass
