@@ -170,6 +170,31 @@ class TillApp(App[None]):
             else:
                 screen.refresh(recompose=True)
 
+    async def action_quit(self) -> None:
+        """Ctrl+Q asks first; with a sale open or the till locked, a manager must approve."""
+        from terminal.app.screens.dialogs import ConfirmDialog, OverrideDialog
+        from terminal.app.screens.lock import LockScreen
+        from terminal.app.screens.sale import SaleScreen
+
+        if isinstance(self.screen, ConfirmDialog | OverrideDialog):
+            return  # already asking
+        sale_open = any(isinstance(s, SaleScreen) and s.view is not None for s in self.screen_stack)
+        if sale_open or isinstance(self.screen, LockScreen):
+            self.notify(self.t("app.quit.needs_manager"), severity="warning")
+
+            def approved(override: object) -> None:
+                if override is not None:
+                    self.exit()
+
+            self.push_screen(OverrideDialog(), approved)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmDialog(lambda: self.t("app.quit.confirm")), answered)
+
     def action_lock(self) -> None:
         from terminal.app.screens.lock import LockScreen
 
