@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,30 +67,36 @@ class Refundable:
 def refundable(till: Till, receipt_no: str) -> Refundable:
     """The sale's lines and what each has left to refund (NotFound, or Refused for a refund)."""
     with till.db.read() as conn:
-        sale = conn.execute(
-            "SELECT * FROM sales WHERE receipt_no = ? AND terminal_id = ?",
-            (receipt_no, till.terminal_id),
-        ).fetchone()
-        if sale is None:
-            raise NotFound("unknown_receipt", receipt=receipt_no[:40])
-        if sale["kind"] != "sale":
-            raise Refused("cannot_refund_a_refund", receipt=receipt_no)
-        earlier = conn.execute(
-            "SELECT lines_json FROM sales WHERE refund_of = ?", (receipt_no,)
-        ).fetchall()
+        sale, bought, done, category = _amounts(conn, till, receipt_no)
+    lines = tuple(
+        RefundableLine(sku, category[sku], bought[sku], bought[sku] - done[sku]) for sku in bought
+    )
+    return Refundable(receipt_no, sale["member_id"], sale["occurred_at"], sale["currency"], lines)
+
+
+def _amounts(
+    conn: sqlite3.Connection, till: Till, receipt_no: str
+) -> tuple[sqlite3.Row, dict[str, int], dict[str, int], dict[str, str]]:
+    """The sale's row, and per product code what was bought, what earlier refunds took back
+    and its category (NotFound for an unknown receipt, Refused for a refund's)."""
+    sale = conn.execute(
+        "SELECT * FROM sales WHERE receipt_no = ? AND terminal_id = ?",
+        (receipt_no, till.terminal_id),
+    ).fetchone()
+    if sale is None:
+        raise NotFound("unknown_receipt", receipt=receipt_no[:40])
+    if sale["kind"] != "sale":
+        raise Refused("cannot_refund_a_refund", receipt=receipt_no)
     done: dict[str, int] = defaultdict(int)
-    for row in earlier:
+    for row in conn.execute("SELECT lines_json FROM sales WHERE refund_of = ?", (receipt_no,)):
         for sku, _category, amount in json.loads(row[0]):
             done[sku] += amount
     bought: dict[str, int] = defaultdict(int)
     category: dict[str, str] = {}
     for sku, cat, amount in json.loads(sale["lines_json"]):
         bought[sku] += amount
-        category.setdefault(sku, cat)
-    lines = tuple(
-        RefundableLine(sku, category[sku], bought[sku], bought[sku] - done[sku]) for sku in bought
-    )
-    return Refundable(receipt_no, sale["member_id"], sale["occurred_at"], sale["currency"], lines)
+        category[sku] = cat
+    return sale, bought, done, category
 
 
 class _Preview(Exception):  # noqa: N818 - not an error: carries a preview out of its rollback
@@ -126,27 +133,7 @@ def refund(
     program = till.program
     stamp = to_text(now)
     with till.db.write() as conn:
-        sale = conn.execute(
-            "SELECT * FROM sales WHERE receipt_no = ? AND terminal_id = ?",
-            (receipt_no, till.terminal_id),
-        ).fetchone()
-        if sale is None:
-            raise NotFound("unknown_receipt", receipt=receipt_no[:40])
-        if sale["kind"] != "sale":
-            raise Refused("cannot_refund_a_refund", receipt=receipt_no)
-        original = [BasketLine(*line) for line in json.loads(sale["lines_json"])]
-        earlier = conn.execute(
-            "SELECT lines_json FROM sales WHERE refund_of = ?", (receipt_no,)
-        ).fetchall()
-        done: dict[str, int] = defaultdict(int)
-        for row in earlier:
-            for sku, _category, amount in json.loads(row[0]):
-                done[sku] += amount
-        bought: dict[str, int] = defaultdict(int)
-        category: dict[str, str] = {}
-        for line in original:
-            bought[line.sku] += line.amount_minor
-            category[line.sku] = line.category
+        sale, bought, done, category = _amounts(conn, till, receipt_no)
         if lines is None:
             lines = [
                 BasketLine(sku, category[sku], bought[sku] - done[sku])
