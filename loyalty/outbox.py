@@ -187,11 +187,18 @@ def epoch(till: Till) -> int:
 
 
 def start_epoch(
-    till: Till, new_epoch: int, held: Sequence[str], lost: int, now: dt.datetime | None = None
+    till: Till,
+    new_epoch: int,
+    held: Sequence[str],
+    lost: int,
+    now: dt.datetime | None = None,
+    last_receipt_no: str | None = None,
 ) -> int:
     """Head office started a new chain segment for this restored till: the entries it said it
     already holds leave the outbox, and the till remembers the segment and the restore (for
-    the cashier) in the same transaction. Returns how many entries were acknowledged."""
+    the cashier) in the same transaction; its next receipt numbers come after the highest one
+    head office holds from it (``last_receipt_no``). Returns how many entries were
+    acknowledged."""
     stamp = to_text(_aware(now))
     with till.db.write() as conn:
         acked = 0
@@ -202,6 +209,10 @@ def start_epoch(
                 "AND acked_at IS NULL",
                 (stamp, *chunk),
             ).rowcount
+        prefix, _, number = (last_receipt_no or "").rpartition("-")
+        issued = int(till.db.meta("receipts_issued") or "0")
+        if prefix == till.terminal_id and number.isdigit() and int(number) > issued:
+            set_meta(conn, "receipts_issued", str(int(number)))
         if new_epoch != epoch(till):
             set_meta(conn, "epoch", str(new_epoch))
             set_meta(conn, "restored_at", stamp)

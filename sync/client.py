@@ -363,7 +363,9 @@ class SyncClient:
         answer: p.EpochAnswer = self._call(
             "POST", "/v1/epochs", p.EpochAnswer, content=body, headers=_JSON
         )
-        acked = outbox.start_epoch(till, answer.epoch, answer.held, answer.lost)
+        acked = outbox.start_epoch(
+            till, answer.epoch, answer.held, answer.lost, last_receipt_no=answer.last_receipt_no
+        )
         r = self._c.report
         restored = r.restored_from_backup or answer.epoch != self._epoch
         self._c.report = replace(

@@ -219,6 +219,9 @@ class EpochAnswer(Answer):
     from_seq: int  # the first seq of the segment
     held: list[str] = []  # entry ids head office already holds, same hash: acknowledge them
     lost: int = 0  # entries head office holds that the till no longer has
+    # The till's highest receipt number head office holds: the restored till numbers its
+    # next receipts after it, so lost sales' numbers are not issued a second time from now on.
+    last_receipt_no: str | None = None
 
 
 # -- pull -------------------------------------------------------------------------------------

@@ -115,7 +115,11 @@ def open_epoch(tx: Tx, terminal_id: str, req: p.EpochRequest, stamp: str) -> p.E
         "updated_at) VALUES ('till_restored', '', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (stamp, lost, new.epoch, json.dumps([terminal_id]), stamp, stamp),
     )
-    return p.EpochAnswer(new.epoch, new.from_seq, held, lost)
+    receipt = tx.one(
+        "SELECT MAX(receipt_no) FROM entries WHERE terminal_id = ? AND receipt_no IS NOT NULL",
+        (terminal_id,),
+    )
+    return p.EpochAnswer(new.epoch, new.from_seq, held, lost, receipt[0] if receipt else None)
 
 
 def _holds(tx: Tx, terminal_id: str, from_seq: int, base: str) -> bool:
