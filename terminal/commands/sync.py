@@ -70,6 +70,7 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from loyalty import outbox
     from loyalty.till import Till
     from sync.client import SyncClient, SyncFailed
     from sync.credentials import load_token, token_path
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "outbox": status.outbox,
             "code": status.code,
             "clock_drift_ms": status.clock_drift_ms,
+            "held_by_headoffice": outbox.state(till).held,
         }
     finally:
         client.close()

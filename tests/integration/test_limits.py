@@ -58,5 +58,5 @@ def test_a_sale_that_would_earn_beyond_the_entry_limit_is_refused(
                             "--members", str(ROOT / "fixtures" / "members.csv"))  # fmt: skip
     assert code == 0, err
     code, _, err = run_till(capsys, "sale", "--member", "M000001", "--total", "50.00")
-    assert code == 2 and "more than the largest this shop allows (10)" in err
+    assert code == 2 and "most this shop allows: 10" in err
     assert _ledger_size(tmp_path / "data") == 0
