@@ -14,15 +14,29 @@ from sync import protocol as p
 TOLERANCE_PERCENT = 200
 
 
+_rates: dict[tuple[str, int], tuple[int, int]] = {}
+
+
+def _rate(program: Program) -> tuple[int, int]:
+    """(the most points per ``per_minor * 100`` minor units, every bonus summed), worked out
+    once per program (a push checks thousands of entries against one program)."""
+    key = (program.version, id(program))
+    if key not in _rates:
+        rate = program.earn.points * max([100, *(t.multiplier_percent for t in program.tiers)])
+        for promo in program.promotions:
+            if promo.kind == "multiplier":
+                rate = rate * max(100, promo.multiplier_percent) // 100
+        bonuses = sum(promo.bonus_points for promo in program.promotions if promo.kind == "bonus")
+        if len(_rates) > 64:
+            _rates.clear()
+        _rates[key] = (rate, bonuses)
+    return _rates[key]
+
+
 def most_points(program: Program, amount_minor: int) -> int:
     """The most points the program could give one earn or bonus entry for ``amount_minor``."""
-    rate_num = program.earn.points * max([100, *(t.multiplier_percent for t in program.tiers)])
-    for promo in program.promotions:
-        if promo.kind == "multiplier":
-            rate_num *= max(100, promo.multiplier_percent)
-            rate_num //= 100
-    bonuses = sum(promo.bonus_points for promo in program.promotions if promo.kind == "bonus")
-    base = max(0, amount_minor) * rate_num // (program.earn.per_minor * 100)
+    rate, bonuses = _rate(program)
+    base = max(0, amount_minor) * rate // (program.earn.per_minor * 100)
     return (base + bonuses) * TOLERANCE_PERCENT // 100 + 1
 
 
