@@ -19,14 +19,17 @@ from pathlib import Path
 import pytest
 
 from loyalty import outbox
+from loyalty.rules import BasketLine
+from loyalty.sales import SaleRequest
 from loyalty.till import Till
+from terminal.app import messages as m
 from terminal.app.screens.idle import IdleScreen
 from terminal.app.screens.sale import SaleScreen
 from terminal.app.services import TillServices
 from terminal.app.wiring import scanner_for
 from tests.printer_server import FakeNetworkPrinter
 from tests.ui.conftest import make_app, make_services
-from tests.ui.test_flows import SIZE, scan, settle, sign_in, text_of, type_in
+from tests.ui.test_flows import SIZE, events, scan, settle, sign_in, text_of, type_in
 
 ROOT = Path(__file__).resolve().parents[2]
 TILL = str(Path(sys.executable).with_name("till"))
@@ -61,16 +64,20 @@ def entries(data: Path) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0])
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A till set up by `till init`, then a pull that deny-lists an id and a card."""
-    data = tmp_path_factory.mktemp("deny") / "data"
+def init(data: Path) -> None:
     proc = till_run(
         data, "init", "--terminal-id", "ATH01-T1",
         "--program", str(ROOT / "fixtures" / "program.toml"),
         "--members", str(ROOT / "fixtures" / "members.csv"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A till set up by `till init`, then a pull that deny-lists an id and a card."""
+    data = tmp_path_factory.mktemp("deny") / "data"
+    init(data)
     till = Till.open(data)
     outbox.apply_page(till, outbox.ChangePage("c1", denied=DENIED))
     till.close()
@@ -108,6 +115,23 @@ def test_a_member_not_denied_is_served_and_lifting_the_entry_serves_again(data: 
     till.close()
 
 
+def test_a_sale_of_a_member_denied_since_can_still_be_refunded(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    init(data)
+    proc = till_run(data, "sale", "--member", "M000003", "--total", "20.00")
+    assert proc.returncode == 0, proc.stderr
+    receipt = json.loads(proc.stdout)["receipt_no"]
+    till = Till.open(data)
+    outbox.apply_page(till, outbox.ChangePage("c1", denied=(("M000003", "fraud"),)))
+    till.close()
+    assert till_run(data, "balance", "M000003").returncode == 2
+    proc = till_run(data, "refund", "--receipt", receipt)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["points_reversed"] > 0
+    proc = till_run(data, "receipt", receipt)
+    assert proc.returncode == 0, proc.stderr
+
+
 # -- the app: typed and scanned -------------------------------------------------------------------
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[TillServices]:
@@ -136,3 +160,21 @@ async def test_the_app_refuses_a_denied_member_typed_or_scanned(services: TillSe
         await type_in(pilot, "400000000028")  # not denied: served
         await settle(pilot)
         assert isinstance(app.screen, SaleScreen)
+
+
+async def test_the_app_refunds_a_sale_of_a_member_denied_since(services: TillServices) -> None:
+    sold = services.sell(SaleRequest("M000007", "anna", (BasketLine("BASKET", "general", 3000),)))
+    outbox.apply_page(services.till, outbox.ChangePage("c2", denied=(("M000007", "fraud"),)))
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pilot.press("f3")
+        await pilot.pause()
+        await type_in(pilot, sold.receipt_no)
+        await settle(pilot)
+        await pilot.press("f2", "f10")  # the whole receipt, then confirm
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        (refund,) = events(app, m.RefundCommitted)
+        assert refund.result.points_reversed == sold.points_earned > 0

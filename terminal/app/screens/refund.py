@@ -23,6 +23,7 @@ from terminal.app.amounts import AmountRules, read_amount
 from terminal.app.screens.base import Say, TillScreen, field
 from terminal.app.screens.dialogs import ConfirmDialog
 from terminal.app.screens.receipt_no import looks_like_receipt
+from terminal.shown import shown
 
 
 class RefundScreen(TillScreen):
@@ -86,7 +87,9 @@ class RefundScreen(TillScreen):
     def load(self, receipt_no: str) -> None:
         try:
             receipt = self.services.refundable(receipt_no)
-            name = self.services.till.member(receipt.member_id).display_name
+            # A refund of a member deny-listed since the sale stays possible.
+            member = self.services.till.member(receipt.member_id, denied_ok=True)
+            name = shown(member.display_name)
         except LoyaltyError as exc:
             self.post_message(m.RefundRefused(exc))
             return

@@ -20,6 +20,7 @@ from terminal.app.amounts import AmountRules, check_sale_total, read_amount, rea
 from terminal.app.screens.base import TillScreen, field
 from terminal.app.services import MemberView
 from terminal.app.widgets.member_panel import MemberPanel
+from terminal.shown import shown
 
 
 def parse_lines(text: str, rules: AmountRules) -> tuple[BasketLine, ...]:
@@ -279,7 +280,7 @@ class SaleScreen(TillScreen):
         from terminal.app.screens.dialogs import ConfirmDialog
 
         assert self.view is not None
-        name = self.view.member.display_name
+        name = shown(self.view.member.display_name)
 
         def question() -> str:
             return self.t(
