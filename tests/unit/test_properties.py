@@ -102,13 +102,18 @@ def _check(till: Till, now: dt.datetime) -> None:
     seqs = [r[0] for r in conn.execute("SELECT seq FROM ledger ORDER BY seq")]
     assert seqs == list(range(1, len(seqs) + 1))
     assert ledger.verify_chain(conn, "T1") is None
-    # No refund ever reversed more than its sale's entry earned or took.
-    for entry_id, points, reversed_ in conn.execute(
-        "SELECT e.entry_id, e.points, COALESCE(SUM(r.points), 0) FROM ledger e "
+    # No refund ever reversed more than its sale's entry earned or took, in points or in the
+    # qualifying spend it carries; a reversal may carry spend alone (a small partial refund
+    # whose points round to nothing still takes back its spend), never points of the same sign.
+    for entry_id, points, amount, reversed_, spend_back in conn.execute(
+        "SELECT e.entry_id, e.points, e.amount_minor, COALESCE(SUM(r.points), 0), "
+        "COALESCE(SUM(r.amount_minor), 0) FROM ledger e "
         "JOIN ledger r ON r.reverses = e.entry_id GROUP BY e.entry_id"
     ):
         assert abs(reversed_) <= abs(points), entry_id
-        assert (points > 0) == (reversed_ < 0)
+        assert reversed_ == 0 or (points > 0) == (reversed_ < 0), entry_id
+        if points > 0:
+            assert -amount <= spend_back <= 0, entry_id
     # Receipt numbers are gap-free too.
     numbers = sorted(
         int(r[0].rsplit("-", 1)[1]) for r in conn.execute("SELECT receipt_no FROM sales")
