@@ -33,7 +33,7 @@ import msgspec  # noqa: E402
 import procstats  # noqa: E402
 import psycopg  # noqa: E402
 
-from sync.headoffice import store  # noqa: E402
+from sync.headoffice import store, store_postgres  # noqa: E402
 from sync.headoffice.folding import _WRITE_ACCOUNT  # noqa: E402
 from sync.testing import TempPostgres  # noqa: E402
 
@@ -78,7 +78,7 @@ def setup(url: str, members: int, state: str) -> psycopg.Connection[Any]:
 def measure(
     conn: psycopg.Connection[Any], args: argparse.Namespace, state: str
 ) -> dict[str, list[float]]:
-    jsonb = store._bulk_update(conn, " ".join(_WRITE_ACCOUNT.split()), versioned=True)
+    jsonb = store_postgres._bulk_update(conn, " ".join(_WRITE_ACCOUNT.split()), versioned=True)
     forms = {
         "jsonb": jsonb,
         "json": jsonb.replace("jsonb_array_elements(%s::jsonb)", "json_array_elements(%s::json)"),

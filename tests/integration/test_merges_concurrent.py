@@ -18,7 +18,8 @@ from loyalty.db import to_text
 from loyalty.ledger import GENESIS
 from sync import protocol as p
 from sync.headoffice.service import HeadOffice
-from sync.headoffice.store import PostgresStore, Row, _PostgresTx
+from sync.headoffice.store import Row
+from sync.headoffice.store_postgres import PostgresStore, _PostgresTx
 from sync.testing import TempPostgres
 from tests.sync_fixtures import PROGRAM, postgres
 

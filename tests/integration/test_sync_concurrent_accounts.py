@@ -23,7 +23,7 @@ from loyalty.ledger import GENESIS
 from sync import protocol as p
 from sync.headoffice.accounts import StoredEntry, compute
 from sync.headoffice.service import HeadOffice
-from sync.headoffice.store import PostgresStore, _PostgresTx
+from sync.headoffice.store_postgres import PostgresStore, _PostgresTx
 from sync.testing import TempPostgres
 from tests.sync_fixtures import PROGRAM, postgres
 
