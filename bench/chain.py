@@ -16,8 +16,10 @@ Idempotency-Key per batch, batches of 5,000 entries in seq order).
    program's own rules (``loyalty.rules.price`` and ``earn`` and the sale's entry builder):
    earn, tier and promotion bonuses, reward redemptions, donations and points payments, over
    random baskets and members; entry ids, seqs and the hash chain as a till makes them.
-2. Raw baseline (timed): the same rows with PostgreSQL's COPY into an empty database of the
-   same schema, one COPY and one transaction per batch.
+2. Raw baselines (timed): the same rows with PostgreSQL's COPY into an empty database of the
+   same schema, one COPY and one transaction per batch; and the two-write baseline
+   (bench/two_writes.py): the same COPY plus a raw UPDATE of the accounts each batch touches,
+   which is what a push must at least write.
 3. The night (timed): every till starts at ``sync.runner.nightly_offset`` in the nightly
    window, compressed to ``--window`` seconds, and pushes its batches one after another; at
    most ``--concurrency`` tills are connected at once (the others wait for a connection, as
@@ -47,6 +49,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +73,7 @@ from sync.runner import nightly_offset  # noqa: E402
 from sync.testing import ServerProcess, TempPostgres  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import two_writes  # noqa: E402
 from procstats import (  # noqa: E402
     Postgres,
     Sampler,
@@ -84,11 +88,6 @@ ADMIN = "chain-admin"
 DAY = dt.datetime(2026, 11, 18, 6, 0, tzinfo=dt.UTC)  # a Wednesday: 08:00 in Athens
 SHOP_HOURS = dt.timedelta(hours=12)
 NIGHT_WINDOW = dt.timedelta(hours=2)  # sync.runner.BackgroundSync's default nightly window
-ENTRY_COLUMNS = (
-    "entry_id, terminal_id, seq, member_id, kind, points, amount_minor, currency, receipt_no, "
-    "reverses, reward_id, program_version, occurred_at, offline, cashier_id, reason, prev_hash, "
-    "hash, received_at, chain_ok"
-)
 # A chain's head office database server is set up for its tables, not left at the stock
 # 128 MB of shared buffers and 1 GB of WAL between checkpoints: a night's entries and their
 # indexes are 5.7 GB, so with the stock settings most inserts evict a page, and each
@@ -229,33 +228,37 @@ def prepare_headoffice(url: str, members: int, tills: int) -> list[str]:
     return tokens
 
 
-def raw_copy(url: str, files: list[Path]) -> tuple[float, int]:
-    """COPY the same rows into an empty head-office database: seconds (COPY only), rows."""
-    store = open_store(url)
-    store.close()
-    stamp = to_text(dt.datetime.now(dt.UTC))
+def batch_rows(files: list[Path], stamp: str) -> Iterator[list[tuple[Any, ...]]]:
+    """Each till's batches, one after another, as head office's entry rows."""
     decoder = msgspec.json.Decoder(p.PushRequest)
-    seconds, rows = 0.0, 0
-    copy_sql = f"COPY entries ({ENTRY_COLUMNS}) FROM STDIN"
-    with psycopg.connect(url) as conn:
-        for path in files:
-            for _key, gz, _first, _last in read_batches(path):
-                req = decoder.decode(gzip.decompress(gz))
-                data = [
-                    (e.entry_id, e.terminal_id, e.seq, e.member_id, e.kind, e.points,
-                     e.amount_minor, e.currency, e.receipt_no, e.reverses, e.reward_id,
-                     e.program_version, e.occurred_at, int(e.offline), e.cashier_id, e.reason,
-                     e.prev_hash, e.hash, stamp, 1)
-                    for e in req.entries
-                ]  # fmt: skip
-                start = time.perf_counter()
-                with conn.cursor() as cur, cur.copy(copy_sql) as cp:
-                    for row in data:
-                        cp.write_row(row)
-                conn.commit()
-                seconds += time.perf_counter() - start
-                rows += len(data)
-    return seconds, rows
+    for path in files:
+        for _key, gz, _first, _last in read_batches(path):
+            req = decoder.decode(gzip.decompress(gz))
+            yield [
+                (e.entry_id, e.terminal_id, e.seq, e.member_id, e.kind, e.points,
+                 e.amount_minor, e.currency, e.receipt_no, e.reverses, e.reward_id,
+                 e.program_version, e.occurred_at, int(e.offline), e.cashier_id, e.reason,
+                 e.prev_hash, e.hash, stamp, 1)
+                for e in req.entries
+            ]  # fmt: skip
+
+
+def raw_copy(url: str, files: list[Path], cluster: Postgres) -> tuple[float, float, int]:
+    """COPY the same rows into an empty head-office database, one COPY and transaction per
+    batch: seconds (COPY only), PostgreSQL's CPU seconds, rows."""
+    open_store(url).close()
+    stamp = to_text(dt.datetime.now(dt.UTC))
+    return two_writes.copy_and_update(url, batch_rows(files, stamp), stamp, False, cluster)
+
+
+def raw_two_writes(
+    url: str, files: list[Path], members: int, cluster: Postgres
+) -> tuple[float, float, int]:
+    """The two-write baseline (bench/two_writes.py): per batch, COPY of its entries plus a
+    raw UPDATE of its members' accounts, into a head-office database holding the members."""
+    prepare_headoffice(url, members, 0)
+    stamp = to_text(dt.datetime.now(dt.UTC))
+    return two_writes.copy_and_update(url, batch_rows(files, stamp), stamp, True, cluster)
 
 
 # -- the night ------------------------------------------------------------------------------------
@@ -444,9 +447,14 @@ def main() -> int:
         entries = sum(counts)
         generate_s = time.perf_counter() - t
 
-        copy_s, copy_rows = 0.0, 0
+        copy_s, copy_cpu, copy_rows = 0.0, 0.0, 0
+        two_s, two_cpu, two_rows = 0.0, 0.0, 0
         if not args.no_copy:
-            copy_s, copy_rows = raw_copy(pg.new_database(), files)
+            cluster = Postgres(pg.dir / "data")
+            copy_s, copy_cpu, copy_rows = raw_copy(pg.new_database(), files, cluster)
+            two_s, two_cpu, two_rows = raw_two_writes(
+                pg.new_database(), files, args.members, cluster
+            )
         url = pg.new_database()
         if args.partitions:
             partitioned_entries(url, args.partitions)
@@ -491,6 +499,7 @@ def main() -> int:
 
     rate = entries / busy
     copy_rate = copy_rows / copy_s if copy_s else 0.0
+    two_rate = two_rows / two_s if two_s else 0.0
     sales_total = args.tills * args.sales
     full_entries = entries / sales_total * 5_000_000
     result: dict[str, Any] = {
@@ -501,6 +510,13 @@ def main() -> int:
         "ingest_s": round(busy, 1), "entries_per_s": round(rate),
         "copy_entries_per_s": round(copy_rate), "ratio_to_copy": round(rate / copy_rate, 3)
         if copy_rate else None,
+        "copy_pg_cpu_us_per_entry": round(copy_cpu * 1e6 / copy_rows, 1) if copy_rows else None,
+        "two_writes_entries_per_s": round(two_rate),
+        "ratio_to_two_writes": round(rate / two_rate, 3) if two_rate else None,
+        "two_writes_pg_cpu_us_per_entry": round(two_cpu * 1e6 / two_rows, 1)
+        if two_rows else None,
+        "headoffice_cpu_us_per_entry": round(server_cpu * 1e6 / entries, 1),
+        "postgres_cpu_us_per_entry": round(pg_cpu * 1e6 / entries, 1),
         "push_p50_ms": round(percentile(night.latencies, 0.5) * 1000),
         "push_p99_ms": round(percentile(night.latencies, 0.99) * 1000),
         "pushes": len(night.latencies), "retries": night.retries,
@@ -533,7 +549,14 @@ def main() -> int:
         ("ingested entries/s (first push to last answer)", f"{rate:,.0f}",
          f"{busy:.1f} s; {args.servers} head office process(es), {args.concurrency} tills at once"),
         ("raw COPY entries/s (same rows, same PostgreSQL)", f"{copy_rate:,.0f}",
-         f"ingest is {rate / copy_rate:.0%} of it" if copy_rate else "skipped"),
+         f"ingest is {rate / copy_rate:.0%} of it; PostgreSQL CPU "
+         f"{result['copy_pg_cpu_us_per_entry']} us an entry" if copy_rate else "skipped"),
+        ("two-write baseline entries/s (COPY + UPDATE accounts)", f"{two_rate:,.0f}",
+         f"ingest is {rate / two_rate:.0%} of it (target >= 50%); PostgreSQL CPU "
+         f"{result['two_writes_pg_cpu_us_per_entry']} us an entry" if two_rate else "skipped"),
+        ("CPU per entry ingested: head office / PostgreSQL, us",
+         f"{result['headoffice_cpu_us_per_entry']} / {result['postgres_cpu_us_per_entry']}",
+         "all head office processes / postmaster and backends"),
         ("push latency p50 / p99, ms", f"{result['push_p50_ms']} / {result['push_p99_ms']}",
          f"{pushes}, {night.retries} retried"),
         ("a till's whole push p99 (arrival to done), s", f"{result['till_sync_p99_s']}",

@@ -20,7 +20,10 @@ Head office runs as its own process (uvicorn, SQLite in a temp dir); the till is
 - memory: the till process's peak RSS (VmHWM) pulling N/4 and N members: flat means the pull
   streams. 200,000 by default to stay within two minutes; ``--members 1000000`` works (~2 min).
 - ``--postgres``: push and day again with head office on a throw-away PostgreSQL (started with
-  fsync=off, like the tests' one: compare it with its own raw baseline, not with SQLite).
+  fsync=off, like the tests' one: compare it with its own raw baselines, not with SQLite),
+  beside a raw COPY of the same entries and the two-write baseline (bench/two_writes.py: the
+  same COPY plus a raw UPDATE of the same accounts, the two writes a push must do), each with
+  PostgreSQL's CPU per entry.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import procstats  # noqa: E402  (bench/, this script's folder, is on sys.path)
+import two_writes  # noqa: E402
 
 from loyalty import ledger  # noqa: E402
 from loyalty.db import to_text, utc_now  # noqa: E402
@@ -103,6 +107,36 @@ def raw_push_baseline(till: Till, db: str) -> float:
     elapsed = time.perf_counter() - start
     store.close()
     return len(rows) / elapsed
+
+
+def till_rows(till: Till, stamp: str) -> list[tuple[object, ...]]:
+    """The outbox's entries as head office's entry rows (two_writes.ENTRY_COLUMNS' order)."""
+    with till.db.read() as conn:
+        rows = conn.execute(
+            "SELECT entry_id, terminal_id, seq, member_id, kind, points, amount_minor, currency, "
+            "receipt_no, reverses, reward_id, program_version, occurred_at, offline, cashier_id, "
+            "reason, prev_hash, hash FROM ledger ORDER BY seq"
+        ).fetchall()
+    return [(*r, stamp, 1) for r in rows]
+
+
+def two_write_baselines(
+    till: Till, copy_db: str, two_db: str, pg: procstats.Postgres | None
+) -> list[tuple[str, str, str]]:
+    """PostgreSQL only: raw COPY of the outbox's entries alone, then COPY of the same entries
+    plus a raw UPDATE of the same accounts (bench/two_writes.py), batches of the push's size."""
+    stamp = to_text(utc_now())
+    rows = till_rows(till, stamp)
+    batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
+    out = []
+    for db, accounts, name in (
+        (copy_db, False, "raw COPY of the entries alone"),
+        (two_db, True, "two-write baseline: COPY entries + UPDATE accounts"),
+    ):
+        seconds, pg_cpu, n = two_writes.copy_and_update(db, batches, stamp, accounts, pg)
+        out.append((f"{name} entries/s (PostgreSQL)", f"{n / seconds:,.0f}",
+                    f"PostgreSQL CPU {pg_cpu * 1e6 / n:.0f} us an entry"))  # fmt: skip
+    return out
 
 
 def headoffice_db(db: str | Path, members: int) -> str:
@@ -206,12 +240,17 @@ def _cpu_s(server: int, pg: procstats.Postgres | None) -> tuple[float, float, fl
 
 def push_and_day(
     tmp: Path, label: str, raw_db: str, push_db: str, entries: int, sales: int,
-    pg: procstats.Postgres | None = None,
+    pg: procstats.Postgres | None = None, baseline_dbs: tuple[str, str] | None = None,
 ) -> list[tuple[str, str, str]]:  # fmt: skip
     rows: list[tuple[str, str, str]] = []
     till = new_till(tmp / "push-till", "PUSH")
     fill_outbox(till, entries, members=2000)
     raw = raw_push_baseline(till, raw_db)
+    baselines: list[tuple[str, str, str]] = []
+    if baseline_dbs is not None:
+        baselines = two_write_baselines(
+            till, baseline_dbs[0], headoffice_db(baseline_dbs[1], 2000), pg
+        )
     db = headoffice_db(push_db, 2000)
     server = ServerProcess(db, ADMIN)
     url = server.start()
@@ -227,6 +266,9 @@ def push_and_day(
     rows.append((f"push entries/s (one till, loopback, {label})", f"{rate:,.0f}",
                  f"{rate / raw:.0%} of raw"))  # fmt: skip
     rows.append((f"raw insert into head office entries/s ({label})", f"{raw:,.0f}", "baseline"))
+    for name, value, note in baselines:
+        two = float(value.replace(",", ""))
+        rows.append((name, value, f"push is {rate / two:.0%} of it; {note}"))
     till_us, office_us, db_us = (s * 1e6 / entries for s in spent)
     database = f"{db_us:.0f}" if pg else "(in head office)"
     rows.append((f"push CPU per entry, till + head office + database ({label}), us",
@@ -263,7 +305,14 @@ def main() -> int:
         stores.append(("PostgreSQL", pg.new_database(), pg.new_database()))
     for label, raw_db, push_db in stores:
         cluster = procstats.Postgres(pg.dir / "data") if pg and label == "PostgreSQL" else None
-        rows += push_and_day(tmp / label, label, raw_db, push_db, args.entries, args.sales, cluster)
+        extra = None
+        if pg and label == "PostgreSQL":
+            copy_db = pg.new_database()
+            open_store(copy_db).close()  # head office's schema, no members
+            extra = (copy_db, pg.new_database())
+        rows += push_and_day(
+            tmp / label, label, raw_db, push_db, args.entries, args.sales, cluster, extra
+        )
     if pg is not None:
         pg.stop()
 
