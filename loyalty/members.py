@@ -32,6 +32,9 @@ MAX_PHONE = 40  # characters as typed, spaces and all
 # loyalty.db.to_text's fixed-width UTC text: snapshots compare and sort by it.
 TIME = re.compile(r"^[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z\Z")
 MAX_POINTS = 10**12  # the protocol's bound on points
+# rules.once_key: a promotion's id, and for once a year ":" and the year.
+ONCE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}(:[0-9]{4})?\Z")
+MAX_ONCE_PAID = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,8 @@ class Member:
     # office's word then (no change to it came after), so the snapshot is at least this fresh.
     synced_at: str | None = None
     merged_into: str | None = None  # head office merged this duplicate into that member
+    # The once-only bonuses head office holds as paid (``rules.once_key``), by any till.
+    once_paid: frozenset[str] = frozenset()
 
     @property
     def blocked(self) -> bool:
@@ -83,20 +88,22 @@ class MemberSnapshot:
     birthday: str | None = None
     phone_hash: str | None = None
     merged_into: str | None = None
+    once_paid: tuple[str, ...] = field(default_factory=tuple)  # as Member.once_paid
 
 
 _SELECT = (
     "SELECT member_id, card_number, display_name, language, status, balance, pending_json, "
     "tier_id, tier_progress, expiring_points, expiring_at, has_purchased, birthday, phone_hash, "
-    "snapshot_at, (SELECT value FROM meta WHERE key = 'synced_through_at'), merged_into "
-    "FROM members"
+    "snapshot_at, (SELECT value FROM meta WHERE key = 'synced_through_at'), merged_into, "
+    "once_paid_json FROM members"
 )
 
 
 def _member(row: sqlite3.Row) -> Member:
     v = tuple(row)
     pending = tuple((int(p), str(t)) for p, t in json.loads(v[6]))
-    return Member(*v[:6], pending, *v[7:11], bool(v[11]), *v[12:])  # type: ignore[arg-type,call-arg]
+    once = frozenset(str(k) for k in json.loads(v[17]))
+    return Member(*v[:6], pending, *v[7:11], bool(v[11]), *v[12:17], once)  # type: ignore[arg-type,call-arg]
 
 
 def get(conn: sqlite3.Connection, member_id: str) -> Member | None:
@@ -219,13 +226,17 @@ def check_snapshot(s: MemberSnapshot) -> None:
             raise BadInput("malformed_time")
         if not -MAX_POINTS <= n <= MAX_POINTS:
             raise BadInput("malformed_points")
+    if s.once_paid and (
+        len(s.once_paid) > MAX_ONCE_PAID or not all(ONCE_KEY.match(k) for k in s.once_paid)
+    ):
+        raise BadInput("malformed_once_paid")
 
 
 _UPSERT = (
     "INSERT INTO members (member_id, card_number, display_name, language, status, "
     "balance, pending_json, tier_id, tier_progress, expiring_points, expiring_at, "
-    "has_purchased, birthday, phone_hash, snapshot_at, updated_at, merged_into) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "has_purchased, birthday, phone_hash, snapshot_at, updated_at, merged_into, "
+    "once_paid_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(member_id) DO UPDATE SET card_number = excluded.card_number, "
     "display_name = excluded.display_name, language = excluded.language, "
     "status = excluded.status, balance = excluded.balance, "
@@ -234,6 +245,10 @@ _UPSERT = (
     "expiring_at = excluded.expiring_at, has_purchased = excluded.has_purchased, "
     "birthday = excluded.birthday, phone_hash = excluded.phone_hash, "
     "snapshot_at = excluded.snapshot_at, updated_at = excluded.updated_at, "
+    # Head office's once-only payments only grow: a snapshot without them (an older head
+    # office) keeps what an earlier one said.
+    "once_paid_json = CASE WHEN excluded.once_paid_json = '[]' THEN members.once_paid_json "
+    "ELSE excluded.once_paid_json END, "
     # A merge is for good: a snapshot that does not mention it (a push answer) keeps it.
     "merged_into = COALESCE(excluded.merged_into, members.merged_into) "
     # An older snapshot (a slow answer overtaken by a newer pull) never wins.
@@ -274,6 +289,7 @@ def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: s
                 s.snapshot_at,
                 now,
                 s.merged_into,
+                json.dumps(sorted(s.once_paid)) if s.once_paid else "[]",
             )  # fmt: skip
             for s in snapshots
         ],

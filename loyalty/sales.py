@@ -123,7 +123,8 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
                               available=before.available, limit=decision.limit)  # fmt: skip
             mode = decision.mode
         bought = member.has_purchased or _bought_here(conn, member)
-        paid = paid_once(conn, program, member.member_id, member.birthday)
+        # What this till paid, and what head office holds as paid by any till.
+        paid = paid_once(conn, program, member.member_id, member.birthday) | member.once_paid
         context = MemberContext(before.tier_id, member.birthday, bought, paid)
         earned = earn(program, req.lines, pricing.paid_minor, context, now)
         receipt_no = next_receipt_no(conn, till) if commit else "(preview)"
@@ -206,7 +207,9 @@ def paid_once(
     conn: object, program: Program, member_id: str, birthday: str | None
 ) -> frozenset[str]:
     """The once-only promotions this till has paid the member (``rules.once_key``), reversed
-    or not: one till never pays one twice. Another till's payment is head office's to undo."""
+    or not: one till never pays one twice. Another till's payment reaches this till with head
+    office's snapshot (``Member.once_paid``); one it has not heard of yet is head office's
+    to undo."""
     rows = conn.execute(  # type: ignore[attr-defined]
         "SELECT reason, occurred_at FROM ledger WHERE member_id = ? AND kind = 'bonus' "
         "AND reason LIKE 'promo:%'",

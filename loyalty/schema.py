@@ -240,3 +240,11 @@ CREATE TABLE held_by_headoffice (
 ) STRICT
 """,
     )
+
+
+@migration
+def m006_once_paid_by_headoffice(db: Database) -> None:
+    # The once-only bonuses head office holds as paid to the member, by whichever till
+    # (a JSON list of rules.once_key): a till pays none of them again, beside what its own
+    # ledger says. From head office's snapshots; an older head office sends none ('[]').
+    db.execute("ALTER TABLE members ADD COLUMN once_paid_json TEXT NOT NULL DEFAULT '[]'")

@@ -172,6 +172,10 @@ class MemberState(Answer):
     phone_hash: str | None = None
     overdrawn: bool = False
     merged_into: str | None = None  # a duplicate enrolment: this member's points are there
+    # The once-only bonuses head office holds as paid to the member (``rules.once_key``:
+    # "welcome", "birthday:2026"), whichever till paid them: a till pays none of these again.
+    # Optional: an older head office sends none, an older till ignores it.
+    once_paid: list[str] = []
 
 
 class PushAnswer(Answer):
@@ -438,7 +442,7 @@ def snapshot(m: MemberState) -> MemberSnapshot:
         pending=tuple(m.pending), tier_id=m.tier_id,
         tier_progress=m.tier_progress, expiring_points=m.expiring_points,
         expiring_at=m.expiring_at, has_purchased=m.has_purchased, birthday=m.birthday,
-        phone_hash=m.phone_hash, merged_into=m.merged_into,
+        phone_hash=m.phone_hash, merged_into=m.merged_into, once_paid=tuple(m.once_paid),
     )  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from sync.headoffice import epochs
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.arithmetic import beyond_program
 from sync.headoffice.merges import merge
-from sync.headoffice.once import compensate
+from sync.headoffice.once import compensate, with_once_paid
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx
 
@@ -226,7 +226,7 @@ class BatchStore:
             )
         compensate(tx, self.program(tx) if stored_now else None, stored_now, stamp, new)
         touched |= merge(tx, self.program(tx), req.enrolments, stored_now, stamp, new)
-        states = self._recompute(tx, touched, now, new)
+        states = with_once_paid(tx, self._recompute(tx, touched, now, new))
         overdrawn = {m.member_id for m in states if m.overdrawn}
         flagged = {
             e.entry_id: e.member_id

@@ -15,6 +15,7 @@ from typing import Any
 from loyalty.db import to_text
 from sync import protocol as p
 from sync.headoffice.merges import with_merges
+from sync.headoffice.once import with_once_paid
 from sync.headoffice.rows import _MEMBER_COLUMNS, ApiProblem, _member_state
 from sync.headoffice.store import Tx
 
@@ -71,7 +72,7 @@ class ChangeFeed:
             "ORDER BY member_id LIMIT ?",
             (after, limit),
         )
-        members = with_merges(tx, [_member_state(r) for r in rows])
+        members = with_once_paid(tx, with_merges(tx, [_member_state(r) for r in rows]))
         if len(rows) == limit:
             cursor = _cursor(epoch, "s", start, rows[-1][0])
         else:
@@ -118,7 +119,7 @@ class ChangeFeed:
             )
             for r in found:
                 (erased.append(r[0]) if r[16] else members.append(_member_state(r)))
-        members = with_merges(tx, members)
+        members = with_once_paid(tx, with_merges(tx, members))
         programs = []
         for version in list(refs["program"]):
             doc = tx.one("SELECT document FROM programs WHERE version = ?", (version,))

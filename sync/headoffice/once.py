@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import msgspec
+
 from loyalty.db import from_text
 from loyalty.program import Program
 from loyalty.rules import once_key
@@ -86,6 +88,25 @@ def compensations(
             )  # fmt: skip
     out.extend(_refunds_of_taken_back(tx, stored))
     return out
+
+
+def with_once_paid(tx: Tx, states: list[p.MemberState]) -> list[p.MemberState]:
+    """The states, each with the once-only bonuses head office holds as paid to the member
+    (``once_paid``'s keys, sorted), so that no till pays one of them again."""
+    paid: dict[str, list[str]] = {}
+    for where, params in tx.matching("member_id", [s.member_id for s in states]):
+        for member_id, key in tx.all(
+            f"SELECT member_id, once_key FROM once_paid WHERE {where}", params
+        ):
+            paid.setdefault(member_id, []).append(key)
+    if not paid:
+        return states
+    return [
+        msgspec.structs.replace(s, once_paid=sorted(paid[s.member_id]))
+        if s.member_id in paid
+        else s
+        for s in states
+    ]
 
 
 def _refunds_of_taken_back(tx: Tx, stored: Sequence[p.WireEntry]) -> list[OwnEntry]:

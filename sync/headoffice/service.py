@@ -34,6 +34,7 @@ from sync.headoffice.feed import ChangeFeed
 from sync.headoffice.folding import AccountFolding
 from sync.headoffice.holds import Holds
 from sync.headoffice.merges import with_merges
+from sync.headoffice.once import with_once_paid
 from sync.headoffice.roles import ADMIN, CHANNEL, CHANNEL_PREFIX, TILL
 from sync.headoffice.rows import (
     _MEMBER_COLUMNS,
@@ -405,7 +406,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
                 params,
             )
             out.extend(_member_state(r) for r in rows)
-        return with_merges(tx, out)
+        return with_once_paid(tx, with_merges(tx, out))
 
     def _changed(
         self, tx: Tx, changes: Sequence[tuple[str, str]], origin: str | None = None

@@ -8,10 +8,15 @@ from __future__ import annotations
 import datetime as dt
 
 from loyalty.db import utc_now
+from loyalty.program import localised
 from loyalty.refunds import refund
+from loyalty.rules import birthday_year
 from loyalty.till import Till
+from printer import Receipt, Row
 from sync.headoffice.own_entries import HEADOFFICE
 from sync.headoffice.service import HeadOffice
+from terminal.receipts import Shop as ReceiptShop
+from terminal.receipts import from_sale
 from tests.sync_fixtures import Shop, assert_exactly_once, buy, postgres, shop, store_url
 
 __all__ = ["postgres", "shop", "store_url"]
@@ -19,6 +24,7 @@ __all__ = ["postgres", "shop", "store_url"]
 ATHENS = dt.timezone(dt.timedelta(hours=2))  # the program's Europe/Athens in winter (close enough
 # for a birthday window of three days either side)
 ONCE = ("promo:welcome", "promo:birthday")
+RECEIPT_SHOP = ReceiptShop("Olive & Oak")
 
 
 def once_bonus_points(ho: HeadOffice, member_id: str) -> int:
@@ -134,3 +140,49 @@ def test_head_office_entries_chain_and_count_once(shop: Shop) -> None:
     for _, client in tills:
         client.sync()
     assert_exact_everywhere(shop, "BOB", *(till for till, _ in tills))
+
+
+def test_a_till_pays_no_bonus_head_office_already_holds_as_paid(shop: Shop) -> None:
+    """Athens pays the welcome and birthday bonuses and syncs; Warsaw pulls, then sells: it
+    pays neither (head office's snapshot says they were paid), so its receipt shows no +200
+    that head office would take back, and head office writes no compensating entry."""
+    athens, c_athens = shop.till("ATH1")
+    warsaw, c_warsaw = shop.till("WAW1")
+    birthday = utc_now().astimezone(ATHENS).strftime("%m-%d")
+    member = athens.enroll("Eleni", "cashier1", consent=True, language="el", birthday=birthday)
+    member_id = member.member.member_id
+    c_athens.sync()
+    c_warsaw.sync()
+
+    first = buy(athens, member_id, 2500)
+    assert {line.reason for line in first.earned} >= set(ONCE)
+    c_athens.sync()  # head office holds both as paid,
+    c_warsaw.sync()  # and Warsaw hears of it.
+    assert warsaw.member(member_id).once_paid == {"welcome", f"birthday:{_year(birthday)}"}
+
+    second = buy(warsaw, member_id, 2500)
+    assert not {line.reason for line in second.earned} & set(ONCE)
+    birthday_name = localised(warsaw.program.promotion("birthday").name, "el")  # type: ignore[union-attr]
+    assert birthday_name in rows(from_sale(first, "cashier1", athens, RECEIPT_SHOP))
+    assert birthday_name not in rows(from_sale(second, "cashier1", warsaw, RECEIPT_SHOP))
+
+    c_warsaw.sync()
+    c_athens.sync()
+    c_warsaw.sync()
+    with shop.ho.store.transaction() as tx:
+        own = tx.one("SELECT COUNT(*) FROM entries WHERE terminal_id = ?", (HEADOFFICE,))
+    assert own is not None and int(own[0]) == 0  # nothing to take back
+    assert once_bonus_points(shop.ho, member_id) == 300
+    assert_exactly_once(shop.ho, athens, warsaw)
+    assert_exact_everywhere(shop, member_id, athens, warsaw)
+
+
+def _year(birthday: str) -> int:
+    today = utc_now().astimezone(ATHENS).date()
+    year = birthday_year(birthday, today, 3)
+    assert year is not None
+    return year
+
+
+def rows(receipt: Receipt) -> dict[str, str]:
+    return {b.label: b.value for b in receipt.blocks if isinstance(b, Row)}
