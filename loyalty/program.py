@@ -291,8 +291,12 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         digits = head.integer("minor_units", maximum=4)
     try:
         timezone = ZoneInfo(head.text("timezone"))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise head.fail("timezone", "unknown_time_zone", value=head.data["timezone"]) from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: zoneinfo opens the name as a file under tzdata; a name longer than a file
+        # name may be ("File name too long") or naming a folder ends there, not in its checks.
+        raise head.fail(
+            "timezone", "unknown_time_zone", value=str(head.data["timezone"])[:64]
+        ) from None
     country = head.data.get("country")
     if country is not None and (
         not isinstance(country, str) or country not in phonenumbers.SUPPORTED_REGIONS

@@ -37,6 +37,14 @@ def test_the_chain_program_loads_with_what_the_shop_uses() -> None:
             "program.timezone",
             "unknown_time_zone",
         ),
+        # Longer than a file name may be: zoneinfo's own OSError, not a crash.
+        (
+            ('timezone = "Europe/Athens"', f'timezone = "{"x" * 5000}"'),
+            "program.timezone",
+            "unknown_time_zone",
+        ),
+        (('timezone = "Europe/Athens"', 'timezone = "Europe"'), "program.timezone",
+         "unknown_time_zone"),  # fmt: skip
         (("threshold = 50000", "threshold = 0"), "tiers[1].threshold", "not_ascending"),
         (("cost_points = 250", "cost_points = -5"), "rewards[0].cost_points", "below_minimum"),
         (("\npercent = 10\n", "\npercent = 120\n"), "rewards[3].percent", "not_a_percent"),
