@@ -35,7 +35,8 @@ class Connection:
 
 
 class FakeNetworkPrinter:
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = 0.5) -> None:
+        self.timeout = timeout  # what the till waits for it (the URL's timeout)
         self.condition = READY
         self.drop_after: int | None = None  # reset the connection after this many bytes
         self.stall_after: int | None = None  # stop reading after this many bytes
@@ -70,7 +71,7 @@ class FakeNetworkPrinter:
 
     @property
     def url(self) -> str:
-        return f"tcp://127.0.0.1:{self.port}?timeout=0.5&model=TM-T20II&paper=80"
+        return f"tcp://127.0.0.1:{self.port}?timeout={self.timeout}&model=TM-T20II&paper=80"
 
     def close(self) -> None:
         self._stop.set()

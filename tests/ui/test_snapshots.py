@@ -3,16 +3,27 @@ Accept a changed snapshot only after looking at the report (pytest --snapshot-re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
 from terminal.app.services import TillServices
+from tests.printer_server import FakeNetworkPrinter
 from tests.ui.conftest import make_app
 
 Steps = Callable[[Pilot[None]], Awaitable[None]]
+
+
+@pytest.fixture
+def printer_server() -> Iterator[FakeNetworkPrinter]:
+    """A printer that is ready, given time to say so: with conftest's 0.5 s, a loaded machine
+    (the fake printer's thread starved) sometimes showed "printer not answering" in a snapshot
+    of a screen that has nothing to do with printing."""
+    server = FakeNetworkPrinter(timeout=5.0)
+    yield server
+    server.close()
 
 
 KEY_NAMES = {"enter", "escape", "tab", "backspace", "ctrl+l"} | {f"f{i}" for i in range(1, 13)}
