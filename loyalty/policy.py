@@ -45,6 +45,35 @@ class Decision:
     limit: int = 0  # what could have been redeemed offline
 
 
+def is_fresh(policy: OfflinePolicy, snapshot_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Is the member's snapshot young enough to redeem on it offline (``now`` on head office's
+    clock)?"""
+    return snapshot_at is not None and now - snapshot_at <= policy.max_snapshot_age
+
+
+def offline_limit(
+    policy: OfflinePolicy,
+    available: int,
+    member_offline_used: int,
+    terminal_offline_used: int,
+    snapshot_at: dt.datetime | None,
+    now: dt.datetime,
+) -> int:
+    """The most points this member may redeem at this till now without head office:
+    min(available, the member's allowance left, the till's budget left), 0 when the snapshot is
+    too old. The member panel shows it; ``decide`` refuses above it."""
+    if not is_fresh(policy, snapshot_at, now):
+        return 0
+    return max(
+        0,
+        min(
+            available,
+            policy.member_allowance_points - member_offline_used,
+            policy.terminal_budget_points - terminal_offline_used,
+        ),
+    )
+
+
 def decide(
     policy: OfflinePolicy,
     points: int,
@@ -62,18 +91,11 @@ def decide(
         return Decision(False, "refused", "insufficient_points", limit=max(available, 0))
     if authorisation is not None and authorisation.points >= points:
         return Decision(True, "online")
-    limit = max(
-        0,
-        min(
-            available,
-            policy.member_allowance_points - member_offline_used,
-            policy.terminal_budget_points - terminal_offline_used,
-        ),
+    limit = offline_limit(
+        policy, available, member_offline_used, terminal_offline_used, snapshot_at, now
     )
-    fresh = snapshot_at is not None and now - snapshot_at <= policy.max_snapshot_age
-    if not fresh:
+    if not is_fresh(policy, snapshot_at, now):
         refusal = "snapshot_too_old"
-        limit = 0
     elif points > policy.member_allowance_points - member_offline_used:
         refusal = "member_offline_allowance_reached"
     elif points > policy.terminal_budget_points - terminal_offline_used:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from loyalty import refunds, reports, sales
+from loyalty import ledger, policy, refunds, reports, sales
 from loyalty.balance import Balance
 from loyalty.errors import NotFound
 from loyalty.members import Member
@@ -41,6 +41,7 @@ class MemberView:
     balance: Balance
     affordable: tuple[Reward, ...]
     other_rewards: tuple[Reward, ...]
+    offline_now: int = 0  # points redeemable now without head office (loyalty.policy)
 
 
 class PrinterHook(Protocol):
@@ -143,7 +144,24 @@ class TillServices:
         usable = [r for r in program.rewards if not r.tiers or tier in r.tiers]
         affordable = tuple(r for r in usable if r.cost_points <= balance.available)
         others = tuple(r for r in program.rewards if r not in affordable)
-        return MemberView(member, balance, affordable, others)
+        return MemberView(member, balance, affordable, others, self.offline_now(balance))
+
+    def offline_now(self, balance: Balance) -> int:
+        """What the offline policy would let this member redeem at this till now: the same
+        figures a sale's decision reads (unacknowledged offline redemptions, the snapshot's age
+        on head office's clock)."""
+        till = self.till
+        with till.db.read() as conn:
+            member_used = ledger.offline_redeemed(conn, balance.member_id)
+            till_used = ledger.offline_redeemed(conn)
+        return policy.offline_limit(
+            till.program.offline,
+            balance.available,
+            member_used,
+            till_used,
+            balance.as_of,
+            till.headoffice_time(self.now()),
+        )
 
     # -- sales ------------------------------------------------------------------------------
     def preview(self, req: SaleRequest) -> SaleResult:

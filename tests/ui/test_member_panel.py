@@ -4,11 +4,15 @@ picked reward is marked."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 from textual.widgets import OptionList
 
 from terminal.app.screens.sale import SaleScreen
 from terminal.app.services import TillServices
-from tests.ui.conftest import make_app
+from tests.printer_server import FakeNetworkPrinter
+from tests.ui.conftest import NOW, make_app, make_services
 from tests.ui.test_flows import settle, sign_in, text_of, type_in
 
 SIZE = (80, 24)
@@ -54,3 +58,53 @@ async def test_tier_locked_rewards_say_which_tiers_and_the_picked_one_is_marked(
         first = options(app)[0][0]
         assert first.startswith("▶ ")
         assert sum(label.startswith("▶") for label, _ in options(app)) == 1
+
+
+def panel(app) -> str:  # type: ignore[no-untyped-def]
+    return text_of(app, "#member")
+
+
+async def test_the_panel_says_what_can_be_redeemed_offline_now(services: TillServices) -> None:
+    """min(available, the member's allowance left, the till's budget left): Eleni's 1,200
+    points are capped by the 1,000 allowance; after she pays 500 points offline, 500 are left;
+    Ioana's 300 are all hers to redeem."""
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await type_in(pilot, "M000001")
+        await settle(pilot)
+        assert "Points available: 1,200" in panel(app)
+        assert "Redeemable offline now: 1,000" in panel(app)
+        await type_in(pilot, "20.00")  # total
+        await pilot.press("enter")  # lines: none
+        await type_in(pilot, "500", enter=False)  # points as payment
+        await settle(pilot)
+        assert "New balance (pending not included): 700" in text_of(app, "#preview")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert not isinstance(app.screen, SaleScreen)
+        await type_in(pilot, "M000001")
+        await settle(pilot)
+        assert "Redeemable offline now: 500" in panel(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await type_in(pilot, "M000003")
+        await settle(pilot)
+        assert "Redeemable offline now: 300" in panel(app)
+
+
+async def test_nothing_is_redeemable_offline_on_a_snapshot_too_old(
+    tmp_path: Path, printer_server: FakeNetworkPrinter
+) -> None:
+    """The members' snapshot is 2 hours old at NOW; 3 days later it is past the 72-hour limit."""
+    services = make_services(tmp_path, printer_server.url, clock=NOW + dt.timedelta(days=3))
+    app = make_app(services)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot)
+            await type_in(pilot, "M000002")  # Piotr, 5,000 points
+            await settle(pilot)
+            assert "Points available: 5,000" in panel(app)
+            assert "Redeemable offline now: 0" in panel(app)
+    finally:
+        services.close()

@@ -35,6 +35,8 @@ class MemberPanel(Static):
             (f" {badge} ", f"bold reverse {'$success' if tier.id == program.tiers[-1].id else ''}"),
             "\n",
             (t("app.member.available", points=t.number(b.available)), "bold"),
+            "\n",
+            t("app.member.offline_now", points=t.number(view.offline_now)),
         ]
         if b.pending:
             when = t.date(b.pending_release_at, tz) if b.pending_release_at else "—"
