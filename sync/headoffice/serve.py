@@ -19,6 +19,7 @@ from typing import Any
 
 import uvicorn
 
+from sync.headoffice.allocator import bound_allocator
 from sync.headoffice.app import create_app
 from sync.headoffice.jobs import EVERY_SECONDS, JobSchedule
 from sync.headoffice.service import PUSH_CONCURRENCY, HeadOffice, MintCode
@@ -78,7 +79,9 @@ def serve(
 ) -> None:
     """Serve until interrupted. ``on_ready(url)`` is called once the socket listens. The due
     jobs (expiry, tier review, pending release) run at start and every ``jobs_every`` seconds
-    (0: never; run them with ``till headoffice jobs`` instead)."""
+    (0: never; run them with ``till headoffice jobs`` instead). glibc's malloc is set for a
+    long-running process first (allocator.py: freed memory goes back to the system)."""
+    bound_allocator()
     sock = bind(host, port)
     url = f"http://{host}:{sock.getsockname()[1]}"
     server = uvicorn.Server(_config(create_app(headoffice=headoffice)))
