@@ -169,6 +169,12 @@ class MemoryReplayGuard:
             self._until[code_id] = until
             return True
 
+    def seen(self, code_id: bytes, now: dt.datetime) -> bool:
+        """Was ``code_id`` recorded and is it still remembered at ``now``? (Records nothing.)"""
+        with self._lock:
+            until = self._until.get(code_id)
+            return until is not None and until > now
+
     def __len__(self) -> int:
         return len(self._until)
 

@@ -1,13 +1,16 @@
 """The scanner as the till app's ``TillServices.scanner`` hook: ``member_id_for(code, now)``.
 
 Wire it in ``terminal/app/wiring.py`` with ``services.scanner = TillScanner.from_config(config)``.
-It keeps one replay guard for the till's lifetime, so an app code is accepted once.
+It keeps one replay guard for the till's lifetime. An app code is spent only when a sale
+commits for its member (``spend``): a scan that ends in Esc, a refused basket or a closed app
+leaves the code good for the next scan, and a spent code is refused as a replay.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -38,6 +41,21 @@ class ScanRefusedError(ValueError):
         self.refused = refused
 
 
+class _SpentGuard:
+    """One scan's replay guard: refuses a code a committed sale spent, records nothing itself,
+    and remembers the code it let through so the till can spend it when the sale commits."""
+
+    def __init__(self, spent: MemoryReplayGuard) -> None:
+        self.spent = spent
+        self.passed: tuple[bytes, dt.datetime] | None = None
+
+    def first_use(self, code_id: bytes, until: dt.datetime, now: dt.datetime) -> bool:
+        if self.spent.seen(code_id, now):
+            return False
+        self.passed = (code_id, until)
+        return True
+
+
 class TillScanner:
     def __init__(
         self,
@@ -48,7 +66,10 @@ class TillScanner:
         self.keys = dict(keys)
         self.deny = deny
         self.skew_s = skew_s
-        self.replay_guard = MemoryReplayGuard()
+        self.replay_guard = MemoryReplayGuard()  # codes spent by a committed sale
+        # Codes shown but not yet spent, per member: code id -> when it may be forgotten.
+        self._shown: dict[str, dict[bytes, dt.datetime]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Config) -> TillScanner:
@@ -65,14 +86,28 @@ class TillScanner:
 
     def check(self, code: str, now: dt.datetime) -> MemberCode | ScanRefused:
         """The full result for a scanned or typed code (``scanner.wedge.verify_typed``)."""
-        return verify_typed(
-            code,
-            self.keys,
-            now,
-            deny=self.deny,
-            skew_s=self.skew_s,
-            replay_guard=self.replay_guard,
+        guard = _SpentGuard(self.replay_guard)
+        result = verify_typed(
+            code, self.keys, now, deny=self.deny, skew_s=self.skew_s, replay_guard=guard
         )
+        if isinstance(result, MemberCode) and result.member_id and guard.passed is not None:
+            code_id, until = guard.passed
+            with self._lock:
+                for member in list(self._shown):  # forget codes that expired unspent
+                    live = {k: u for k, u in self._shown[member].items() if u > now}
+                    if live:
+                        self._shown[member] = live
+                    else:
+                        del self._shown[member]
+                self._shown.setdefault(result.member_id, {})[code_id] = until
+        return result
+
+    def spend(self, member_id: str, now: dt.datetime) -> None:
+        """A sale committed for ``member_id``: the app codes shown for them are used up."""
+        with self._lock:
+            shown = self._shown.pop(member_id, {})
+        for code_id, until in shown.items():
+            self.replay_guard.first_use(code_id, until, now)
 
     def member_id_for(self, code: str, now: dt.datetime) -> str | None:
         """The member a signed app code names; None when the member cache should look the code

@@ -76,6 +76,7 @@ class ScannerHook(Protocol):
 
     def check(self, code: str, now: dt.datetime) -> object: ...
     def member_id_for(self, code: str, now: dt.datetime) -> str | None: ...
+    def spend(self, member_id: str, now: dt.datetime) -> None: ...
     def close(self) -> None: ...
 
 
@@ -171,6 +172,8 @@ class TillServices:
     def sell(self, req: SaleRequest) -> SaleResult:
         with self.lock:
             result = sales.sale(self.till, req, self.now())
+        if self.scanner is not None:
+            self.scanner.spend(req.member_id, self.now())  # the app code is used only now
         if self.sync is not None:
             if req.authorisation is not None:
                 self.sync.capture(req.authorisation, result.receipt_no)

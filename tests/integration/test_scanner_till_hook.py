@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from loyalty.errors import NotFound
+from loyalty.rules import BasketLine
+from loyalty.sales import SaleRequest
 from loyalty.till import Till
 from scanner.codes import mint_app_code
 from scanner.keys import load_private_key
@@ -44,9 +46,13 @@ def refusal(services: TillServices, code: str) -> str:
     return str(err.value)
 
 
-def test_an_app_code_identifies_its_member_once(services: TillServices, now: dt.datetime) -> None:
+def test_an_app_code_is_spent_only_by_a_committed_sale(
+    services: TillServices, now: dt.datetime
+) -> None:
     code = code_for("M000001", now)
     assert services.identify(code).member_id == "M000001"
+    assert services.identify(code).member_id == "M000001"  # Esc and the same code again
+    services.sell(SaleRequest("M000001", "anna", (BasketLine("BASKET", "general", 1000),)))
     assert refusal(services, code) == "replay"
     assert services.identify(code_for("M000001", now, nonce=2)).member_id == "M000001"
 

@@ -326,7 +326,7 @@ async def test_a_wedge_scan_works_from_the_sale_screen_and_leaves_no_trace_in_th
         assert sources == ["wedge", "wedge"]
 
 
-async def test_a_signed_app_code_is_accepted_once_and_a_forgery_never(
+async def test_a_signed_app_code_is_spent_by_its_sale_and_a_forgery_never(
     services: TillServices,
 ) -> None:
     from scanner.codes import mint_app_code
@@ -350,7 +350,14 @@ async def test_a_signed_app_code_is_accepted_once_and_a_forgery_never(
         assert "Somsak" in text_of(app, "#member")
         await pilot.press("escape")
         await settle(pilot)
-        await scan(pilot, code)  # the same screenshot again
+        await scan(pilot, code)  # Esc and the same code again: not yet used, no sale took it
+        await settle(pilot)
+        assert "Somsak" in text_of(app, "#member")
+        await type_in(pilot, "5.00", enter=False)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+        await scan(pilot, code)  # the same screenshot after the sale that spent it
         await settle(pilot)
         assert isinstance(app.screen, IdleScreen)
         refusals = [e.reason for e in events(app, m.LookupFailed)]
