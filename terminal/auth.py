@@ -56,8 +56,21 @@ def cashiers_from(config: Mapping[str, Any]) -> dict[str, Cashier]:
     return out
 
 
+def find_cashier(cashiers: Mapping[str, Cashier], cashier_id: str) -> Cashier | None:
+    """The cashier a typed id names, whatever its case ("Anna", "ANNA" and "anna" are anna);
+    None for no such id, or for one that only case would tell apart from another."""
+    typed = cashier_id.strip()
+    if typed in cashiers:
+        return cashiers[typed]
+    folded = typed.casefold()
+    matches = [c for key, c in cashiers.items() if key.casefold() == folded]
+    return matches[0] if len(matches) == 1 else None
+
+
 def sign_in(cashiers: Mapping[str, Cashier], cashier_id: str, pin: str) -> Cashier | None:
-    cashier = cashiers.get(cashier_id.strip())
+    """The cashier, when the id (in any case) and the PIN match; the configured id is the one
+    the ledger and receipts carry."""
+    cashier = find_cashier(cashiers, cashier_id)
     if cashier is None:
         check_pin(pin, hash_pin("timing"))  # same work for unknown ids: no user enumeration
         return None

@@ -40,8 +40,10 @@ class OverrideDialog(TillDialog[Override | None]):
     def check(self, manager_id: str, pin: str, reason: str) -> None:
         cashiers = self.till_app.services.cashiers
         manager = sign_in(cashiers, manager_id, pin)
+        ok = manager is not None and manager.manager
+        # The configured id, not what was typed ("MARIA"): it is what the ledger records.
         self.app.call_from_thread(
-            self.checked, manager is not None and manager.manager, manager_id, reason
+            self.checked, ok, manager.cashier_id if manager else manager_id, reason
         )
 
     def checked(self, ok: bool, manager_id: str, reason: str) -> None:
