@@ -36,6 +36,7 @@ class TillApp(App[None]):
     ]
 
     language: reactive[str] = reactive("en")
+    cashier: reactive[Cashier | None] = reactive(None)  # who is signed in (the status line)
     online: reactive[bool] = reactive(False)
     unsynced: reactive[int] = reactive(0)
     last_sync: reactive[dt.datetime | None] = reactive(None)  # shown in the current language
@@ -51,7 +52,6 @@ class TillApp(App[None]):
     ) -> None:
         super().__init__()
         self.services = services
-        self.cashier: Cashier | None = None
         self.set_reactive(TillApp.language, translator(language).lang)
         self._keymap = dict(keymap or {})
         raw = services.config.raw
@@ -170,16 +170,38 @@ class TillApp(App[None]):
             else:
                 screen.refresh(recompose=True)
 
+    def sale_open(self) -> bool:
+        from terminal.app.screens.sale import SaleScreen
+
+        return any(isinstance(s, SaleScreen) and s.view is not None for s in self.screen_stack)
+
+    async def on_sign_out_requested(self, _event: m.SignOutRequested) -> None:
+        """Sign out (to switch cashier), from the idle or the lock screen: back to the sign-in
+        screen with nothing of the last cashier's left open, never with a sale open."""
+        from terminal.app.screens.base import TillDialog
+        from terminal.app.screens.sign_in import SignInScreen
+
+        cashier = self.cashier
+        if cashier is None or isinstance(self.screen, TillDialog):
+            return
+        if self.sale_open():
+            self.notify(self.t("app.sign_out.sale_open"), severity="warning")
+            return
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+        self.cashier = None
+        screen = SignInScreen()
+        await self.switch_screen(screen)
+        screen.tell_signed_out(cashier.name)
+
     async def action_quit(self) -> None:
         """Ctrl+Q asks first; with a sale open or the till locked, a manager must approve."""
         from terminal.app.screens.dialogs import ConfirmDialog, OverrideDialog
         from terminal.app.screens.lock import LockScreen
-        from terminal.app.screens.sale import SaleScreen
 
         if isinstance(self.screen, ConfirmDialog | OverrideDialog):
             return  # already asking
-        sale_open = any(isinstance(s, SaleScreen) and s.view is not None for s in self.screen_stack)
-        if sale_open or isinstance(self.screen, LockScreen):
+        if self.sale_open() or isinstance(self.screen, LockScreen):
             self.notify(self.t("app.quit.needs_manager"), severity="warning")
 
             def approved(override: object) -> None:
@@ -231,6 +253,23 @@ class TillApp(App[None]):
             from terminal.app.screens.uncertain import UncertainPrintDialog
 
             self.push_screen(UncertainPrintDialog(uncertain))
+
+    def on_till_unlocked(self, event: m.TillUnlocked) -> None:
+        """Back to where the till was locked; a manager who unlocked it is now signed in."""
+        from terminal.app.screens.lock import LockScreen
+
+        before = self.cashier
+        if isinstance(self.screen, LockScreen):
+            self.pop_screen()
+        if before is None or event.cashier.cashier_id != before.cashier_id:
+            self.cashier = event.cashier
+            self.notify(
+                self.t(
+                    "app.lock.taken_over",
+                    name=event.cashier.name,
+                    before=before.name if before else "—",
+                )
+            )
 
     def on_screen_requested(self, event: m.ScreenRequested) -> None:
         from terminal.app.screens.end_of_day import EndOfDayScreen
@@ -341,6 +380,7 @@ def binding_ids() -> set[str]:
     from terminal.app.screens.end_of_day import EndOfDayScreen
     from terminal.app.screens.enrol import EnrolScreen
     from terminal.app.screens.idle import IdleScreen
+    from terminal.app.screens.lock import LockScreen
     from terminal.app.screens.refund import RefundScreen
     from terminal.app.screens.reprint import ReprintScreen
     from terminal.app.screens.sale import SaleScreen
@@ -348,7 +388,7 @@ def binding_ids() -> set[str]:
 
     owners: list[type[object]] = [
         TillApp, IdleScreen, SaleScreen, EnrolScreen, RefundScreen, ReprintScreen,
-        EndOfDayScreen, OverrideDialog, ConfirmDialog, UncertainPrintDialog,
+        EndOfDayScreen, OverrideDialog, ConfirmDialog, UncertainPrintDialog, LockScreen,
     ]  # fmt: skip
     ids = set()
     for owner in owners:

@@ -14,7 +14,7 @@ from loyalty.rules import BasketLine
 from loyalty.sales import SaleResult
 from loyalty.till import Enrolment
 from terminal.app.services import MemberView
-from terminal.auth import Cashier
+from terminal.auth import Cashier, LockedOut
 
 # The screens a screen may ask the app for (the app owns navigation; screens never import
 # each other).
@@ -35,7 +35,22 @@ class CashierSignedIn(Message):
 
 @dataclass
 class SignInRefused(Message):
-    pass
+    """A wrong id or PIN; ``locked`` when that id is locked out after repeated wrong PINs."""
+
+    locked: LockedOut | None = None
+
+
+@dataclass
+class SignOutRequested(Message):
+    """The cashier's sign-out key (idle or lock screen); the app decides."""
+
+
+@dataclass
+class TillUnlocked(Message):
+    """The lock screen took a PIN: the locked cashier's own, or a manager's (who then is the
+    cashier signed in)."""
+
+    cashier: Cashier
 
 
 @dataclass

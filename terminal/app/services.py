@@ -23,7 +23,7 @@ from loyalty.rules import BasketLine
 from loyalty.sales import SaleRequest, SaleResult
 from loyalty.till import Enrolment, Till
 from printer import Job
-from terminal.auth import Cashier
+from terminal.auth import Cashier, LockedOut, PinGuard
 from terminal.config import Config
 
 Clock = Callable[[], dt.datetime]
@@ -101,6 +101,8 @@ class TillServices:
     sync: HeadOfficeHook | None = None
     scanner: ScannerHook | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Wrong PINs per cashier id, on this till's clock (sign-in, lock screen, overrides).
+    pins: PinGuard = field(default_factory=PinGuard)
     # Set when head office should be there but could not start; the status line says why.
     headoffice_down: HeadOfficeDown | None = None
     # Where device events go (the app's post_message, which is thread-safe).
@@ -112,6 +114,10 @@ class TillServices:
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    def sign_in(self, cashier_id: str, pin: str) -> Cashier | LockedOut | None:
+        """A cashier id and PIN, behind the lock-out after repeated wrong PINs."""
+        return self.pins.sign_in(self.cashiers, cashier_id, pin, self.now())
 
     def printed(self, receipt_no: str, printed: bool, state: str) -> None:
         """The print worker's report (from its thread)."""

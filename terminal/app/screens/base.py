@@ -19,6 +19,7 @@ from terminal.i18n import Translator
 if TYPE_CHECKING:
     from terminal.app.host import TillHost
     from terminal.app.services import TillServices
+    from terminal.auth import LockedOut
 
 
 Say = Callable[[], str]
@@ -45,6 +46,12 @@ class TillNode:
     @property
     def services(self) -> TillServices:
         return self.till_app.services
+
+    def locked_text(self, locked: LockedOut) -> str:
+        """Why no PIN is taken for this id now, and until when (the shop's time)."""
+        tz = self.services.till.program.timezone
+        until = self.t.datetime(locked.until, tz)
+        return self.t("app.pin.locked", id=locked.cashier_id, until=until)
 
     def tell(self, widget_id: str, say: Say | None) -> None:
         """Show ``say()`` in the Static ``#widget_id`` now and again after a language switch

@@ -10,7 +10,7 @@ from textual.widgets import Input, Static
 
 from loyalty.policy import Override
 from terminal.app.screens.base import Say, TillDialog, field
-from terminal.auth import sign_in
+from terminal.auth import Cashier, LockedOut
 
 
 class OverrideDialog(TillDialog[Override | None]):
@@ -38,16 +38,18 @@ class OverrideDialog(TillDialog[Override | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="override")
     def check(self, manager_id: str, pin: str, reason: str) -> None:
-        cashiers = self.till_app.services.cashiers
-        manager = sign_in(cashiers, manager_id, pin)
-        ok = manager is not None and manager.manager
+        got = self.till_app.services.sign_in(manager_id, pin)
         # The configured id, not what was typed ("MARIA"): it is what the ledger records.
-        self.app.call_from_thread(
-            self.checked, ok, manager.cashier_id if manager else manager_id, reason
-        )
+        known = got.cashier_id if isinstance(got, Cashier) else manager_id
+        self.app.call_from_thread(self.checked, got, known, reason)
 
-    def checked(self, ok: bool, manager_id: str, reason: str) -> None:
-        if not ok:
+    def checked(self, got: Cashier | LockedOut | None, manager_id: str, reason: str) -> None:
+        if isinstance(got, LockedOut):
+            locked = got
+            self.tell("message", lambda: self.locked_text(locked))
+            self.query_one("#pin", Input).value = ""
+            return
+        if got is None or not got.manager:
             self.tell("message", lambda: self.t("app.override.not_manager"))
             self.query_one("#pin", Input).value = ""
             return

@@ -21,6 +21,7 @@ class IdleScreen(TillScreen):
         Binding("f3", "refund", "refund", id="idle.refund"),
         Binding("f4", "reprint", "reprint", id="idle.reprint"),
         Binding("f6", "end_of_day", "end of day", id="idle.end_of_day"),
+        Binding("ctrl+o", "sign_out", "sign out", id="till.sign_out"),
     ]
 
     def __init__(self) -> None:
@@ -117,3 +118,6 @@ class IdleScreen(TillScreen):
 
     def action_end_of_day(self) -> None:
         self.post_message(m.ScreenRequested("end_of_day"))
+
+    def action_sign_out(self) -> None:
+        self.post_message(m.SignOutRequested())

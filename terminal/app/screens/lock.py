@@ -1,16 +1,23 @@
-"""The till locked: the signed-in cashier (or a manager) unlocks it with a PIN."""
+"""The till locked: the signed-in cashier unlocks it with their PIN, or a manager with theirs,
+and then the manager is the cashier signed in (the app says so). Wrong PINs here count against
+the locked cashier's id, so guessing is locked out as at sign-in."""
 
 from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Input, Static
 
+from terminal.app import messages as m
 from terminal.app.screens.base import TillScreen
-from terminal.auth import check_pin
+from terminal.auth import Cashier, LockedOut, check_pin
 
 
 class LockScreen(TillScreen):
+    # Sign out from here too, so the next cashier can sign in (the app refuses mid-sale).
+    BINDINGS = [Binding("ctrl+o", "sign_out", "sign out", id="till.sign_out")]
+
     def compose_body(self) -> ComposeResult:
         name = self.till_app.cashier.name if self.till_app.cashier else ""
         yield Static(self.t("app.lock.title", name=name), classes="title")
@@ -23,14 +30,31 @@ class LockScreen(TillScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
     def check(self, pin: str) -> None:
         cashier = self.till_app.cashier
-        managers = [c for c in self.services.cashiers.values() if c.manager]
-        ok = cashier is not None and check_pin(pin, cashier.pin_hash)
-        ok = ok or any(check_pin(pin, c.pin_hash) for c in managers)
-        self.app.call_from_thread(self.checked, ok)
+        if cashier is None:
+            return
+        pins, now = self.services.pins, self.services.now()
+        locked = pins.locked(cashier.cashier_id, now)
+        if locked is None:
+            managers = [c for c in self.services.cashiers.values() if c.manager]
+            # The locked cashier's own PIN first: a manager's PIN unlocks as that manager.
+            for who in [cashier, *managers]:
+                if check_pin(pin, who.pin_hash):
+                    pins.succeeded(cashier.cashier_id)
+                    self.app.call_from_thread(self.checked, who)
+                    return
+            locked = pins.failed(cashier.cashier_id, now)
+        self.app.call_from_thread(self.checked, locked)
 
-    def checked(self, ok: bool) -> None:
-        if ok:
-            self.app.pop_screen()
+    def checked(self, got: Cashier | LockedOut | None) -> None:
+        if isinstance(got, Cashier):
+            self.post_message(m.TillUnlocked(got))
             return
         self.query_one("#pin", Input).value = ""
-        self.tell("message", lambda: self.t("app.sign_in.wrong"))
+        if got is None:
+            self.tell("message", lambda: self.t("app.sign_in.wrong"))
+        else:
+            locked = got
+            self.tell("message", lambda: self.locked_text(locked))
+
+    def action_sign_out(self) -> None:
+        self.post_message(m.SignOutRequested())

@@ -1,4 +1,4 @@
-"""Sign in with a cashier id and PIN."""
+"""Sign in with a cashier id and PIN; repeated wrong PINs lock that id out for a while."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from textual.widgets import Input, Static
 
 from terminal.app import messages as m
 from terminal.app.screens.base import TillScreen, field
-from terminal.auth import sign_in
+from terminal.auth import LockedOut
 
 
 class SignInScreen(TillScreen):
@@ -17,6 +17,9 @@ class SignInScreen(TillScreen):
         yield field(self.t("app.sign_in.cashier"), Input(id="cashier-id"))
         yield field(self.t("app.sign_in.pin"), Input(id="pin", password=True))
         yield Static("", id="message", classes="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#cashier-id", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "cashier-id":
@@ -27,11 +30,22 @@ class SignInScreen(TillScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
     def check(self, cashier_id: str, pin: str) -> None:
-        cashier = sign_in(self.services.cashiers, cashier_id, pin)
-        self.post_message(m.SignInRefused() if cashier is None else m.CashierSignedIn(cashier))
+        got = self.services.sign_in(cashier_id, pin)
+        if got is None or isinstance(got, LockedOut):
+            self.post_message(m.SignInRefused(got))
+        else:
+            self.post_message(m.CashierSignedIn(got))
 
-    def on_sign_in_refused(self, _event: m.SignInRefused) -> None:
+    def on_sign_in_refused(self, event: m.SignInRefused) -> None:
         pin = self.query_one("#pin", Input)
         pin.value = ""
-        self.tell("message", lambda: self.t("app.sign_in.wrong"))
+        locked = event.locked
+        if locked is None:
+            self.tell("message", lambda: self.t("app.sign_in.wrong"))
+        else:
+            self.tell("message", lambda: self.locked_text(locked))
         pin.focus()
+
+    def tell_signed_out(self, name: str) -> None:
+        """After a sign-out: who left, so the next cashier sees the till is free."""
+        self.tell("message", lambda: self.t("app.sign_out.done", name=name))

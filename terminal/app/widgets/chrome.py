@@ -34,6 +34,7 @@ class StatusLine(Vertical):
             "printer_state",
             "camera_state",
             "sync_progress",
+            "cashier",
         ):
             self.watch(self.app, name, self._update, init=False)
         self._update()
