@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import zlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sync import protocol as p
+from sync.headoffice.admission import inflate
 from sync.headoffice.openapi import openapi_document
 from sync.headoffice.roles import ADMIN_ONLY, ROUTE_ROLES, refusal
 from sync.headoffice.rows import ApiProblem
@@ -51,7 +51,8 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def _body(request: Request) -> bytes:
+async def _read(request: Request) -> bytes:
+    """The body as sent (gzip or not), within the size limit."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -59,20 +60,11 @@ async def _body(request: Request) -> bytes:
         size += len(chunk)
         if size > p.MAX_BODY_BYTES:
             raise ApiProblem(413, "body_too_large", limit=p.MAX_BODY_BYTES)
-    raw = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "identity").lower()
-    if encoding == "gzip":
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            data = inflater.decompress(raw, p.MAX_BODY_BYTES + 1)
-        except zlib.error:
-            raise ApiProblem(400, "malformed_gzip") from None
-        if len(data) > p.MAX_BODY_BYTES or inflater.unconsumed_tail:
-            raise ApiProblem(413, "body_too_large", limit=p.MAX_BODY_BYTES)
-        return data
-    if encoding not in ("identity", ""):
-        raise ApiProblem(415, "unsupported_encoding", encoding=encoding[:20])
-    return raw
+    return b"".join(chunks)
+
+
+async def _body(request: Request) -> bytes:
+    return inflate(await _read(request), request.headers.get("content-encoding", "identity"))
 
 
 def create_app(
@@ -136,11 +128,12 @@ def create_app(
 
     async def push(request: Request) -> Response:
         terminal_id = await till(request)
-        body = await _body(request)
+        raw = await _read(request)  # inflated once admitted (admission.py)
+        encoding = request.headers.get("content-encoding", "identity")
         key = request.headers.get(p.IDEMPOTENCY_HEADER)
         if key is not None and not (1 <= len(key) <= 128 and key.isascii()):
             raise ApiProblem(400, "malformed_idempotency_key")
-        data = await run_in_threadpool(ho.push_gzip, terminal_id, body, key)
+        data = await run_in_threadpool(ho.push_sent, terminal_id, raw, encoding, key)
         if "gzip" in request.headers.get("accept-encoding", "").lower():
             # Compressed when it was made (and kept so for replays): GZipMiddleware passes a
             # response that names its encoding through as it is.

@@ -29,6 +29,7 @@ from loyalty.errors import ProgramError
 from loyalty.program import Program, parse_program
 from sync import protocol as p
 from sync.headoffice import epochs
+from sync.headoffice.admission import Admission, inflate
 from sync.headoffice.batch import BatchStore
 from sync.headoffice.feed import ChangeFeed
 from sync.headoffice.folding import AccountFolding
@@ -167,6 +168,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
     ) -> None:
         self.store = store
         self._push_slots = threading.BoundedSemaphore(max(1, push_concurrency))
+        self.push_admission = Admission(2 * max(1, push_concurrency))
         self.velocity_limit = velocity_limit
         self.admin_token = admin_token
         self.mint_code = mint_code
@@ -316,6 +318,12 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
     def push(self, terminal_id: str, body: bytes, idem_key: str | None) -> bytes:
         """Store a batch exactly once and answer with what head office now holds (JSON)."""
         return gzip.decompress(self.push_gzip(terminal_id, body, idem_key))
+
+    def push_sent(self, terminal_id: str, raw: bytes, encoding: str, idem_key: str | None) -> bytes:
+        """``push_gzip`` of a body as sent: inflated and decoded only once admitted, so a
+        process holds a bounded number of pushes in memory however many tills wait."""
+        with self.push_admission:
+            return self.push_gzip(terminal_id, inflate(raw, encoding), idem_key)
 
     def push_gzip(self, terminal_id: str, body: bytes, idem_key: str | None) -> bytes:
         """``push``, its answer gzip-compressed: what is kept for replays and what the app
