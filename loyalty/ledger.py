@@ -192,6 +192,16 @@ def unacked_count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM ledger WHERE acked_at IS NULL").fetchone()[0])
 
 
+def unsynced_sales(conn: sqlite3.Connection) -> int:
+    """What the cashier counts as not yet at head office: each sale or refund once, however
+    many entries it wrote, and each entry made without a receipt (an adjustment) once."""
+    row = conn.execute(
+        "SELECT COUNT(DISTINCT receipt_no) + COALESCE(SUM(receipt_no IS NULL), 0) "
+        "FROM ledger WHERE acked_at IS NULL"
+    ).fetchone()
+    return int(row[0])
+
+
 def offline_redeemed(conn: sqlite3.Connection, member_id: str | None = None) -> int:
     """Points redeemed without head office's authorisation and not yet acknowledged: what the
     offline allowance (per member) and budget (per till) count against."""

@@ -19,7 +19,7 @@ class CashierDay:
     points_issued: int  # earn + bonus + positive adjustments
     points_redeemed: int  # rewards, points payment, donations (positive number)
     points_reversed: int  # by refunds, net (positive = taken back)
-    spend_minor: int  # basket totals of sales
+    spend_minor: int  # basket totals of sales less the money refunded that day (net)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ def day_report(till: Till, day: dt.date) -> DayReport:
         ).fetchall()
         counts = conn.execute(
             "SELECT cashier_id, SUM(kind = 'sale'), SUM(kind = 'refund'), "
-            "SUM(CASE WHEN kind = 'sale' THEN total_minor ELSE 0 END), "
+            "SUM(CASE WHEN kind = 'sale' THEN total_minor ELSE -total_minor END), "
             "MIN(receipt_no), MAX(receipt_no) "
             "FROM sales WHERE occurred_at >= ? AND occurred_at < ? GROUP BY cashier_id",
             window,

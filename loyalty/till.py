@@ -354,6 +354,11 @@ class Till:
         with self.db.read() as conn:
             return ledger.unacked_count(conn)
 
+    def unsynced_sales(self) -> int:
+        """Sales and refunds (and receipt-less entries) head office has not acknowledged."""
+        with self.db.read() as conn:
+            return ledger.unsynced_sales(conn)
+
     def sale_figures(self, receipt_no: str) -> tuple[Balance, Balance] | None:
         """The balances (before, after) a sale's or refund's receipt printed; None for a sale
         made before the till kept them."""

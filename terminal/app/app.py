@@ -59,6 +59,7 @@ class TillApp(App[None]):
             prefix=str(raw.get("wedge_prefix", "")), suffix=str(raw.get("wedge_suffix", ""))
         )
         self.camera: object | None = None
+        self._entries_to_push = 0
 
     @property
     def t(self) -> Translator:
@@ -151,7 +152,8 @@ class TillApp(App[None]):
             self.camera_state = "offline" if event.code == "lost" else "unavailable"
 
     def refresh_counts(self) -> None:
-        self.unsynced = self.services.till.outbox_size()
+        """The status line's "unsynced": sales and refunds, not the entries they wrote."""
+        self.unsynced = self.services.till.unsynced_sales()
 
     def describe(self, error: LoyaltyError) -> str:
         return describe(self.t, error, self.services.currency)
@@ -337,9 +339,10 @@ class TillApp(App[None]):
 
     def on_sync_started(self, event: m.SyncStarted) -> None:
         self.sync_progress = 0
+        self._entries_to_push = self.services.till.outbox_size()  # the progress bar's whole
 
     def on_sync_progressed(self, event: m.SyncProgressed) -> None:
-        total = max(1, self.unsynced, event.entries_left)
+        total = max(1, self._entries_to_push, event.entries_left)
         self.sync_progress = min(100, int(100 * (1 - event.entries_left / total)))
 
     def on_sync_completed(self, event: m.SyncCompleted) -> None:
