@@ -14,6 +14,7 @@ import hmac
 import json
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,35 @@ def by_phone(conn: sqlite3.Connection, phone_hashes: str | Sequence[str]) -> lis
         hashes,
     )
     return [_member(r) for r in rows]
+
+
+def _fold(text: str) -> str:
+    """For matching names: any case, with or without accents ("ΝΙΚΟΣ" finds "Νίκος")."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def by_name(conn: sqlite3.Connection, text: str, limit: int) -> list[Member]:
+    """Active members whose name has a word starting with each word of ``text`` (any case),
+    at most ``limit + 1`` of them: the caller shows a few and asks for more letters beyond.
+    A look-up for a shopper without card or phone; not a way to list the cache."""
+    words = _fold(text).split()
+    if not words:
+        return []
+    found: list[Member] = []
+    rows = conn.execute(
+        "SELECT member_id, display_name FROM members "
+        "WHERE status = 'active' AND merged_into IS NULL ORDER BY display_name, member_id"
+    )
+    for member_id, name in rows:
+        parts = _fold(str(name)).split()
+        if all(any(p.startswith(w) for p in parts) for w in words):
+            member = get(conn, member_id)
+            if member is not None:
+                found.append(member)
+            if len(found) > limit:
+                break
+    return found
 
 
 def card_digits(code: str) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from loyalty import ledger, policy, refunds, reports, sales
+from loyalty import ledger, members, policy, refunds, reports, sales
 from loyalty.balance import Balance
 from loyalty.errors import NotFound
 from loyalty.members import Member
@@ -142,6 +142,11 @@ class TillServices:
             if card:
                 return self.till.find_member(card)
         return self.till.find_member(code)
+
+    def find_by_name(self, text: str, limit: int) -> list[Member]:
+        """Active cached members whose name matches ``text``; ``limit + 1`` at most."""
+        with self.till.db.read() as conn:
+            return members.by_name(conn, text, limit)
 
     def member_view(self, member_id: str) -> MemberView:
         member = self.till.member(member_id)

@@ -22,6 +22,7 @@ class IdleScreen(TillScreen):
         Binding("f4", "reprint", "reprint", id="idle.reprint"),
         Binding("f6", "end_of_day", "end of day", id="idle.end_of_day"),
         Binding("ctrl+o", "sign_out", "sign out", id="till.sign_out"),
+        Binding("ctrl+f", "find", "find member", id="idle.find"),
     ]
 
     def __init__(self) -> None:
@@ -106,6 +107,18 @@ class IdleScreen(TillScreen):
 
     def _show_receipt(self, text: str) -> None:
         self.query_one("#receipt-text", Static).update(Content(text))
+
+    def action_find(self) -> None:
+        """A shopper without card, app or phone: find them by name among the cached members."""
+        from terminal.app.screens.find_member import FindMemberDialog
+
+        def picked(member_id: str | None) -> None:
+            if member_id:
+                self.lookup(member_id)
+            else:
+                self.query_one("#code", Input).focus()
+
+        self.app.push_screen(FindMemberDialog(), picked)
 
     def action_enrol(self) -> None:
         self.post_message(m.ScreenRequested("enrol"))
