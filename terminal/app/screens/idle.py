@@ -22,7 +22,7 @@ class IdleScreen(TillScreen):
         Binding("f4", "reprint", "reprint", id="idle.reprint"),
         Binding("f6", "end_of_day", "end of day", id="idle.end_of_day"),
         Binding("ctrl+o", "sign_out", "sign out", id="till.sign_out"),
-        Binding("ctrl+f", "find", "find member", id="idle.find"),
+        Binding("ctrl+f", "find", "find", id="idle.find"),
     ]
 
     def __init__(self) -> None:
