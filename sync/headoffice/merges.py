@@ -5,7 +5,9 @@ enrolled first, and merges every other into them, in the push that brings the du
 A merge loses no point and edits nothing: the ``merges`` table records it, and head office's own
 entries (sync/headoffice/own_entries.py) move each of the duplicate's entries across, a reversal
 on the duplicate (reason ``merged_into:<member>``) and the same entry on the member kept (same
-kind, points, spend and reason, so pending points, tier spend and purchases carry over). Entries
+kind, points, spend and reason, so pending points, tier spend and purchases carry over; and the
+same time: its ``occurred_at`` is the moved entry's, so the return window, expiry and tier window
+run from the sale, not from the merge, whose time is the move's ``received_at``). Entries
 the duplicate gets later (a till that has not heard of the merge yet) are moved in the push that
 brings them. A once-only bonus both were paid is moved only if the member kept had not been
 paid it (``once_paid``). The merge reaches every till through the feed (``merged_into``), the
@@ -111,12 +113,12 @@ def _moves(tx: Tx, dup: str, into: str, stamp: str) -> list[OwnEntry]:
     """The entries that move the duplicate's entries to ``into`` (those moved before are
     skipped by own_entries: their ids are derived from the entry they move)."""
     rows = tx.all(
-        "SELECT entry_id, kind, points, amount_minor, reason, terminal_id FROM entries "
-        "WHERE member_id = ? AND points <> 0 ORDER BY id",
+        "SELECT entry_id, kind, points, amount_minor, reason, terminal_id, occurred_at, "
+        "received_at FROM entries WHERE member_id = ? AND points <> 0 ORDER BY id",
         (dup,),
     )
     out: list[OwnEntry] = []
-    for entry_id, kind, points, amount, reason, terminal_id in rows:
+    for entry_id, kind, points, amount, reason, terminal_id, occurred, received in rows:
         if terminal_id == HEADOFFICE and str(reason).startswith(f"{MERGED_INTO}:"):
             continue  # a move out, already
         points, amount = int(points), int(amount)
@@ -132,8 +134,19 @@ def _moves(tx: Tx, dup: str, into: str, stamp: str) -> list[OwnEntry]:
         )
         if _once_taken(tx, dup, into, entry_id, stamp):
             continue  # the member kept had this once-only bonus already
+        # The move keeps the entry's own time (head office's rule: the till's time, never
+        # later than head office received it), so its pending days, expiry and tier window
+        # run from the sale, not from the merge; received_at says when the move was made.
         out.append(
-            OwnEntry(f"merge-in:{entry_id}", into, kind, points, reason, amount_minor=amount)
+            OwnEntry(
+                f"merge-in:{entry_id}",
+                into,
+                kind,
+                points,
+                reason,
+                amount_minor=amount,
+                occurred_at=min(str(occurred), str(received)),
+            )
         )
     return out
 

@@ -41,6 +41,9 @@ class OwnEntry:
     reason: str
     reverses: str | None = None
     amount_minor: int = 0
+    # When the fact took effect, if not when head office writes it: a merge's move of an
+    # entry keeps the moved entry's time, so its pending days and expiry run from then.
+    occurred_at: str | None = None
 
     @property
     def entry_id(self) -> str:
@@ -83,7 +86,7 @@ def write(
         seq += 1
         fields = (
             e.entry_id, HEADOFFICE, seq, e.member_id, e.kind, e.points, e.amount_minor, currency,
-            None, e.reverses, None, program_version, stamp, 0, CASHIER, e.reason,
+            None, e.reverses, None, program_version, e.occurred_at or stamp, 0, CASHIER, e.reason,
         )  # fmt: skip
         digest = entry_hash(prev, fields)
         rows.append((*fields, prev, digest, stamp, 1))
@@ -92,7 +95,14 @@ def write(
             (
                 e,
                 StoredEntry(
-                    e.entry_id, e.kind, e.points, e.amount_minor, e.reverses, e.reason, stamp, stamp
+                    e.entry_id,
+                    e.kind,
+                    e.points,
+                    e.amount_minor,
+                    e.reverses,
+                    e.reason,
+                    e.occurred_at or stamp,
+                    stamp,
                 ),
             )
         )
