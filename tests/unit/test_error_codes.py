@@ -2,19 +2,23 @@
 
 The codes are read from the code itself: the raise sites of the loyalty, sync, printer and
 scanner errors (a constant code argument), the program parser's problems, the printer's
-``Problem`` enum and the scanner's refusal reasons. A new code without a msgid in every
-catalogue fails here, instead of reaching a cashier as a raw code."""
+``Problem`` enum, the scanner's refusal reasons, and every code head office answers with (its
+``ApiProblem`` raise sites, the refusals of its roles and path parameters, the states a hold
+can be refused in), which reach the till as sync codes. A new code without a msgid in every
+catalogue fails here, instead of reaching a cashier as "an answer the till does not know"."""
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 import pytest
 
 from printer.errors import Problem
 from scanner.codes import Reason
+from sync.protocol import Hold
 from terminal.i18n import LANGUAGES, catalogue_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,8 +75,48 @@ def raised_codes() -> set[str]:
     return keys
 
 
+# Head office's raisers: name -> index of the code among the positional arguments.
+HEADOFFICE_RAISERS = {"ApiProblem": 1, "_path_param": 3}
+
+
+def headoffice_codes() -> set[str]:
+    """Each code head office answers with: ``ApiProblem(status, "code", ...)``, a path
+    parameter's ``_path_param(request, name, kind, "code")``, a role's refusal
+    ``return 403, "code"``, and ``hold_<state>`` for each state a hold is refused in. Any other
+    code that is not a constant fails the test, so a new kind of answer site is not missed."""
+    keys: set[str] = set()
+    unread: list[str] = []
+    for path in (ROOT / "sync" / "headoffice").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                index = HEADOFFICE_RAISERS.get(name)
+                if index is None or len(node.args) <= index:
+                    continue
+                arg = node.args[index]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    keys.add(f"sync.error.{arg.value}")
+                elif ast.unparse(arg) == "f'hold_{status}'":
+                    states = set(get_args(get_type_hints(Hold)["status"])) - {"held"}
+                    keys |= {f"sync.error.hold_{state}" for state in states}
+                elif not isinstance(arg, ast.Name):  # a name passes a code along (re-raise)
+                    unread.append(f"{path.name}:{node.lineno} {ast.unparse(arg)}")
+            elif (
+                isinstance(node, ast.Return)
+                and isinstance(node.value, ast.Tuple)
+                and [type(e) for e in node.value.elts] == [ast.Constant, ast.Constant]
+            ):
+                status, code = (e.value for e in node.value.elts)  # type: ignore[attr-defined]
+                if isinstance(status, int) and 400 <= status < 600 and isinstance(code, str):
+                    keys.add(f"sync.error.{code}")
+    assert not unread, f"head office answers with codes this test cannot read: {unread}"
+    return keys
+
+
 def all_codes() -> set[str]:
-    keys = raised_codes()
+    keys = raised_codes() | headoffice_codes()
     keys |= {f"printer.problem.{p.value}" for p in Problem}
     keys |= {f"scan.refused.{r.value}" for r in Reason}
     return keys
@@ -85,6 +129,9 @@ def test_the_scan_finds_the_codes_it_should() -> None:
     assert "scan.error.unreadable_image" in keys
     assert "printer.problem.out_of_paper" in keys
     assert any(k.startswith("loyalty.problem.") for k in keys)
+    assert {"sync.error.epoch_stale", "sync.error.seq_gap", "sync.error.cursor_expired"} <= keys
+    assert {"sync.error.role_not_allowed", "sync.error.malformed_key_id"} <= keys
+    assert {"sync.error.hold_expired", "sync.error.hold_settled"} <= keys
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
