@@ -10,9 +10,11 @@ Local earnings wait out the program's pending (return-window) days like head off
 Time rules on the till's own clock, so an offline till never lets expired points be spent or
 shows a lapsed tier: head office's snapshot says which points expire when; a calendar-year tier
 window that has turned since the snapshot starts again from this till's own spend in the new
-year. When head office's expire and tier entries arrive, its new snapshot has them (balance
-lowered, the next expiry in the future, the tier of the new window) and nothing is taken twice.
-(A rolling window cannot be aged here: the snapshot does not say when each spend was made.)
+year; a rolling window drops each shop day's spend (the snapshot's ``tier_days``) at the shop's
+midnight, as head office does (loyalty.tier_window). When head office's expire and tier entries
+arrive, its new snapshot has them (balance lowered, the next expiry in the future, the tier of
+the new window) and nothing is taken twice. A snapshot of an older head office, without
+``tier_days``, keeps its rolling tier until the next one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from loyalty import tier_window
 from loyalty.db import from_text, to_text
 from loyalty.ledger import Entry
 from loyalty.members import Member
@@ -71,7 +74,7 @@ def compute(
     hold = dt.timedelta(days=program.pending_days)
     earn_time = {e.entry_id: from_text(e.occurred_at) for e in unacked if e.kind in EARNING_KINDS}
     qualifying = 0
-    window_start = _calendar_window_start(program, now)
+    window_start = tier_window.window_start(program, now)
     for e in unacked:
         origin = earn_time.get(e.reverses or "") if e.kind == "reverse" else None
         when = earn_time.get(e.entry_id) or origin
@@ -81,7 +84,7 @@ def compute(
             next_release = release if next_release is None else min(next_release, release)
         else:
             local_available += e.points
-        if window_start is not None and from_text(e.occurred_at) < window_start:
+        if from_text(e.occurred_at) < window_start:
             continue  # counted in a tier window that has ended
         if e.kind == "earn" and e.reason == "base":
             qualifying += e.amount_minor if program.tier_rule.measure == "spend" else 0
@@ -90,6 +93,13 @@ def compute(
         qualifying += _refunded(program, e)
     current = program.tier(member.tier_id)
     progress = member.tier_progress + qualifying
+    if program.tier_rule.window == "rolling" and member.tier_days:
+        kept, aged = tier_window.still_counting(program, member.tier_days, now)
+        if aged:
+            # Days of head office's progress have left the window since its snapshot: the
+            # tier is what the days still in it qualify for (this till's spend on top below).
+            progress = kept + qualifying
+            current = _tier_for(program, kept)
     if _window_turned(program, member, now):
         # Head office's progress and tier were of a year that has ended: what head office
         # knows of this year is nothing yet; this till's own spend this year counts on top
@@ -168,13 +178,6 @@ def _window_turned(program: Program, member: Member, now: dt.datetime) -> bool:
         return False
     zone = program.timezone
     return from_text(member.snapshot_at).astimezone(zone).year < now.astimezone(zone).year
-
-
-def _calendar_window_start(program: Program, now: dt.datetime) -> dt.datetime | None:
-    if program.tier_rule.window != "calendar_year":
-        return None
-    year = now.astimezone(program.timezone).year
-    return dt.datetime(year, 1, 1, tzinfo=program.timezone).astimezone(dt.UTC)
 
 
 def _tier_for(program: Program, progress: int) -> Tier:

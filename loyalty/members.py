@@ -22,6 +22,7 @@ from pathlib import Path
 import phonenumbers
 
 from loyalty.errors import BadInput
+from loyalty.tier_window import MAX_DAYS
 
 # "\Z", not "$": "$" also matches before a final newline, so "M1\n" would pass.
 MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
@@ -36,6 +37,7 @@ MAX_POINTS = 10**12  # the protocol's bound on points
 # rules.once_key: a promotion's id, and for once a year ":" and the year.
 ONCE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}(:[0-9]{4})?\Z")
 MAX_ONCE_PAID = 1000
+DAY = re.compile(r"^[0-9]{4}-[01][0-9]-[0-3][0-9]\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,9 @@ class Member:
     merged_into: str | None = None  # head office merged this duplicate into that member
     # The once-only bonuses head office holds as paid (``rules.once_key``), by any till.
     once_paid: frozenset[str] = frozenset()
+    # A rolling tier window: (shop day, spend or points) per day still in it, as of the
+    # snapshot (loyalty.tier_window); empty from an older head office (the tier is not aged).
+    tier_days: tuple[tuple[str, int], ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -90,13 +95,14 @@ class MemberSnapshot:
     phone_hash: str | None = None
     merged_into: str | None = None
     once_paid: tuple[str, ...] = field(default_factory=tuple)  # as Member.once_paid
+    tier_days: tuple[tuple[str, int], ...] = field(default_factory=tuple)  # as Member.tier_days
 
 
 _SELECT = (
     "SELECT member_id, card_number, display_name, language, status, balance, pending_json, "
     "tier_id, tier_progress, expiring_points, expiring_at, has_purchased, birthday, phone_hash, "
     "snapshot_at, (SELECT value FROM meta WHERE key = 'synced_through_at'), merged_into, "
-    "once_paid_json FROM members"
+    "once_paid_json, tier_days_json FROM members"
 )
 
 
@@ -104,7 +110,8 @@ def _member(row: sqlite3.Row) -> Member:
     v = tuple(row)
     pending = tuple((int(p), str(t)) for p, t in json.loads(v[6]))
     once = frozenset(str(k) for k in json.loads(v[17]))
-    return Member(*v[:6], pending, *v[7:11], bool(v[11]), *v[12:17], once)  # type: ignore[arg-type,call-arg]
+    days = tuple((str(d), int(n)) for d, n in json.loads(v[18]))
+    return Member(*v[:6], pending, *v[7:11], bool(v[11]), *v[12:17], once, days)  # type: ignore[arg-type,call-arg]
 
 
 def get(conn: sqlite3.Connection, member_id: str) -> Member | None:
@@ -260,13 +267,19 @@ def check_snapshot(s: MemberSnapshot) -> None:
         len(s.once_paid) > MAX_ONCE_PAID or not all(ONCE_KEY.match(k) for k in s.once_paid)
     ):
         raise BadInput("malformed_once_paid")
+    if s.tier_days and (
+        len(s.tier_days) > MAX_DAYS
+        or not all(DAY.match(d) and -MAX_POINTS <= n <= MAX_POINTS for d, n in s.tier_days)
+    ):
+        raise BadInput("malformed_tier_days")
 
 
 _UPSERT = (
     "INSERT INTO members (member_id, card_number, display_name, language, status, "
     "balance, pending_json, tier_id, tier_progress, expiring_points, expiring_at, "
     "has_purchased, birthday, phone_hash, snapshot_at, updated_at, merged_into, "
-    "once_paid_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "once_paid_json, tier_days_json) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(member_id) DO UPDATE SET card_number = excluded.card_number, "
     "display_name = excluded.display_name, language = excluded.language, "
     "status = excluded.status, balance = excluded.balance, "
@@ -275,6 +288,7 @@ _UPSERT = (
     "expiring_at = excluded.expiring_at, has_purchased = excluded.has_purchased, "
     "birthday = excluded.birthday, phone_hash = excluded.phone_hash, "
     "snapshot_at = excluded.snapshot_at, updated_at = excluded.updated_at, "
+    "tier_days_json = excluded.tier_days_json, "
     # Head office's once-only payments only grow: a snapshot without them (an older head
     # office) keeps what an earlier one said.
     "once_paid_json = CASE WHEN excluded.once_paid_json = '[]' THEN members.once_paid_json "
@@ -320,6 +334,7 @@ def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: s
                 now,
                 s.merged_into,
                 json.dumps(sorted(s.once_paid)) if s.once_paid else "[]",
+                json.dumps([list(x) for x in s.tier_days]) if s.tier_days else "[]",
             )  # fmt: skip
             for s in snapshots
         ],

@@ -248,3 +248,11 @@ def m006_once_paid_by_headoffice(db: Database) -> None:
     # (a JSON list of rules.once_key): a till pays none of them again, beside what its own
     # ledger says. From head office's snapshots; an older head office sends none ('[]').
     db.execute("ALTER TABLE members ADD COLUMN once_paid_json TEXT NOT NULL DEFAULT '[]'")
+
+
+@migration
+def m007_tier_days(db: Database) -> None:
+    # A rolling tier window's spend (or points) per shop day, as head office last said (a JSON
+    # list of [day, amount], loyalty.tier_window): the till drops each day from the tier's
+    # progress at the shop's midnight, offline too. An older head office sends none ('[]').
+    db.execute("ALTER TABLE members ADD COLUMN tier_days_json TEXT NOT NULL DEFAULT '[]'")

@@ -176,6 +176,10 @@ class MemberState(Answer):
     # "welcome", "birthday:2026"), whichever till paid them: a till pays none of these again.
     # Optional: an older head office sends none, an older till ignores it.
     once_paid: list[str] = []
+    # A rolling tier window: what each shop day still in it contributed to ``tier_progress``
+    # (ISO day, spend or points), oldest first, so the till drops each day at the shop's
+    # midnight on its own clock (loyalty.tier_window). Optional like ``once_paid``.
+    tier_days: list[tuple[str, int]] = []
 
 
 class PushAnswer(Answer):
@@ -443,6 +447,7 @@ def snapshot(m: MemberState) -> MemberSnapshot:
         tier_progress=m.tier_progress, expiring_points=m.expiring_points,
         expiring_at=m.expiring_at, has_purchased=m.has_purchased, birthday=m.birthday,
         phone_hash=m.phone_hash, merged_into=m.merged_into, once_paid=tuple(m.once_paid),
+        tier_days=tuple(m.tier_days),
     )  # fmt: skip
 
 

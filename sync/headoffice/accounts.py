@@ -10,7 +10,8 @@ member's stored entries (in head office's arrival order) and the time.
   below zero, ``overdrawn`` is set) and later credits pay it off first. Head office never rejects
   a completed sale.
 - Tier: qualifying spend (the ``base`` earn lines' eligible spend) or points over the program's
-  window (this calendar year in the program's time zone, or the last ``window_days``).
+  window (this calendar year in the program's time zone, or the last ``window_days`` shop days:
+  loyalty.tier_window).
 
 Entry times are the till's ``occurred_at``, never later than head office received it (a till
 clock running fast cannot delay its own points); order is head office's, never the till's clock.
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from loyalty import tier_window
 from loyalty.db import from_text
 from loyalty.program import Program
 
@@ -222,12 +224,10 @@ def _lot_order(lot: _Lot) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _window_start(program: Program | None, now: dt.datetime) -> dt.datetime | None:
+    """The tier window's first moment (loyalty.tier_window: whole shop days, as the tills)."""
     if program is None:
         return None
-    if program.tier_rule.window == "calendar_year":
-        year = now.astimezone(program.timezone).year
-        return dt.datetime(year, 1, 1, tzinfo=program.timezone).astimezone(dt.UTC)
-    return now - dt.timedelta(days=program.tier_rule.window_days)
+    return tier_window.window_start(program, now)
 
 
 # -- the same account, kept incrementally ----------------------------------------------------

@@ -22,6 +22,7 @@ from sync.headoffice.merges import merge
 from sync.headoffice.once import compensate, with_once_paid
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx
+from sync.headoffice.tier_days import with_tier_days
 
 _ENTRY_COLUMNS = (
     "entry_id", "terminal_id", "seq", "member_id", "kind", "points", "amount_minor", "currency",
@@ -227,6 +228,7 @@ class BatchStore:
         compensate(tx, self.program(tx) if stored_now else None, stored_now, stamp, new)
         touched |= merge(tx, self.program(tx), req.enrolments, stored_now, stamp, new)
         states = with_once_paid(tx, self._recompute(tx, touched, now, new))
+        states = with_tier_days(tx, self.program(tx), states, now)
         overdrawn = {m.member_id for m in states if m.overdrawn}
         flagged = {
             e.entry_id: e.member_id

@@ -12,12 +12,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from loyalty.db import to_text
+from loyalty.db import from_text, to_text
+from loyalty.program import Program
 from sync import protocol as p
 from sync.headoffice.merges import with_merges
 from sync.headoffice.once import with_once_paid
 from sync.headoffice.rows import _MEMBER_COLUMNS, ApiProblem, _member_state
 from sync.headoffice.store import Tx
+from sync.headoffice.tier_days import with_tier_days
 
 
 class ChangeFeed:
@@ -25,6 +27,8 @@ class ChangeFeed:
 
     store: Any
     clock: Callable[[], dt.datetime]
+
+    def program(self, tx: Tx) -> Program | None: ...  # HeadOffice's
 
     # -- pull ----------------------------------------------------------------------------------
     def changes(
@@ -73,6 +77,7 @@ class ChangeFeed:
             (after, limit),
         )
         members = with_once_paid(tx, with_merges(tx, [_member_state(r) for r in rows]))
+        members = with_tier_days(tx, self.program(tx), members, from_text(stamp))
         if len(rows) == limit:
             cursor = _cursor(epoch, "s", start, rows[-1][0])
         else:
@@ -120,6 +125,7 @@ class ChangeFeed:
             for r in found:
                 (erased.append(r[0]) if r[16] else members.append(_member_state(r)))
         members = with_once_paid(tx, with_merges(tx, members))
+        members = with_tier_days(tx, self.program(tx), members, from_text(stamp))
         programs = []
         for version in list(refs["program"]):
             doc = tx.one("SELECT document FROM programs WHERE version = ?", (version,))

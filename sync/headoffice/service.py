@@ -43,6 +43,7 @@ from sync.headoffice.rows import (
     _member_state,
 )
 from sync.headoffice.store import Tx, is_contention
+from sync.headoffice.tier_days import with_tier_days
 from sync.headoffice.velocity import VELOCITY_LIMIT, VelocityAlerts
 
 MintCode = Callable[[str], str]
@@ -414,7 +415,8 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
                 params,
             )
             out.extend(_member_state(r) for r in rows)
-        return with_once_paid(tx, with_merges(tx, out))
+        out = with_once_paid(tx, with_merges(tx, out))
+        return with_tier_days(tx, self.program(tx), out, self.clock())
 
     def _changed(
         self, tx: Tx, changes: Sequence[tuple[str, str]], origin: str | None = None
