@@ -192,18 +192,28 @@ class PrintQueue:
             ).fetchone()
         return self._job(row)
 
-    def reprint(self, receipt_no: str, banner: str | None = None) -> Job:
-        """Queue a copy of a receipt (marked with its copy banner, never opening the drawer)."""
+    def reprint(
+        self, receipt_no: str, banner: str | None = None, document: Receipt | None = None
+    ) -> Job:
+        """Queue a copy of a receipt (marked with its copy banner, never opening the drawer).
+
+        ``document``: the receipt to copy when none was ever queued (a sale recorded without
+        printing, rebuilt from its record). What prints is still a copy: the sale was made
+        before, whether or not a paper of it ever came out."""
         with self._write() as c:
             row = c.execute(
-                "SELECT document, (SELECT max(copy) FROM print_jobs WHERE receipt_no = ?)"
-                " FROM print_jobs WHERE receipt_no = ? AND copy = 0",
-                (receipt_no, receipt_no),
+                "SELECT document, copy FROM print_jobs WHERE receipt_no = ? ORDER BY copy LIMIT 1",
+                (receipt_no,),
             ).fetchone()
-            if row is None:
+            last = c.execute(
+                "SELECT max(copy) FROM print_jobs WHERE receipt_no = ?", (receipt_no,)
+            ).fetchone()
+            if row is None and document is None:
                 raise PrinterError(Problem.NO_SUCH_JOB, receipt_no=receipt_no)
-            copy = int(row[1]) + 1
-            receipt = Receipt.from_json(row[0]).as_copy(copy, banner)
+            source = Receipt.from_json(row[0]) if row is not None else document
+            assert source is not None
+            copy = int(last[0]) + 1 if last[0] is not None else 1
+            receipt = source.as_copy(copy, banner)
             now = self._now()
             cur = c.execute(
                 "INSERT INTO print_jobs (receipt_no, copy, state, document, created_at, updated_at)"

@@ -127,13 +127,13 @@ class ReceiptPrinter:
         return self._enqueue(receipt)
 
     def reprint(self, receipt_no: str) -> str:
-        """Any receipt again: a marked copy of what was printed, or, for a sale that never had
-        a print job (e.g. made with ``till sale``), the receipt rebuilt from the sale."""
-        if self.queue.jobs(receipt_no):
-            job = self._reprint(receipt_no)
-        else:
-            job = self._enqueue(from_store(self.till, receipt_no, self.shop, self.clock()))
-        return f"{job.receipt_no}#{job.copy}"
+        """Any receipt again, always a marked copy: of what was queued, or, for a sale that
+        never had a print job (e.g. made with ``till sale``), of the receipt rebuilt from the
+        sale (the sale was made before: its first paper is not an original either)."""
+        rebuilt = None
+        if not self.queue.jobs(receipt_no):
+            rebuilt = from_store(self.till, receipt_no, self.shop, self.clock())
+        return f"{receipt_no}#{self._reprint(receipt_no, rebuilt).copy}"
 
     def preview(self, receipt_no: str) -> str:
         """The receipt as the printer gets it, as text (for the till screen and the demo)."""
@@ -165,8 +165,8 @@ class ReceiptPrinter:
         self._wake.set()
         return job
 
-    def _reprint(self, receipt_no: str) -> Job:
-        job = self.queue.reprint(receipt_no)
+    def _reprint(self, receipt_no: str, document: Receipt | None = None) -> Job:
+        job = self.queue.reprint(receipt_no, document=document)
         self._wake.set()
         return job
 

@@ -1,9 +1,10 @@
 """till receipt NO: show a receipt as text, write it as a PNG, or print it (again).
 
 The receipt is the one stored with its print job when there is one (exactly what was printed,
-with the balances of that day); otherwise it is rebuilt from the sale record, with today's
-balance. ``--print`` sends a job that never reached the printer, and otherwise prints a copy
-marked as such: a sale is never printed twice as an original by accident.
+with the balances of that day); otherwise it is rebuilt from the sale record and the figures
+stored with the sale. ``--print`` sends a job that never reached the printer, and otherwise
+prints a copy marked as such, the first paper of a sale recorded without printing included: a
+receipt printed after its sale is never an original.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def _print(queue: PrintQueue, printer: Printer, document: Any, t: Any) -> dict[s
     jobs = queue.jobs(document.receipt_no)
     latest = jobs[-1] if jobs else None
     if latest is None:
-        job = queue.enqueue(document)
+        # Never queued (a sale recorded without printing): its first paper is a copy too,
+        # the sale was made before.
+        job = queue.reprint(document.receipt_no, document=document)
     elif latest.state is JobState.QUEUED:
         job = latest
     elif latest.state is JobState.FAILED and not latest.sent:

@@ -126,3 +126,23 @@ def test_refund_welcome_reprint_and_end_of_day(
     assert f"ENROL-{enrolment.card_number}" in nos
     assert nos.count(f"DAY-ATH01-T1-{report.day.isoformat()}") == 2
     assert len(server.jobs) == 6
+
+
+def test_the_first_paper_of_a_sale_recorded_without_printing_is_a_copy(
+    services: tuple[TillServices, Events], server: FakeNetworkPrinter
+) -> None:
+    """A sale recorded without a print job (``till sale`` without ``--print``): the cashier's
+    reprint is marked as a copy and opens no drawer; so is the next one."""
+    from loyalty.sales import sale
+
+    s, events = services
+    result = sale(s.till, SaleRequest("M000001", "anna", basket()))  # Greek: text mode
+    assert s.reprint(result.receipt_no) == f"{result.receipt_no}#1"
+    assert s.reprint(result.receipt_no) == f"{result.receipt_no}#2"
+    assert events.wait_for(2) == [(result.receipt_no, True, "ready")] * 2
+    banner = translator("el")("receipt.copy").encode("cp737")
+    title = translator("el")("receipt.title.sale").encode("cp737")
+    assert len(server.jobs) == 2
+    for job in server.jobs:
+        assert banner in job and title in job
+        assert b"\x1bp" not in job  # a copy never opens the drawer

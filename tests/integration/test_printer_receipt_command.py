@@ -110,15 +110,24 @@ def test_print_reprint_and_an_offline_printer(
     server.listen()
     code, out, err = till(capsys, "receipt", no, "--print")
     assert code == 0 and out is not None, err
-    assert (out["copy"], out["state"], out["attempts"]) == (0, "printed", 2)  # same original
+    # The sale was recorded without printing: its first paper, made after it, is a copy (the
+    # same job, tried again: nothing of it reached the printer the first time).
+    assert (out["copy"], out["state"], out["attempts"]) == (1, "printed", 2)
 
     code, out, err = till(capsys, "receipt", no, "--print")
     assert code == 0 and out is not None, err
-    assert out["copy"] == 1  # printed before: this one is a copy
-    original, copy = server.jobs
+    assert out["copy"] == 2  # printed before: another copy
+    first, second = server.jobs
     banner = translator("el")("receipt.copy").encode("cp737")
+    assert banner in first and banner in second
+    assert b"\x1bp" not in first  # a reprint from the command line never opens the drawer
+
+    # A sale printed with it: the original, then copies.
+    printed = sell(capsys, "M000001", "--print")
+    code, out, err = till(capsys, "receipt", printed, "--print")
+    assert code == 0 and out is not None and out["copy"] == 1, err
+    original, copy = server.jobs[2:]
     assert banner not in original and banner in copy
-    assert b"\x1bp" not in original  # a reprint from the command line never opens the drawer
 
 
 def test_a_sale_receipt_shows_the_balances_of_the_sale(data_dir: Path) -> None:
