@@ -136,6 +136,13 @@ def compute(
     )
 
 
+def last_day(expiring_at: dt.datetime, zone: dt.tzinfo) -> dt.date:
+    """The shop's last calendar day on which points expiring at ``expiring_at`` still count:
+    points that expire at midnight (the start of 1 January 2028, shop time) count through 31
+    December 2027, the day a receipt names."""
+    return (expiring_at.astimezone(zone) - dt.timedelta(microseconds=1)).date()
+
+
 def _refunded(program: Program, e: Entry) -> int:
     """What a refund's reversal takes back of the tier's qualifying spend or points (a negative
     number), when the program says refunds do."""

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.balance import Balance
+from loyalty.balance import Balance, last_day
 from loyalty.db import from_text
 from loyalty.ledger import Entry
 from loyalty.members import Member
@@ -143,7 +143,9 @@ def _balance_blocks(
             label = t("receipt.to_next_tier", tier=nxt)
         out.append(Row(label, amount))
     if b.expiring_points and b.expiring_at:
-        label = t("receipt.expiring", date=_day(t, b.expiring_at, program))
+        label = t(
+            "receipt.expiring", date=_day(t, last_day(b.expiring_at, program.timezone), program)
+        )
         out.append(Row(label, t.number(b.expiring_points)))
     if b.includes_offline:
         if b.as_of is not None:

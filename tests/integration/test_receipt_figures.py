@@ -123,3 +123,26 @@ def test_as_of_last_sync_is_the_till_last_sync_not_the_member_last_change(
     zone = till.program.timezone
     assert el("receipt.as_of_sync", date=el.datetime(pulled, zone)) in lines(receipt)
     assert el("receipt.as_of_sync", date=el.datetime(old, zone)) not in lines(receipt)
+
+
+@pytest.mark.parametrize("lang", ["en", "el", "pl", "fa"])
+def test_points_expiring_at_the_shops_midnight_print_the_last_day_they_count(
+    till: Till, lang: str
+) -> None:
+    """end_of_period: points expire at 00:00 on 1 January 2027 in Athens (22:00 UTC on 31
+    December). The receipt names 31 December 2026, the last day they can be spent, in the
+    shop's time zone: not 1 January, and not the UTC date."""
+    now = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
+    athens_midnight = dt.datetime(2026, 12, 31, 22, tzinfo=dt.UTC)
+    till.apply_snapshots(
+        [MemberSnapshot("M000009", to_text(now), card_number="400000000093",
+                        display_name="Eleni", language=lang, balance=1750, expiring_points=600,
+                        expiring_at=to_text(athens_midnight), has_purchased=True)],
+        now,
+    )  # fmt: skip
+    receipt = from_sale(sell(till, now, "M000009"), "anna", till, SHOP)
+    t = translator(lang)
+    label = t("receipt.expiring", date=t.date(dt.date(2026, 12, 31)))
+    assert rows(receipt)[label] == t.number(600)
+    wrong = t("receipt.expiring", date=t.date(dt.date(2027, 1, 1)))
+    assert wrong not in rows(receipt)

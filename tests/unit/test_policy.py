@@ -54,3 +54,22 @@ def test_manager_override_needs_a_reason_and_stays_under_its_ceiling() -> None:
     assert not decide(POLICY, 2000, 5000, 0, 0, FRESH, NOW, override=Override("m", " ")).allowed
     too_much = decide(POLICY, 3500, 5000, 0, 0, FRESH, NOW, override=override)
     assert (too_much.allowed, too_much.next_steps) == (False, ("online_authorisation",))
+
+
+def test_the_last_day_points_count_is_the_shops_day_before_their_expiry() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from loyalty.balance import last_day
+
+    athens = ZoneInfo("Europe/Athens")
+    # At the shop's midnight: the day before, in the shop's zone (UTC says 31 Dec too here,
+    # Athens would say 1 Jan if the moment were taken as the day).
+    assert last_day(dt.datetime(2026, 12, 31, 22, tzinfo=dt.UTC), athens) == dt.date(2026, 12, 31)
+    # In Warsaw's zone the same moment is 23:00 on 31 December: that day still counts.
+    warsaw = ZoneInfo("Europe/Warsaw")
+    assert last_day(dt.datetime(2026, 12, 31, 22, tzinfo=dt.UTC), warsaw) == dt.date(2026, 12, 31)
+    # Summer time: 1 July 00:00 in Athens is 21:00 UTC on 30 June.
+    assert last_day(dt.datetime(2027, 6, 30, 21, tzinfo=dt.UTC), athens) == dt.date(2027, 6, 30)
+    # Not at midnight (a time of day): that day is the last.
+    assert last_day(dt.datetime(2027, 7, 1, 9, tzinfo=dt.UTC), athens) == dt.date(2027, 7, 1)

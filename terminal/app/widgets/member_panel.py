@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 from textual.content import Content
 from textual.widgets import Static
 
+from loyalty.balance import last_day
 from loyalty.program import localised
 from terminal.app.services import MemberView
 from terminal.shown import shown
@@ -64,7 +65,7 @@ class MemberPanel(Static):
                     t(
                         "app.member.expiring",
                         points=t.number(b.expiring_points),
-                        date=t.date(b.expiring_at, tz),
+                        date=t.date(last_day(b.expiring_at, tz)),
                     ),
                     "$warning",
                 ),
