@@ -53,6 +53,7 @@ class ChangePage:
     server_time: dt.datetime | None = None
     complete: bool = False  # the last page: the till now holds every change up to server_time
     phone_keys: tuple[tuple[str, str], ...] = ()  # the chain's phone keys, the current one last
+    held_decided: tuple[tuple[str, str], ...] = ()  # (entry id, released | rejected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class SyncState:
     last_pull_at: dt.datetime | None
     cursor: str | None
     clock_drift_ms: int | None  # this till's clock minus head office's, at the last exchange
-    held: int = 0  # entries head office holds without crediting them
+    held: int = 0  # entries head office holds without crediting them, not yet decided
 
 
 def pending_entries(till: Till, limit: int, after_seq: int = 0) -> list[Entry]:
@@ -266,6 +267,11 @@ def apply_page(till: Till, page: ChangePage, now: dt.datetime | None = None) -> 
             )
         for code in page.undenied:
             conn.execute("DELETE FROM deny_list WHERE code = ?", (code,))
+        conn.executemany(
+            "UPDATE held_by_headoffice SET decision = ?, decided_at = ? "
+            "WHERE entry_id = ? AND decision IS NULL",
+            [(decision, stamp, entry_id) for entry_id, decision in page.held_decided],
+        )
         if page.phone_keys:
             set_meta(conn, "phone_keys", json.dumps([list(k) for k in page.phone_keys]))
         set_meta(conn, "pull_cursor", page.cursor)
@@ -306,7 +312,9 @@ def state(till: Till) -> SyncState:
     with till.db.read() as conn:
         outbox = ledger.unacked_count(conn)
         enrol = conn.execute("SELECT COUNT(*) FROM enrolments WHERE acked_at IS NULL").fetchone()
-        held = conn.execute("SELECT COUNT(*) FROM held_by_headoffice").fetchone()
+        held = conn.execute(
+            "SELECT COUNT(*) FROM held_by_headoffice WHERE decision IS NULL"
+        ).fetchone()
     push, pull, drift = meta("last_push_at"), meta("last_pull_at"), meta("clock_drift_ms")
     return SyncState(
         outbox=outbox,

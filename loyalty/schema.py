@@ -256,3 +256,12 @@ def m007_tier_days(db: Database) -> None:
     # list of [day, amount], loyalty.tier_window): the till drops each day from the tier's
     # progress at the shop's midnight, offline too. An older head office sends none ('[]').
     db.execute("ALTER TABLE members ADD COLUMN tier_days_json TEXT NOT NULL DEFAULT '[]'")
+
+
+@migration
+def m008_held_decisions(db: Database) -> None:
+    # What head office decided about an entry it held, after review (released: credited by
+    # head office's own entry; rejected: not credited), from a pull. A decided entry is no
+    # longer counted as held. Set once, never cleared.
+    db.execute("ALTER TABLE held_by_headoffice ADD COLUMN decision TEXT")
+    db.execute("ALTER TABLE held_by_headoffice ADD COLUMN decided_at TEXT")

@@ -1,5 +1,6 @@
 """Head office's desk from the command line, over its admin token: the alerts (list them,
-acknowledge one) and suspending a till under investigation. Failures are ``SyncFailed``."""
+acknowledge one), suspending a till under investigation, and deciding the entries head office
+holds (release or reject after review). Failures are ``SyncFailed``."""
 
 from __future__ import annotations
 
@@ -55,3 +56,19 @@ def suspend_till(
         _call(base_url, admin_token, "POST", path, p.encode(p.SuspendRequest(reason)))
     else:
         _call(base_url, admin_token, "DELETE", path)
+
+
+def held(base_url: str, admin_token: str, decided: bool = False) -> p.HeldAnswer:
+    data = _call(base_url, admin_token, "GET", "/v1/held", params={"decided": int(decided)})
+    answer: p.HeldAnswer = _decoder(p.HeldAnswer).decode(data)
+    return answer
+
+
+def decide_held(
+    base_url: str, admin_token: str, entry_id: str, decision: str, reason: str, decided_by: str
+) -> p.HeldEntry:
+    """Release or reject a held entry (``decision``: ``release`` or ``reject``)."""
+    body = p.encode(p.HeldDecisionRequest(decision, reason, decided_by))  # type: ignore[arg-type]
+    data = _call(base_url, admin_token, "POST", f"/v1/held/{entry_id}/decision", body)
+    answer: p.HeldEntry = _decoder(p.HeldEntry).decode(data)
+    return answer

@@ -290,6 +290,14 @@ class ChangesAnswer(Answer):
     denied: list[DenyEntry] = []
     server_time: str = ""
     phone_keys: list[PhoneKey] = []
+    held_decided: list[HeldOutcome] = []  # this till's held entries head office decided
+
+
+class HeldOutcome(Answer):
+    """What head office decided about an entry it held from the pulling till."""
+
+    entry_id: str
+    decision: Literal["released", "rejected"]
 
 
 # -- online redemption ------------------------------------------------------------------------
@@ -369,6 +377,38 @@ class DenyRequest(Request):
 class AppCode(Answer):
     member_id: str
     code: str
+
+
+class HeldDecisionRequest(Request):
+    """An admin's decision on a held entry after review: ``release`` credits it (once, as
+    head office's own entry), ``reject`` credits nothing; both keep who, when and why."""
+
+    decision: Literal["release", "reject"]
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]
+    decided_by: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class HeldEntry(Answer):
+    """An entry head office holds without crediting it, and what was decided about it.
+    ``kind`` and ``points`` are read from the entry as pushed (None when it had none)."""
+
+    entry_id: str
+    terminal_id: str
+    seq: int  # head office's seq (the till's seq plus its chain segment's offset)
+    member_id: str
+    held_for: str  # invalid_entry, chain_broken, points_beyond_program
+    received_at: str
+    kind: str | None = None
+    points: int | None = None
+    decision: Literal["released", "rejected"] | None = None
+    reason: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+    credit_entry_id: str | None = None  # head office's entry that credited it (released)
+
+
+class HeldAnswer(Answer):
+    held: list[HeldEntry]
 
 
 class Problem(Answer):
@@ -486,4 +526,5 @@ def change_page(a: ChangesAnswer, members: Sequence[MemberSnapshot]) -> ChangePa
         server_time=parse_time(a.server_time),
         complete=not a.more,
         phone_keys=tuple((k.key_id, k.key) for k in a.phone_keys),
+        held_decided=tuple((h.entry_id, h.decision) for h in a.held_decided),
     )

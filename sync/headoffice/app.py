@@ -259,6 +259,19 @@ def create_app(
         await run_in_threadpool(ho.acknowledge_alert, alert_id, stamp)
         return Response(status_code=204)
 
+    async def held(request: Request) -> Response:
+        await admin(request)
+        decided = request.query_params.get("decided", "0")
+        if decided not in ("0", "1"):
+            raise ApiProblem(422, "malformed_decided")
+        return _json(await run_in_threadpool(ho.held, decided == "1"))
+
+    async def decide_held(request: Request) -> Response:
+        await admin(request)
+        entry_id = _path_param(request, "entry_id", p.Uuidish, "malformed_entry_id")
+        req = decode_request(p.HeldDecisionRequest, await _body(request))
+        return _json(await run_in_threadpool(ho.decide_held, entry_id, req, ho.clock()))
+
     async def suspend(request: Request) -> Response:
         await admin(request)
         terminal_id = _path_param(request, "terminal_id", p.Identifier, "malformed_terminal_id")
@@ -304,6 +317,8 @@ def create_app(
         route("/v1/deny-list/{code}", undeny, "DELETE"),
         route("/v1/alerts", alerts, "GET"),
         route("/v1/alerts/{alert_id}/ack", ack_alert, "POST"),
+        route("/v1/held", held, "GET"),
+        route("/v1/held/{entry_id}/decision", decide_held, "POST"),
     ]
     app = Starlette(
         routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)]

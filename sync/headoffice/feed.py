@@ -17,6 +17,7 @@ from loyalty.program import Program
 from sync import protocol as p
 from sync.headoffice.merges import with_merges
 from sync.headoffice.once import with_once_paid
+from sync.headoffice.review import outcomes
 from sync.headoffice.rows import _MEMBER_COLUMNS, ApiProblem, _member_state
 from sync.headoffice.store import Tx
 from sync.headoffice.tier_days import with_tier_days
@@ -44,23 +45,32 @@ class ChangeFeed:
                 top = tx.one("SELECT COALESCE(MAX(change_id), 0) FROM changes")
                 pruned = tx.one("SELECT value FROM settings WHERE key = 'pruned_through'")
                 start = max(int(top[0]) if top else 0, int(pruned[0]) if pruned else 0)
-                return self._snapshot_page(tx, epoch[0], start, "", limit, stamp)
+                return self._snapshot_page(tx, epoch[0], start, "", limit, stamp, terminal_id)
             phase, start, after = _read_cursor(cursor, epoch[0])
             if phase == "s":
-                return self._snapshot_page(tx, epoch[0], start, after, limit, stamp)
+                return self._snapshot_page(tx, epoch[0], start, after, limit, stamp, terminal_id)
             pruned = tx.one("SELECT value FROM settings WHERE key = 'pruned_through'")
             if pruned is not None and start < int(pruned[0]):
                 raise ApiProblem(410, "cursor_expired")
             return self._change_page(tx, epoch[0], start, limit, stamp, terminal_id)
 
     def _snapshot_page(
-        self, tx: Tx, epoch: str, start: int, after: str, limit: int, stamp: str
+        self,
+        tx: Tx,
+        epoch: str,
+        start: int,
+        after: str,
+        limit: int,
+        stamp: str,
+        terminal_id: str | None = None,
     ) -> p.ChangesAnswer:
         programs: list[str] = []
         keys: list[p.PublicKey] = []
         denied: list[p.DenyEntry] = []
         erased: list[str] = []
+        decided: list[p.HeldOutcome] = []
         if not after:
+            decided = outcomes(tx, terminal_id, None)  # every decision on the till's held entries
             # A till starting over may still hold members erased since: name them all (ids
             # only, which are pseudonymous) so their personal data leaves every till.
             erased = [r[0] for r in tx.all("SELECT member_id FROM members WHERE erased = 1")]
@@ -85,7 +95,7 @@ class ChangeFeed:
         return p.ChangesAnswer(
             cursor=cursor, more=True if len(rows) == limit else self._has_changes(tx, start),
             members=members, erased=erased, programs=programs, public_keys=keys, denied=denied,
-            server_time=stamp, phone_keys=self._phone_keys(tx),
+            server_time=stamp, phone_keys=self._phone_keys(tx), held_decided=decided,
         )  # fmt: skip
 
     def _has_changes(self, tx: Tx, after: int) -> bool:
@@ -136,6 +146,7 @@ class ChangeFeed:
             erased=erased, programs=programs, public_keys=self._keys(tx, list(refs["key"])),
             denied=self._denied(tx, list(refs["deny"])), server_time=stamp,
             phone_keys=self._phone_keys(tx),
+            held_decided=outcomes(tx, terminal_id, list(refs["held"])),
         )  # fmt: skip
 
     def _phone_keys(self, tx: Tx) -> list[p.PhoneKey]:

@@ -15,6 +15,7 @@ _TYPES: tuple[Any, ...] = (
     p.TillRequest, p.TillToken, p.MemberRequest, p.MemberState, p.ProgramRequest,
     p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.AlertsAnswer, p.Problem,
     p.EpochRequest, p.EpochAnswer, p.SuspendRequest, p.ChannelRequest, p.ChannelToken,
+    p.HeldAnswer, p.HeldEntry, p.HeldDecisionRequest,
 )  # fmt: skip
 
 
@@ -259,6 +260,33 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "undeny",
                 "parameters": [_path_param("code", r"^[A-Za-z0-9_.:-]{1,128}$")],
                 "responses": _answers(204, None),
+            }
+        },
+        "/v1/held": {
+            "get": {
+                "operationId": "heldEntries",
+                "description": "Entries head office holds without crediting them, awaiting a "
+                "decision (with decided=1, the decided ones too), oldest first.",
+                "parameters": [
+                    {
+                        "name": "decided",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["0", "1"]},
+                    }
+                ],
+                "responses": _answers(200, p.HeldAnswer),
+            }
+        },
+        "/v1/held/{entry_id}/decision": {
+            "post": {
+                "operationId": "decideHeldEntry",
+                "description": "Release (credit once, by head office's own entry) or reject a "
+                "held entry after review; who, when and why are kept; the same decision again "
+                "answers as the first did.",
+                "parameters": [_path_param("entry_id", r"^[A-Za-z0-9-]{1,64}$")],
+                "requestBody": _body(p.HeldDecisionRequest),
+                "responses": _answers(200, p.HeldEntry, 404, 409),
             }
         },
         "/v1/alerts": {

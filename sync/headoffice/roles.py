@@ -43,6 +43,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/v1/deny-list/{code}"): _A,
     ("GET", "/v1/alerts"): _A,
     ("POST", "/v1/alerts/{alert_id}/ack"): _A,
+    ("GET", "/v1/held"): _A,
+    ("POST", "/v1/held/{entry_id}/decision"): _A,
 }
 
 

@@ -36,6 +36,7 @@ from sync.headoffice.folding import AccountFolding
 from sync.headoffice.holds import Holds
 from sync.headoffice.merges import with_merges
 from sync.headoffice.once import with_once_paid
+from sync.headoffice.review import HeldReview
 from sync.headoffice.roles import ADMIN, CHANNEL, CHANNEL_PREFIX, TILL
 from sync.headoffice.rows import (
     _MEMBER_COLUMNS,
@@ -157,7 +158,7 @@ def decode_push(body: bytes) -> tuple[p.PushRequest, dict[int, tuple[str, str]]]
 _epoch_decoder = msgspec.json.Decoder(p.EpochRequest)
 
 
-class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore):
+class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore, HeldReview):
     def __init__(
         self,
         store: Any,

@@ -71,6 +71,19 @@ CREATE TABLE IF NOT EXISTS held_entries (
     received_at TEXT NOT NULL,
     PRIMARY KEY (terminal_id, seq)
 );
+CREATE TABLE IF NOT EXISTS held_decisions (
+    terminal_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    entry_id TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    credit_entry_id TEXT,
+    PRIMARY KEY (terminal_id, seq)
+);
+CREATE INDEX IF NOT EXISTS held_decisions_entry ON held_decisions (entry_id);
+CREATE INDEX IF NOT EXISTS held_entries_entry ON held_entries (entry_id);
 CREATE TABLE IF NOT EXISTS channels (
     channel_id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL,

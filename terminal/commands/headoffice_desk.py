@@ -6,11 +6,15 @@
   points_beyond_program), each with when it was acknowledged.
 - ``suspend TILL [--reason TEXT]``: refuse the till's pushes (``till_suspended``) until
   ``resume TILL``; its outbox waits, nothing is lost.
+- ``held [--all] [--release ID | --reject ID] --reason TEXT [--by NAME]``: decide a held entry
+  after review (release credits it once; reject credits nothing; who, when and why are kept),
+  then list the entries still awaiting a decision (``--all``: the decided ones too).
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 from typing import Any
 
@@ -32,6 +36,14 @@ def register_desk(sub: Any) -> None:
     p = sub.add_parser("resume", help="accept a suspended till's pushes again")
     p.add_argument("terminal_id", metavar="TILL")
     p.set_defaults(func=resume)
+    p = sub.add_parser("held", help="list the entries head office holds; release or reject one")
+    p.add_argument("--all", action="store_true", help="the decided entries too")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--release", metavar="ID", help="credit this held entry (once)")
+    which.add_argument("--reject", metavar="ID", help="credit nothing for this held entry")
+    p.add_argument("--reason", default="", help="why (kept at head office; needed to decide)")
+    p.add_argument("--by", default="", metavar="NAME", help="who decides (default: your login)")
+    p.set_defaults(func=held)
 
 
 def _desk(args: argparse.Namespace) -> tuple[str, str]:
@@ -84,3 +96,33 @@ def suspend(args: argparse.Namespace) -> dict[str, Any]:
 
 def resume(args: argparse.Namespace) -> dict[str, Any]:
     return _suspend(args, False)
+
+
+def held(args: argparse.Namespace) -> dict[str, Any]:
+    from sync import desk
+    from sync.client import SyncFailed
+
+    entry_id = args.release or args.reject
+    reason = args.reason.strip()
+    if entry_id and not reason:
+        raise CommandError("headoffice.error.held_reason_needed")
+    url, token = _desk(args)
+    out: dict[str, Any] = {}
+    try:
+        if entry_id:
+            decision = "release" if args.release else "reject"
+            by = args.by.strip() or _login()
+            decided = desk.decide_held(url, token, entry_id, decision, reason[:200], by[:64])
+            out["decided"] = msgspec.to_builtins(decided)
+        answer = desk.held(url, token, args.all)
+    except SyncFailed as exc:
+        raise _failure(exc) from None
+    out["held"] = msgspec.to_builtins(answer.held)
+    return out
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser() or "admin"
+    except (KeyError, OSError):  # no login name for this uid (a container)
+        return "admin"

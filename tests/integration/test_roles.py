@@ -25,6 +25,7 @@ _PARAMS = {
     "{key_id}": "no-such-key",
     "{code}": "NO-SUCH-CODE",
     "{alert_id}": "999999",
+    "{entry_id}": "no-such-entry",
 }
 _ROLE_REFUSALS = {"admin_only", "role_not_allowed", "unauthorised"}
 
