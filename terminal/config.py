@@ -1,5 +1,10 @@
 """Where the till's settings come from: command-line flag, then environment variable, then the
-TOML config file, then a default. Devices and peers are each one string (see README)."""
+TOML config file, then a default. Devices and peers are each one string (see README).
+
+A config file that holds secrets (cashiers' PIN hashes, a token, secret or password, a URL with
+a password), wherever it is, is made private like the databases: 0600 when it is open to others
+and ours, refused with one line (``unsafe_permissions``) when it cannot be made so. A 4-digit
+PIN's scrypt hash falls to offline guessing: no other user may read it."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from typing import Any
 import platformdirs
 
 from loyalty import tomlsafe
+from loyalty.files import tighten
 from terminal.errors import CommandError
 
 APP_NAME = "loyalty-till"
@@ -50,6 +56,30 @@ def _read(path: Path) -> dict[str, Any]:
         ) from None
 
 
+_SECRET_WORDS = ("pin_hash", "token", "secret", "password", "passwd")
+
+
+def holds_secrets(value: Any, key: str = "") -> bool:
+    """Whether a config's values hold a secret: a key naming one, or a URL with a password."""
+    if any(word in key.lower() for word in _SECRET_WORDS) and value not in ("", None):
+        return True
+    if isinstance(value, dict):
+        return any(holds_secrets(v, str(k)) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_secrets(v, key) for v in value)
+    if isinstance(value, str) and "://" in value:
+        userinfo = value.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
+        return ":" in userinfo
+    return False
+
+
+def _read_private(path: Path) -> dict[str, Any]:
+    values = _read(path)
+    if holds_secrets(values):
+        tighten(path)
+    return values
+
+
 def load(data_dir: str | None = None, config: str | None = None) -> Config:
     env = os.environ
     explicit = config or env.get("TILL_CONFIG")
@@ -57,7 +87,7 @@ def load(data_dir: str | None = None, config: str | None = None) -> Config:
     config_file: Path | None = None
     if explicit:
         config_file = Path(explicit)
-        file_values = _read(config_file)
+        file_values = _read_private(config_file)
     base = Path(
         data_dir
         or env.get("TILL_DATA_DIR")
@@ -66,7 +96,7 @@ def load(data_dir: str | None = None, config: str | None = None) -> Config:
     )
     if config_file is None and (base / "config.toml").is_file():
         config_file = base / "config.toml"
-        file_values = _read(config_file)
+        file_values = _read_private(config_file)
 
     def pick(key: str, default: Any) -> Any:
         return env.get(f"TILL_{key.upper()}") or file_values.get(key) or default

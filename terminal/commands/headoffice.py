@@ -15,9 +15,12 @@ from typing import Any
 
 import cv2
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from loyalty.files import tighten
 from scanner.codes import DEFAULT_LIFETIME_S, MAX_LIFETIME_S, MEMBER_ID, mint_app_code
 from scanner.keys import load_private_key, public_bytes
+from terminal.commands.headoffice_serve import MintCode
 from terminal.commands.scan import DEMO_KEYS_DIR, parse_now
 from terminal.errors import CommandError
 
@@ -37,17 +40,32 @@ def register(subparsers: Any) -> None:
     key_file = os.environ.get("TILL_HEADOFFICE_SIGNING_KEY")
     if key_file:
         # Head office signs member app codes with this key and publishes its public half.
-        key = load_private_key(Path(key_file))
-        key_id = Path(key_file).name.split(".", 1)[0]
-        register_serve(
-            sub,
-            mint_code=lambda member: mint_app_code(
-                key, key_id, member, dt.datetime.now(dt.UTC).replace(microsecond=0)
-            ),
-            public_keys=[(key_id, public_bytes(key))],
-        )
+        # Read when `serve` runs (checked private first), not for every `till` command.
+        register_serve(sub, signing=lambda: _signing(Path(key_file)))
     else:
         register_serve(sub)
+
+
+def signing_key(path: Path) -> Ed25519PrivateKey:
+    """The Ed25519 private key in ``path`` (PEM), its file made private first: 0600 when it is
+    open to others and ours, refused (``unsafe_permissions``) when it cannot be made so.
+    Whoever reads it mints any member's app code. The TEST-ONLY key of fixtures/ is public."""
+    if path.resolve() != TEST_KEY_FILE.resolve():
+        tighten(path)
+    try:
+        return load_private_key(path)
+    except (OSError, ValueError, TypeError) as exc:
+        raise CommandError("headoffice.token.bad_key", path=str(path)) from exc
+
+
+def _signing(path: Path) -> tuple[MintCode, list[tuple[str, bytes]]]:
+    key = signing_key(path)
+    key_id = path.name.split(".", 1)[0]
+
+    def mint(member: str) -> str:
+        return mint_app_code(key, key_id, member, dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+    return mint, [(key_id, public_bytes(key))]
 
 
 def _register_token(sub: Any) -> None:
@@ -68,10 +86,7 @@ def token(args: argparse.Namespace) -> dict[str, Any]:
         raise CommandError("headoffice.token.bad_member_id", member_id=args.member)
     if not 1 <= args.valid <= MAX_LIFETIME_S:
         raise CommandError("headoffice.token.bad_lifetime", maximum=MAX_LIFETIME_S)
-    try:
-        key = load_private_key(args.key)
-    except (OSError, ValueError, TypeError) as exc:
-        raise CommandError("headoffice.token.bad_key", path=str(args.key)) from exc
+    key = signing_key(args.key)
     key_id = args.key_id or args.key.name.split(".", 1)[0]
     valid_from = parse_now(args.at).replace(microsecond=0)
     code = mint_app_code(key, key_id, args.member, valid_from, args.valid)

@@ -30,11 +30,12 @@ def register_serve(
     subparsers: Any,
     mint_code: MintCode | None = None,
     public_keys: Sequence[tuple[str, bytes]] = (),
+    signing: Callable[[], tuple[MintCode, Sequence[tuple[str, bytes]]]] | None = None,
 ) -> None:
     """``mint_code(member_id) -> app code`` lets head office issue member app codes, and
     ``public_keys`` ((key id, raw 32-byte Ed25519 public key), ...) are published at start so
     tills can verify them (the terminal passes scanner's minting and its key; sync may not
-    import scanner)."""
+    import scanner). ``signing()`` gives both when ``serve`` runs (a key file read then)."""
     parser = subparsers.add_parser("serve", help="run the reference head-office loyalty API")
     parser.add_argument("--db", default=None, help="SQLite path or postgresql:// URL")
     parser.add_argument("--port", type=int, default=8750)
@@ -44,7 +45,14 @@ def register_serve(
         "--jobs-every", type=float, default=3600.0, metavar="SECONDS",
         help="run the due jobs (expiry, tier review) at start and this often; 0: never",
     )  # fmt: skip
-    parser.set_defaults(func=lambda args: serve(args, mint_code, public_keys))
+
+    def run(args: argparse.Namespace) -> None:
+        if signing is not None:
+            serve(args, *signing())
+        else:
+            serve(args, mint_code, public_keys)
+
+    parser.set_defaults(func=run)
 
 
 def serve(
