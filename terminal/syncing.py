@@ -147,11 +147,23 @@ class HeadOfficeLink:
             self._emit(m.SyncStarted())
         elif status.state == "synced":
             report = status.report
+            if report is None:
+                self._emit(m.SyncCompleted(0, 0))
+                return
+            lost = 0
+            if report.restored_from_backup:  # what `till sync` says too (terminal/commands)
+                lost = int(self.client.till.db.meta("restored_lost") or "0")
             self._emit(
-                m.SyncCompleted(report.pushed if report else 0, report.members if report else 0)
+                m.SyncCompleted(
+                    report.pushed,
+                    report.members,
+                    held=report.held_by_headoffice,
+                    restored=report.restored_from_backup,
+                    lost=lost,
+                )
             )
         elif status.state == "failed":
-            self._emit(m.SyncFailed(status.code or "other"))
+            self._emit(m.SyncFailed(status.code or "other", asked=status.reason == "manual"))
 
 
 def refresh_members(till: Till, config: Config) -> bool:

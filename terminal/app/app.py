@@ -43,6 +43,7 @@ class TillApp(App[None]):
     printer_state: reactive[str] = reactive("none")
     camera_state: reactive[str] = reactive("none")
     sync_progress: reactive[int] = reactive(-1)  # percent, -1 when no sync runs
+    held_by_headoffice: reactive[int] = reactive(0)  # entries head office holds, not credited
 
     def __init__(
         self,
@@ -60,6 +61,9 @@ class TillApp(App[None]):
         )
         self.camera: object | None = None
         self._entries_to_push = 0
+        # The failure the cashier was last told of (a sync code), until a sync succeeds: the
+        # same failure again (a retry, F8 then F5 with head office hung) is not told twice.
+        self._told_failure: str | None = None
 
     @property
     def t(self) -> Translator:
@@ -349,18 +353,37 @@ class TillApp(App[None]):
         self.online = True
         self.sync_progress = -1
         self.last_sync = self.services.now()
+        self._told_failure = None
         self.refresh_counts()
+        t = self.t
+        if event.restored:  # nothing is lost, but the cashier and the manager must know
+            lost = t.number(event.lost)
+            self.notify(t("sync.notice.till_restored", lost=lost), severity="warning", timeout=60)
+        if event.held > self.held_by_headoffice:  # told when more are held, not at every sync
+            self.notify(t("app.sync.held", n=t.number(event.held)), severity="warning", timeout=60)
+        self.held_by_headoffice = event.held
 
     def on_sync_failed(self, event: m.SyncFailed) -> None:
         self.online = False
         self.sync_progress = -1
-        reason = self.sync_reason(event.reason)
-        self.notify(self.t("app.sync.failed", reason=reason), severity="warning")
+        self.tell_failure(event.reason, "app.sync.failed", asked=event.asked)
+
+    def tell_failure(self, code: str, key: str, asked: bool) -> None:
+        """A head-office failure as one toast (``key`` wraps the reason). What the cashier
+        asked for (F5, F8) is always answered; a background sync that fails as the cashier was
+        just told (a failed F8, then the sync behind it, with head office hung) says nothing
+        new, so it is not shown again: the status line already says offline."""
+        if not asked and code == self._told_failure:
+            return
+        self._told_failure = code
+        self.notify(self.t(key, reason=self.sync_reason(code)), severity="warning")
 
     def sync_reason(self, code: str) -> str:
-        """A sync error code as the cashier reads it (never the raw code on its own)."""
+        """A sync error code as the cashier reads it (never the raw code on its own); inside
+        "Sync failed: …", so the fallback is the reason alone (sync.error.other, which `till`
+        commands print on their own, starts with "sync failed" itself)."""
         key = f"sync.error.{code}"
-        return self.t(key) if self.t.has(key) else self.t("sync.error.other", code=code)
+        return self.t(key) if self.t.has(key) else self.t("app.sync.unknown_answer")
 
     def on_device_state_changed(self, event: m.DeviceStateChanged) -> None:
         if event.device == "printer":

@@ -45,12 +45,19 @@ class TillHost(Protocol):
     @property
     def sync_progress(self) -> int: ...
 
+    @property
+    def held_by_headoffice(self) -> int: ...
+
     def describe(self, error: LoyaltyError) -> str:
         """A domain error as one line in the till's language."""
         ...
 
     def sync_reason(self, code: str) -> str:
         """A sync error code as one line in the till's language."""
+        ...
+
+    def tell_failure(self, code: str, key: str, asked: bool) -> None:
+        """A head-office failure as a toast, once however often it repeats."""
         ...
 
     def no_headoffice(self) -> str:

@@ -165,11 +165,15 @@ class SyncProgressed(Message):
 class SyncCompleted(Message):
     pushed: int
     pulled: int
+    held: int = 0  # entries of this till head office holds without crediting them (all of them)
+    restored: bool = False  # this sync found the till restored from a backup: a new segment
+    lost: int = 0  # when restored: entries head office holds that the restored till lost
 
 
 @dataclass
 class SyncFailed(Message):
     reason: str
+    asked: bool = False  # the cashier asked for this sync (F5); else it ran in the background
 
 
 @dataclass

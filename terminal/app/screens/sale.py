@@ -365,5 +365,4 @@ class SaleScreen(TillScreen):
         self.action_confirm()
 
     def on_authorisation_failed(self, event: m.AuthorisationFailed) -> None:
-        reason = self.till_app.sync_reason(event.code)
-        self.notify(self.t("app.sync.failed", reason=reason), severity="warning")
+        self.till_app.tell_failure(event.code, "app.authorise.failed", asked=True)

@@ -34,6 +34,7 @@ class StatusLine(Vertical):
             "printer_state",
             "camera_state",
             "sync_progress",
+            "held_by_headoffice",
             "cashier",
         ):
             self.watch(self.app, name, self._update, init=False)
@@ -50,6 +51,10 @@ class StatusLine(Vertical):
         parts = [app.no_headoffice()] if down is not None and not app.online else []
         parts += [
             t("app.status.sync", last=last, unsynced=t.number(app.unsynced)),
+        ]
+        if app.held_by_headoffice:
+            parts.append(t("app.status.held", n=t.number(app.held_by_headoffice)))
+        parts += [
             t(
                 "app.status.devices",
                 printer=t(f"app.device.{app.printer_state}"),
