@@ -265,3 +265,20 @@ def m008_held_decisions(db: Database) -> None:
     # longer counted as held. Set once, never cleared.
     db.execute("ALTER TABLE held_by_headoffice ADD COLUMN decision TEXT")
     db.execute("ALTER TABLE held_by_headoffice ADD COLUMN decided_at TEXT")
+
+
+@migration
+def m009_pin_failures(db: Database) -> None:
+    # Wrong PINs in a row per cashier or manager id, and until when the id is locked out: in
+    # the till's database so that every process of the till (each `till sale`, the app)
+    # counts toward one lock-out (terminal/pin_lockout.py). No PIN is ever stored.
+    _run(
+        db,
+        """
+CREATE TABLE pin_failures (
+    cashier_id TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until TEXT
+) STRICT
+""",
+    )

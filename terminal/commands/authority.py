@@ -7,17 +7,20 @@ PIN. The PIN is asked for on the terminal (getpass) when stdin is one; a script 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import os
 import sys
 
 from loyalty.errors import BadInput
 from loyalty.policy import Override
-from terminal.auth import cashiers_from, sign_in
+from loyalty.till import Till
+from terminal.auth import LockedOut, cashiers_from
 from terminal.cli_language import cli_language
 from terminal.config import Config
 from terminal.errors import CommandError
 from terminal.i18n import translator
+from terminal.pin_lockout import shared_guard
 
 PIN_VARIABLE = "TILL_MANAGER_PIN"
 MAX_PIN = 64
@@ -56,9 +59,10 @@ def read_pin(manager_id: str) -> str:
     return pin
 
 
-def manager_override(args: argparse.Namespace, cfg: Config) -> Override | None:
+def manager_override(args: argparse.Namespace, cfg: Config, till: Till) -> Override | None:
     """``--override-manager ID --override-reason TEXT`` checked: ID is a configured manager and
-    the PIN is theirs. None when no override was asked for."""
+    the PIN is theirs, behind the lock-out after wrong PINs that every process of this till
+    shares (terminal.pin_lockout). None when no override was asked for."""
     manager_id = getattr(args, "override_manager", None)
     if not manager_id:
         return None
@@ -69,6 +73,12 @@ def manager_override(args: argparse.Namespace, cfg: Config) -> Override | None:
     if not managers:
         raise CommandError("cli.error.no_managers", file=_config_name(cfg))
     pin = read_pin(manager_id)
-    if sign_in(managers, manager_id, pin) is None:
+    now = dt.datetime.now(dt.UTC)
+    got = shared_guard(till.db, cfg.raw).sign_in(managers, manager_id, pin, now)
+    if isinstance(got, LockedOut):
+        t = translator(cli_language())
+        until = t.datetime(got.until, till.program.timezone)
+        raise CommandError("cli.error.manager_locked_out", manager=got.cashier_id, until=until)
+    if got is None:
         raise CommandError("cli.error.override_refused", manager=manager_id[:40])
     return Override(manager_id.strip(), reason)

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         program = till.program
         member = till.find_member(args.member)
         cashier = cashier_id(args, cfg)
-        override = manager_override(args, cfg)
+        override = manager_override(args, cfg, till)
         req = SaleRequest(
             member_id=member.member_id,
             cashier_id=cashier,
