@@ -370,6 +370,7 @@ def erase(conn: sqlite3.Connection, member_ids: Iterable[str]) -> None:
             )
         conn.execute("DELETE FROM members WHERE member_id = ?", (member_id,))
         conn.execute("DELETE FROM enrolments WHERE member_id = ?", (member_id,))
+        conn.execute("DELETE FROM phone_rehashes WHERE member_id = ?", (member_id,))
 
 
 def read_members_file(

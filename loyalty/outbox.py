@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loyalty import ledger, members
+from loyalty import ledger, members, rehash
 from loyalty.db import from_text, set_meta, to_text
 from loyalty.errors import ProgramError
 from loyalty.ledger import Entry
@@ -105,6 +105,11 @@ def rows_from(till: Till, from_seq: int, limit: int) -> list[tuple[Any, ...]]:
         )  # fmt: skip
 
 
+def pending_rehashes(till: Till) -> list[rehash.PhoneRehash]:
+    with till.db.read() as conn:
+        return rehash.pending(conn)
+
+
 def pending_enrolments(till: Till) -> list[PendingEnrolment]:
     with till.db.read() as conn:
         rows = conn.execute(
@@ -123,6 +128,7 @@ def acknowledge(
     server_time: dt.datetime | None = None,
     now: dt.datetime | None = None,
     held: Sequence[str] = (),
+    phone_rehashes: Sequence[str] = (),
 ) -> int:
     """Record head office's answer to a push, in one transaction: the entries at ``seqs``
     (the ones head office said it holds, each checked against the entry the till sent) leave
@@ -146,6 +152,7 @@ def acknowledge(
                 "UPDATE enrolments SET acked_at = ? WHERE member_id = ? AND acked_at IS NULL",
                 (stamp, member_id),
             )
+        rehash.acknowledge(conn, phone_rehashes, stamp)
         conn.executemany(
             "INSERT INTO held_by_headoffice (entry_id, held_at) VALUES (?, ?) "
             "ON CONFLICT (entry_id) DO NOTHING",

@@ -282,3 +282,24 @@ CREATE TABLE pin_failures (
 ) STRICT
 """,
     )
+
+
+@migration
+def m010_phone_rehashes(db: Database) -> None:
+    # A member's phone hash under the chain's current phone key, made when the till was given
+    # the raw number and found the member by a hash under an older key (loyalty/rehash.py):
+    # its own erasable outbox (a phone hash is personal data), one row per member, sent with
+    # the next push until head office has seen it (acked_at).
+    _run(
+        db,
+        """
+CREATE TABLE phone_rehashes (
+    member_id TEXT PRIMARY KEY,
+    old_hash TEXT NOT NULL,
+    phone_hash TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    acked_at TEXT
+) STRICT
+""",
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
-from loyalty import denylist, files, ledger, members
+from loyalty import denylist, files, ledger, members, rehash
 from loyalty.balance import Balance, compute, read_figures
 from loyalty.db import Database, set_meta, to_text, utc_now
 from loyalty.errors import BadInput, NotFound, NotInitialised, ProgramError, Refused
@@ -175,6 +175,8 @@ class Till:
         """A member id, a card number (typed with or without spaces or dashes) or a phone
         number, as a cashier would type it."""
         code = code.strip()
+        hashes: list[str] = []
+        matches: list[Member] = []
         with self.db.read() as conn:
             found = members.get(conn, code)
             card = members.card_digits(code)
@@ -182,10 +184,15 @@ class Till:
                 found = members.by_card(conn, card)
             if found is None:
                 try:
-                    matches = members.by_phone(conn, self.phone_hashes(code))
+                    hashes = self.phone_hashes(code)
+                    matches = members.by_phone(conn, hashes)
                 except BadInput:
                     matches = []
                 found = matches[0] if len(matches) == 1 else None
+        for match in matches:
+            # Even when the number finds two members (one enrolled again offline under a
+            # newer key): once both are under the current key, head office merges them.
+            self._rehash(match, hashes)
         if found is None:
             raise NotFound("unknown_member", member=code[:40])
         with self.db.read() as conn:
@@ -209,6 +216,20 @@ class Till:
     def phone_hashes(self, phone: str) -> list[str]:
         country = self.country
         return [members.phone_hash(key, phone, country) for _, key in self.phone_keys()]
+
+    def _rehash(self, member: Member, hashes: list[str]) -> None:
+        """``member`` was found by a phone number hashing to ``hashes`` (one per key of
+        phone_keys): if by a key older than the current one, queue the hash under the current
+        one for head office (loyalty/rehash.py)."""
+        key_id = self.phone_keys()[-1][0]
+        current = hashes[-1]
+        if key_id == "local" or member.phone_hash in (None, current):
+            return
+        if member.phone_hash not in hashes:
+            return
+        queued = rehash.PhoneRehash(member.member_id, member.phone_hash, current, key_id)
+        with self.db.write() as conn:
+            rehash.record(conn, queued, to_text(utc_now()))
 
     def _phone_hash(self, phone: str) -> str:
         return members.phone_hash(self.phone_keys()[-1][1], phone, self.country, strict=True)
@@ -248,8 +269,16 @@ class Till:
         hashed = self._phone_hash(phone) if phone else None
         program = self.program
         stamp = to_text(now)
+        hashes = self.phone_hashes(phone) if phone else []
+        if hashes:
+            with self.db.read() as conn:
+                known = members.by_phone(conn, hashes)
+            for other in known:  # the shopper is here: their hash brought up to date
+                self._rehash(other, hashes)
+            if known:
+                raise Refused("phone_already_enrolled")
         with self.db.write() as conn:
-            if hashed and members.by_phone(conn, self.phone_hashes(phone or "")):
+            if hashed and members.by_phone(conn, hashes):
                 raise Refused("phone_already_enrolled")
             counter = int(self.db.meta("cards_issued") or "0") + 1
             body = f"{self.db.meta('card_prefix')}{counter:05d}"

@@ -277,13 +277,12 @@ class SyncClient:
         return self.sync(pull=False)
 
     # -- push ----------------------------------------------------------------------------------
-    def _batch(
-        self, entries: list[p.WireEntry], enrolments: list[p.WireEnrolment]
-    ) -> tuple[bytes, dict[str, str]]:
+    def _batch(self, entries: list[p.WireEntry], enrolments: list[p.WireEnrolment],
+               rehashes: list[p.WirePhoneRehash]) -> tuple[bytes, dict[str, str]]:  # fmt: skip
         body = p.encode(
             p.PushRequest(
                 terminal_id=self.till.terminal_id, entries=entries, enrolments=enrolments,
-                epoch=self._epoch,
+                phone_rehashes=rehashes, epoch=self._epoch,
             )
         )  # fmt: skip
         headers = {
@@ -302,8 +301,9 @@ class SyncClient:
         till = self.till
         first = p.wire_entries(outbox.pending_rows(till, 1))
         enrolments = [p.wire_enrolment(e) for e in outbox.pending_enrolments(till)]
+        rehashes = [p.wire_rehash(r) for r in outbox.pending_rehashes(till)]
         if not first:
-            return not enrolments
+            return not (enrolments or rehashes)
         next_seq = first[0].seq
         inflight: list[tuple[Future[p.PushAnswer], list[p.WireEntry]]] = []
         with ThreadPoolExecutor(1, thread_name_prefix="sync-push") as pool:
@@ -312,8 +312,8 @@ class SyncClient:
                     if len(inflight) < 2:
                         entries = p.wire_entries(outbox.rows_from(till, next_seq, self.batch_size))
                         if entries:
-                            packed, headers = self._batch(entries, enrolments)
-                            enrolments = []
+                            packed, headers = self._batch(entries, enrolments, rehashes)
+                            enrolments, rehashes = [], []
                             future = pool.submit(
                                 self._call, "POST", "/v1/push", p.PushAnswer,
                                 content=packed, headers=headers,
@@ -380,15 +380,16 @@ class SyncClient:
         till = self.till
         resend_from: int | None = None
         enrolments = [p.wire_enrolment(e) for e in outbox.pending_enrolments(till)]
+        rehashes = [p.wire_rehash(r) for r in outbox.pending_rehashes(till)]
         last_gap: int | None = None
         while True:
             if resend_from is not None:
                 entries = p.wire_entries(outbox.rows_from(till, resend_from, self.batch_size))
             else:
                 entries = p.wire_entries(outbox.pending_rows(till, self.batch_size))
-            if not entries and not enrolments:
+            if not entries and not enrolments and not rehashes:
                 return
-            packed, headers = self._batch(entries, enrolments)
+            packed, headers = self._batch(entries, enrolments, rehashes)
             try:
                 answer: p.PushAnswer = self._call(
                     "POST", "/v1/push", p.PushAnswer, content=packed, headers=headers
@@ -401,7 +402,7 @@ class SyncClient:
                     raise SyncFailed("seq_gap_unrepairable", expected_seq=expected) from None
                 last_gap = resend_from = expected
                 continue
-            enrolments = []
+            enrolments, rehashes = [], []
             self._acknowledge(answer, entries)
             if resend_from is not None:
                 resend_from = answer.acked_seq + 1
@@ -431,6 +432,7 @@ class SyncClient:
             server_time=server_time,
             now=self.clock() if self.clock else None,
             held=held,
+            phone_rehashes=answer.phone_rehashes,
         )
         r = self._c.report
         self._c.report = replace(

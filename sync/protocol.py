@@ -23,6 +23,7 @@ from loyalty.db import from_text, to_text
 from loyalty.ledger import Entry
 from loyalty.members import MemberSnapshot
 from loyalty.outbox import ChangePage, PendingEnrolment
+from loyalty.rehash import PhoneRehash
 from loyalty.schema import LEDGER_KINDS
 
 API_VERSION = "1"
@@ -102,8 +103,21 @@ class WireEnrolment(Request):
     cashier_id: CashierId
 
 
-class PushRequest(Request):
-    """A batch of one till's unacknowledged entries, contiguous and in ``seq`` order."""
+class WirePhoneRehash(Request):
+    """A member's phone hash under the chain's current phone key, made by a till that was given
+    the raw number (a look-up or an enrolment) and found the member by ``old_hash``, the hash
+    under an older key. Head office replaces ``old_hash`` with it (sync/headoffice/phone_keys.py)
+    so older keys can be retired."""
+
+    member_id: Identifier
+    old_hash: Hash
+    phone_hash: Hash
+    key_id: Identifier
+
+
+class PushRequest(Request, omit_defaults=True):
+    """A batch of one till's unacknowledged entries, contiguous and in ``seq`` order. Fields
+    at their defaults are left out, so a head office that predates one still reads the rest."""
 
     terminal_id: Identifier
     entries: Annotated[list[WireEntry], Meta(max_length=MAX_BATCH)]
@@ -112,6 +126,7 @@ class PushRequest(Request):
     # one (``epoch_stale``), so a till restored from an old backup cannot write into the
     # numbers it already used.
     epoch: Epoch = 0
+    phone_rehashes: Annotated[list[WirePhoneRehash], Meta(max_length=MAX_BATCH)] = []
 
 
 EntryStatus = Literal["stored", "duplicate", "conflict", "held"]
@@ -137,6 +152,7 @@ class LoosePushRequest(Request):
     entries: Annotated[list[msgspec.Raw], Meta(max_length=MAX_BATCH)]
     enrolments: Annotated[list[WireEnrolment], Meta(max_length=MAX_BATCH)] = []
     epoch: Epoch = 0
+    phone_rehashes: Annotated[list[WirePhoneRehash], Meta(max_length=MAX_BATCH)] = []
 
 
 class EntryResult(Answer):
@@ -195,6 +211,9 @@ class PushAnswer(Answer):
     enrolments: list[str]  # member ids of the enrolments head office now holds
     server_time: str
     epoch: int = 0
+    # The phone hashes of ``phone_rehashes`` head office has seen (applied, or refused as out
+    # of date: either way the till sends them no more).
+    phone_rehashes: list[str] = []
 
 
 class EntryRef(Request):
@@ -468,6 +487,10 @@ def chain_hash(prev_hash: str, e: WireEntry) -> str:
     ledger's ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)`` for these values,
     several times faster). Callers fall back to ``entry_hash`` when this disagrees."""
     return hashlib.sha256(_encoder.encode([prev_hash, *hash_fields(e)])).hexdigest()
+
+
+def wire_rehash(r: PhoneRehash) -> WirePhoneRehash:
+    return WirePhoneRehash(r.member_id, r.old_hash, r.phone_hash, r.key_id)
 
 
 def wire_enrolment(p: PendingEnrolment) -> WireEnrolment:

@@ -15,7 +15,7 @@ import msgspec
 from loyalty.ledger import entry_hash
 from loyalty.program import Program
 from sync import protocol as p
-from sync.headoffice import epochs
+from sync.headoffice import epochs, phone_keys
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.arithmetic import beyond_program
 from sync.headoffice.merges import merge
@@ -106,8 +106,9 @@ class BatchStore:
         if entries and entries[0].seq > last_seq + 1:
             raise ApiProblem(409, "seq_gap", expected_seq=last_seq + 1)
         enrolled = self._store_enrolments(tx, req.enrolments)
+        rehashes_seen, rehashed = phone_keys.apply(tx, req.phone_rehashes)
         results: list[p.EntryResult] = []
-        touched: set[str] = set(enrolled)
+        touched: set[str] = enrolled | rehashed
         acked = last_seq
         stored_now: list[p.WireEntry] = []
         if entries:
@@ -233,7 +234,10 @@ class BatchStore:
                 )  # fmt: skip
             )
         compensate(tx, self.program(tx) if stored_now else None, stored_now, stamp, new)
-        touched |= merge(tx, self.program(tx), req.enrolments, stored_now, stamp, new)
+        phones = [e.phone_hash for e in req.enrolments if e.phone_hash] + [
+            r.phone_hash for r in req.phone_rehashes if r.member_id in rehashed
+        ]
+        touched |= merge(tx, self.program(tx), phones, stored_now, stamp, new)
         states = self._recompute(tx, touched, now, new)  # with their once_paid keys
         states = with_tier_days(tx, self.program(tx), states, now)
         overdrawn = {m.member_id for m in states if m.overdrawn}
@@ -260,6 +264,7 @@ class BatchStore:
             enrolments=sorted(enrolled),
             server_time=stamp,
             epoch=ep.epoch,
+            phone_rehashes=rehashes_seen,
         )
         return answer, sorted(touched)
 

@@ -7,7 +7,6 @@ import base64
 import binascii
 import datetime as dt
 import json
-import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from loyalty.db import from_text, to_text
 from loyalty.program import Program
 from sync import protocol as p
+from sync.headoffice import phone_keys
 from sync.headoffice.merges import with_merges
 from sync.headoffice.once import with_once_paid
 from sync.headoffice.review import outcomes
@@ -150,23 +150,14 @@ class ChangeFeed:
         )  # fmt: skip
 
     def _phone_keys(self, tx: Tx) -> list[p.PhoneKey]:
-        row = tx.one("SELECT value FROM settings WHERE key = 'phone_keys'")
-        return [p.PhoneKey(k, v) for k, v in json.loads(row[0])] if row else []
+        return [p.PhoneKey(k, v) for k, v in phone_keys.keys(tx)]
 
     def rotate_phone_key(self) -> str:
         """A new chain-wide phone key; tills hash with it from their next pull and still find
-        members hashed with the older ones. Returns the new key's id."""
+        members hashed with the older ones, until those retire (sync/headoffice/phone_keys.py).
+        Returns the new key's id."""
         with self.store.transaction() as tx:
-            row = tx.one("SELECT value FROM settings WHERE key = 'phone_keys'")
-            keys = json.loads(row[0]) if row else []
-            key_id = f"p{len(keys) + 1}"
-            keys.append([key_id, secrets.token_hex(32)])
-            tx.run(
-                "INSERT INTO settings (key, value) VALUES ('phone_keys', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (json.dumps(keys),),
-            )
-        return key_id
+            return phone_keys.rotate(tx, self.clock())
 
     def _keys(self, tx: Tx, ids: list[str] | None) -> list[p.PublicKey]:
         if ids is not None and not ids:

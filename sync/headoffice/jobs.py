@@ -9,6 +9,7 @@ only when the member buys again.
   points, reason ``tier_review:<old>:<new>``.
 - **Pending release**: points whose return window closed move into the spendable balance
   (head office keeps pending points on the account, not as entries: nothing to write).
+- **Phone keys**: a phone key superseded ``phone_keys.RETIRE_AFTER`` ago is retired.
 
 Each member's row (balance, pending, tier, expiring points and when) is written when it
 changed and recorded in the change feed, so the tills' normal pull brings the new snapshot.
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from loyalty.db import to_text
-from sync.headoffice import own_entries
+from sync.headoffice import own_entries, phone_keys
 from sync.headoffice.accounts import StoredEntry, _window_start, load_state
 from sync.headoffice.folding import _WRITE_ACCOUNT
 from sync.headoffice.own_entries import OwnEntry
@@ -55,6 +56,7 @@ class JobsReport(msgspec.Struct):
     expire_entries: int = 0
     points_expired: int = 0
     tier_changes: int = 0
+    phone_keys_retired: list[str] = msgspec.field(default_factory=list)
 
 
 def run_due(ho: HeadOffice, now: dt.datetime | None = None, page: int = PAGE) -> JobsReport:
@@ -62,6 +64,8 @@ def run_due(ho: HeadOffice, now: dt.datetime | None = None, page: int = PAGE) ->
     office's clock by default)."""
     now = now or ho.clock()
     report = JobsReport(ran_at=to_text(now))
+    with ho.store.transaction() as tx:
+        report.phone_keys_retired = phone_keys.retire_due(tx, now)
     after = ""
     while True:
         with ho.store.transaction() as tx:

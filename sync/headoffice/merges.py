@@ -37,15 +37,16 @@ RECENT = dt.timedelta(hours=1)
 def merge(
     tx: Tx,
     program: Program | None,
-    enrolments: Sequence[p.WireEnrolment],
+    phone_hashes: Sequence[str],
     stored: Sequence[p.WireEntry],
     stamp: str,
     new: dict[str, list[StoredEntry]],
 ) -> set[str]:
-    """Merge the duplicates these enrolments made, move the entries of every duplicate these
-    entries touched, and queue the moves in ``new`` to fold. Returns the members changed."""
+    """Merge the duplicates of these phones (a push's enrolments and re-hashed members: see
+    phone_keys.py), move the entries of every duplicate these entries touched, and queue the
+    moves in ``new`` to fold. Returns the members changed."""
     found: set[str] = set()
-    hashes = sorted({e.phone_hash for e in enrolments if e.phone_hash})
+    hashes = sorted(set(phone_hashes))
     for phone_hash in hashes:
         # Two pushes enrolling one phone at once (PostgreSQL) would each miss the other's
         # uncommitted member: the claim's row lock makes the second wait for the first to

@@ -152,7 +152,10 @@ def decode_push(body: bytes) -> tuple[p.PushRequest, dict[int, tuple[str, str]]]
         )
     if not held:
         raise problem
-    return p.PushRequest(loose.terminal_id, entries, loose.enrolments, loose.epoch), held
+    request = p.PushRequest(
+        loose.terminal_id, entries, loose.enrolments, loose.epoch, loose.phone_rehashes
+    )
+    return request, held
 
 
 _epoch_decoder = msgspec.json.Decoder(p.EpochRequest)
