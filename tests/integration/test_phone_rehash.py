@@ -140,3 +140,21 @@ def test_a_rehash_head_office_cannot_trust_changes_nothing(shop: Shop, tmp_path:
     raw = b"".join(f.read_bytes() for f in files)
     for number in (b"600100200", b"601000111", b"602999999"):
         assert number not in raw
+
+
+def test_an_erased_member_leaves_no_rehash_behind(shop: Shop) -> None:
+    """A re-hash waiting in a till's outbox is personal data: when head office erases the
+    member, the pull removes it with the member; head office never revives an erased hash."""
+    a, c_a = shop.till("WAW1", country="PL")
+    ola = a.enroll("Ola", "cashier1", True, "pl", phone=OLA).member
+    c_a.sync()
+    shop.ho.rotate_phone_key()
+    c_a.pull()
+    a.find_member(OLA)  # re-hash queued, not pushed yet
+    with a.db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM phone_rehashes").fetchone()[0] == 1
+    shop.ho.erase_member(ola.member_id)
+    c_a.sync()
+    with a.db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM phone_rehashes").fetchone()[0] == 0
+    assert hq_hash(shop, ola.member_id) is None
