@@ -23,7 +23,12 @@ from sync.headoffice.allocator import bound_allocator
 from sync.headoffice.app import create_app
 from sync.headoffice.jobs import EVERY_SECONDS, JobSchedule
 from sync.headoffice.service import PUSH_CONCURRENCY, HeadOffice, MintCode
-from sync.headoffice.slowclients import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, guarded_h11
+from sync.headoffice.slowclients import (
+    BODY_TIMEOUT_S,
+    HEADER_TIMEOUT_S,
+    WRITE_TIMEOUT_S,
+    guarded_h11,
+)
 from sync.headoffice.store import open_store
 from sync.headoffice.velocity import VELOCITY_LIMIT
 from sync.redact import redact, redact_logs
@@ -59,12 +64,13 @@ def _config(
     app: Any,
     header_timeout_s: float = HEADER_TIMEOUT_S,
     body_timeout_s: float = BODY_TIMEOUT_S,
+    write_timeout_s: float | None = WRITE_TIMEOUT_S,
     **kwargs: Any,
 ) -> uvicorn.Config:
     """uvicorn's settings, with h11 guarded against slow clients (see slowclients.py)."""
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30,
-        http=guarded_h11(header_timeout_s, body_timeout_s), **kwargs,
+        http=guarded_h11(header_timeout_s, body_timeout_s, write_timeout_s), **kwargs,
     )  # fmt: skip
     redact_logs()  # after uvicorn set up its handlers
     return config
@@ -113,13 +119,16 @@ class ServerThread:
         port: int = 0,
         header_timeout_s: float = HEADER_TIMEOUT_S,
         body_timeout_s: float = BODY_TIMEOUT_S,
+        write_timeout_s: float | None = WRITE_TIMEOUT_S,
     ) -> None:
         self.headoffice = headoffice
         self.sock = bind("127.0.0.1", port)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         app = create_app(headoffice=headoffice)
-        self.server = uvicorn.Server(_config(app, header_timeout_s, body_timeout_s))
+        self.server = uvicorn.Server(
+            _config(app, header_timeout_s, body_timeout_s, write_timeout_s)
+        )
         self.thread = threading.Thread(target=self.server.run, args=([self.sock],), daemon=True)
 
     def start(self) -> str:
