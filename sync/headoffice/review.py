@@ -7,7 +7,8 @@ An admin lists them and decides each once, after looking at it:
   kind ``adjust``, reason ``released:<entry id>``, see own_entries.py), whose id is derived
   from the held entry's place, so a retried or concurrent release credits it once. The held
   entry itself stays as it was pushed: the ledger is append-only. Only an entry that reads as
-  the protocol's entry can be released (``held_not_creditable`` otherwise: reject it).
+  the protocol's entry can be released (``held_not_creditable`` otherwise: reject it), and
+  none beyond the program's largest entry (``held_beyond_limits``).
 - **reject**: nothing is credited.
 
 Either way the decision (who, when, why) is a row of ``held_decisions`` that is never changed;
@@ -172,6 +173,14 @@ class HeldReview:
             raise ApiProblem(409, "held_not_creditable", entry_id=row[0]) from None
         if entry.member_id != row[3] or entry.terminal_id != row[1]:
             raise ApiProblem(409, "held_not_creditable", entry_id=row[0])
+        program = self.program(tx)
+        if program is not None and abs(entry.points) > program.limits.max_entry_points:
+            # Nothing beyond the program's largest entry reaches the ledger (DESIGN.md), not
+            # even by an admin's click on an entry a barcode put ten trillion points in.
+            raise ApiProblem(
+                409, "held_beyond_limits", entry_id=row[0],
+                limit=program.limits.max_entry_points,
+            )  # fmt: skip
         member = tx.one("SELECT erased FROM members WHERE member_id = ?", (entry.member_id,))
         if member is not None and member[0]:
             raise ApiProblem(409, "member_erased", member=entry.member_id)

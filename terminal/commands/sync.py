@@ -21,7 +21,7 @@ KNOWN = frozenset({
     "entry_conflict", "seq_gap_unrepairable", "no_progress", "protocol_error",
     "restore_unresolved", "epoch_base_unknown", "till_suspended", "unknown_alert", "unknown_till",
     "admin_only", "unknown_held_entry", "held_already_decided", "held_not_creditable",
-    "held_entry_ambiguous", "member_erased", "malformed_entry_id",
+    "held_beyond_limits", "held_entry_ambiguous", "member_erased", "malformed_entry_id",
 })  # fmt: skip
 
 

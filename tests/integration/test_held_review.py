@@ -54,15 +54,16 @@ def test_held_entries_are_released_once_or_rejected_and_both_tills_agree(shop: S
     first = _forge(db1, 5000)  # points no program pays: held (points_beyond_program)
     second = _forge(db1, 7000)  # same push, same member: the same alert
     broken = _forge(db1, 4_006_381_333_931_00)  # beyond the protocol: held (invalid_entry)
+    huge = _forge(db1, 10**11)  # within the protocol, far beyond the program's largest entry
     code, summary, err = run(t1, url, "sync", "--once")
-    assert code == 0 and summary["held_by_headoffice"] == 3, err
+    assert code == 0 and summary["held_by_headoffice"] == 4, err
     credited = _credited(shop)
     before = shop.ho.member("M1")
 
     code, out, err = _desk(t1, url)
     assert code == 0, err
     listed = {h["entry_id"]: h for h in out["held"]}  # type: ignore[union-attr]
-    assert set(listed) == {first, second, broken}
+    assert set(listed) == {first, second, broken, huge}
     assert listed[first]["held_for"] == "points_beyond_program" and listed[first]["points"] == 5000
     assert listed[broken]["held_for"] == "invalid_entry" and listed[first]["decision"] is None
 
@@ -91,27 +92,39 @@ def test_held_entries_are_released_once_or_rejected_and_both_tills_agree(shop: S
         )
         held_rows = tx.one("SELECT COUNT(*) FROM held_entries")
     assert rows == [("@headoffice", "adjust", 5000, f"released:{first}")]
-    assert held_rows is not None and int(held_rows[0]) == 3  # the held entries stay as pushed
+    assert held_rows is not None and int(held_rows[0]) == 4  # the held entries stay as pushed
     after = shop.ho.member("M1")
     assert after.balance == before.balance + 5000
     assert after.balance + sum(p for p, _ in after.pending) == _credited(shop)
-    # The alert counts both entries of that push: acknowledged once neither is left.
+    # The alert counts the three such entries of that push: acknowledged once none is left.
     assert _alert_acked(shop, "points_beyond_program") == [False]
 
     # Rejected: nothing credited; an entry that breaks the protocol cannot be released.
     code, _, err = _desk(t1, url, "--reject", second, "--reason", "forged", "--by", "ana")
     assert code == 0, err
-    assert _alert_acked(shop, "points_beyond_program") == [True]
+    assert _alert_acked(shop, "points_beyond_program") == [False]  # huge is left
     code, _, err = _desk(t1, url, "--release", broken, "--reason", "looks fine")
     assert code == 1 and "cannot be credited as it was pushed" in err
     assert _alert_acked(shop, "invalid_entry") == [False]
     code, out, err = _desk(t1, url, "--reject", broken, "--reason", "barcode in the total")
+    assert code == 0 and [h["entry_id"] for h in out["held"]] == [huge], err  # type: ignore[union-attr]
+    # A careless click cannot put ten trillion points in: the program's largest entry holds.
+    code, _, err = _desk(t1, url, "--release", huge, "--reason", "ok")
+    assert code == 1 and "more points than the program allows in one entry" in err, err
+    assert "10000000" in err
+    code, out, err = _desk(t1, url, "--reject", huge, "--reason", "forged")
     assert code == 0 and out["held"] == [], err
+    assert _alert_acked(shop, "points_beyond_program") == [True]
     assert _alert_acked(shop, "invalid_entry") == [True]
     assert _credited(shop) == credited + 5000
     code, out, err = _desk(t1, url, "--all")
     decisions = {h["entry_id"]: h["decision"] for h in out["held"]}  # type: ignore[union-attr]
-    assert decisions == {first: "released", second: "rejected", broken: "rejected"}
+    assert decisions == {
+        first: "released",
+        second: "rejected",
+        broken: "rejected",
+        huge: "rejected",
+    }
 
     # The tills pull: the one that pushed them no longer counts them as held, and both show
     # head office's balance to the point.
