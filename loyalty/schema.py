@@ -303,3 +303,24 @@ CREATE TABLE phone_rehashes (
 ) STRICT
 """,
     )
+
+
+@migration
+def m011_lockout_resets(db: Database) -> None:
+    # A manager cleared a cashier's PIN lock-out at this till: who, for whom, when and why.
+    # Append-only, like the ledger: the record of who let a locked id try again.
+    _run(
+        db,
+        """
+CREATE TABLE lockout_resets (
+    reset_at TEXT NOT NULL,
+    cashier_id TEXT NOT NULL,
+    manager_id TEXT NOT NULL,
+    reason TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER lockout_resets_no_update BEFORE UPDATE ON lockout_resets
+BEGIN SELECT RAISE(ABORT, 'lockout_resets is append-only'); END;
+CREATE TRIGGER lockout_resets_no_delete BEFORE DELETE ON lockout_resets
+BEGIN SELECT RAISE(ABORT, 'lockout_resets is append-only'); END
+""",
+    )

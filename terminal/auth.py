@@ -128,13 +128,27 @@ class PinGuard:
         with self._lock:
             self._failures.pop(cashier_id.strip(), None)
 
+    def reset(self, cashier_id: str) -> None:
+        """A manager cleared this id's lock-out: its wrong PINs are forgotten and it may try
+        again at once (and is locked out again after ``limit`` more wrong PINs)."""
+        key = cashier_id.strip()
+        with self._lock:
+            self._until.pop(key, None)
+            self._failures.pop(key, None)
+
+    @staticmethod
+    def key_for(cashiers: Mapping[str, Cashier], cashier_id: str) -> str:
+        """The id wrong PINs count against: the configured id however it was typed ("ANNA"
+        is anna), else what was typed, case-folded."""
+        known = find_cashier(cashiers, cashier_id)
+        return known.cashier_id if known is not None else cashier_id.strip().casefold()
+
     def sign_in(
         self, cashiers: Mapping[str, Cashier], cashier_id: str, pin: str, now: dt.datetime
     ) -> Cashier | LockedOut | None:
         """`sign_in` behind the lock-out: a locked id is refused without checking the PIN. Wrong
         PINs count against the configured id however it was typed ("ANNA" is anna)."""
-        known = find_cashier(cashiers, cashier_id)
-        key = known.cashier_id if known is not None else cashier_id.strip().casefold()
+        key = self.key_for(cashiers, cashier_id)
         locked = self.locked(key, now)
         if locked is not None:
             return locked

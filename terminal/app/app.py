@@ -410,11 +410,13 @@ def binding_ids() -> set[str]:
     from terminal.app.screens.refund import RefundScreen
     from terminal.app.screens.reprint import ReprintScreen
     from terminal.app.screens.sale import SaleScreen
+    from terminal.app.screens.sign_in import SignInScreen
     from terminal.app.screens.uncertain import UncertainPrintDialog
 
     owners: list[type[object]] = [
         TillApp, IdleScreen, SaleScreen, EnrolScreen, RefundScreen, ReprintScreen,
         EndOfDayScreen, OverrideDialog, ConfirmDialog, UncertainPrintDialog, LockScreen,
+        SignInScreen,
     ]  # fmt: skip
     ids = set()
     for owner in owners:

@@ -11,17 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from loyalty import ledger, members, policy, refunds, reports, sales
+from loyalty import ledger, members, policy, refunds, reports, sales, till_records
 from loyalty.balance import Balance
 from loyalty.errors import NotFound
 from loyalty.members import Member
-from loyalty.policy import Authorisation
+from loyalty.policy import Authorisation, Override
 from loyalty.program import Reward
 from loyalty.refunds import RefundResult
 from loyalty.reports import DayReport
 from loyalty.rules import BasketLine
 from loyalty.sales import SaleRequest, SaleResult
 from loyalty.till import Enrolment, Till
+from loyalty.till_records import LockoutReset
 from printer import Job
 from terminal.auth import Cashier, LockedOut, PinGuard
 from terminal.config import Config
@@ -118,6 +119,18 @@ class TillServices:
     def sign_in(self, cashier_id: str, pin: str) -> Cashier | LockedOut | None:
         """A cashier id and PIN, behind the lock-out after repeated wrong PINs."""
         return self.pins.sign_in(self.cashiers, cashier_id, pin, self.now())
+
+    def lockout(self, cashier_id: str) -> LockedOut | None:
+        """Is this id (as typed) locked out after repeated wrong PINs?"""
+        return self.pins.locked(PinGuard.key_for(self.cashiers, cashier_id), self.now())
+
+    def reset_lockout(self, locked: LockedOut, override: Override) -> None:
+        """A manager (``override``: their id, checked with their PIN, and why) clears a PIN
+        lock-out; recorded in the till's SQLite before the id may try again."""
+        reset = LockoutReset(self.now(), locked.cashier_id, override.manager_id, override.reason)
+        with self.till.db.write() as conn:
+            till_records.record_lockout_reset(conn, reset)
+        self.pins.reset(locked.cashier_id)
 
     def printed(self, receipt_no: str, printed: bool, state: str) -> None:
         """The print worker's report (from its thread)."""

@@ -17,6 +17,7 @@ from terminal.app.widgets.chrome import KeyBar, StatusLine
 from terminal.i18n import Translator
 
 if TYPE_CHECKING:
+    from loyalty.policy import Override
     from terminal.app.host import TillHost
     from terminal.app.services import TillServices
     from terminal.auth import LockedOut
@@ -52,6 +53,29 @@ class TillNode:
         tz = self.services.till.program.timezone
         until = self.t.datetime(locked.until, tz)
         return self.t("app.pin.locked", id=locked.cashier_id, until=until)
+
+    def reset_lockout(self, cashier_id: str, message_id: str) -> None:
+        """A manager clears ``cashier_id``'s PIN lock-out: their id, PIN and a reason in the
+        override dialog (a wrong manager PIN counts against the manager's id, and a cashier's
+        own id is refused as not a manager's); the outcome is said in ``#message_id``."""
+        from terminal.app.screens.dialogs import OverrideDialog
+
+        locked = self.services.lockout(cashier_id)
+        if locked is None:
+            typed = cashier_id.strip()
+            self.tell(message_id, lambda: self.t("app.reset.not_locked", id=typed))
+            return
+
+        def done(override: Override | None) -> None:
+            if override is None:
+                return
+            self.services.reset_lockout(locked, override)
+            name = self.services.cashiers.get(locked.cashier_id)
+            who = name.name if name is not None else locked.cashier_id
+            manager = self.services.cashiers[override.manager_id].name
+            self.tell(message_id, lambda: self.t("app.reset.done", name=who, manager=manager))
+
+        self.app.push_screen(OverrideDialog(), done)
 
     def tell(self, widget_id: str, say: Say | None) -> None:
         """Show ``say()`` in the Static ``#widget_id`` now and again after a language switch

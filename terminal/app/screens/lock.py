@@ -16,7 +16,11 @@ from terminal.auth import Cashier, LockedOut, check_pin
 
 class LockScreen(TillScreen):
     # Sign out from here too, so the next cashier can sign in (the app refuses mid-sale).
-    BINDINGS = [Binding("ctrl+o", "sign_out", "sign out", id="till.sign_out")]
+    # A manager clears the locked cashier's PIN lock-out (recorded), as at sign-in.
+    BINDINGS = [
+        Binding("ctrl+o", "sign_out", "sign out", id="till.sign_out"),
+        Binding("f7", "reset_lockout", "reset PIN lock", id="till.reset_lockout"),
+    ]
 
     def compose_body(self) -> ComposeResult:
         name = self.till_app.cashier.name if self.till_app.cashier else ""
@@ -55,6 +59,12 @@ class LockScreen(TillScreen):
         else:
             locked = got
             self.tell("message", lambda: self.locked_text(locked))
+
+    def action_reset_lockout(self) -> None:
+        cashier = self.till_app.cashier
+        if cashier is not None:
+            self.reset_lockout(cashier.cashier_id, "message")
+            self.query_one("#pin", Input).focus()
 
     def action_sign_out(self) -> None:
         self.post_message(m.SignOutRequested())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from terminal.app import messages as m
@@ -12,6 +13,9 @@ from terminal.auth import LockedOut
 
 
 class SignInScreen(TillScreen):
+    # A manager clears the typed id's PIN lock-out (their id, PIN and why; recorded).
+    BINDINGS = [Binding("f7", "reset_lockout", "reset PIN lock", id="till.reset_lockout")]
+
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("app.sign_in.title"), classes="title")
         yield field(self.t("app.sign_in.cashier"), Input(id="cashier-id"))
@@ -45,6 +49,9 @@ class SignInScreen(TillScreen):
         else:
             self.tell("message", lambda: self.locked_text(locked))
         pin.focus()
+
+    def action_reset_lockout(self) -> None:
+        self.reset_lockout(self.query_one("#cashier-id", Input).value, "message")
 
     def tell_signed_out(self, name: str) -> None:
         """After a sign-out: who left, so the next cashier sees the till is free."""

@@ -1,0 +1,33 @@
+"""Small append-only records of how the till itself is run, beside its ledger: PIN lock-outs a
+manager cleared (who, for whom, when, why). Plain rows in the till's SQLite, written in one
+transaction each and never changed (triggers refuse an UPDATE or a DELETE)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+
+from loyalty.db import from_text, to_text
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutReset:
+    reset_at: dt.datetime
+    cashier_id: str  # whose lock-out was cleared
+    manager_id: str  # the manager who cleared it, with their PIN
+    reason: str
+
+
+def record_lockout_reset(conn: sqlite3.Connection, reset: LockoutReset) -> None:
+    conn.execute(
+        "INSERT INTO lockout_resets (reset_at, cashier_id, manager_id, reason) VALUES (?, ?, ?, ?)",
+        (to_text(reset.reset_at), reset.cashier_id, reset.manager_id, reset.reason),
+    )
+
+
+def lockout_resets(conn: sqlite3.Connection) -> list[LockoutReset]:
+    rows = conn.execute(
+        "SELECT reset_at, cashier_id, manager_id, reason FROM lockout_resets ORDER BY rowid"
+    ).fetchall()
+    return [LockoutReset(from_text(r[0]), r[1], r[2], r[3]) for r in rows]
