@@ -324,3 +324,26 @@ CREATE TRIGGER lockout_resets_no_delete BEFORE DELETE ON lockout_resets
 BEGIN SELECT RAISE(ABORT, 'lockout_resets is append-only'); END
 """,
     )
+
+
+@migration
+def m012_spent_app_codes(db: Database) -> None:
+    # The app codes sales at this till were made with (a code's id is its nonce and signature
+    # digest, no personal data): a code is used once, also after the till restarts. One row per
+    # sale that used one, written right after the sale; never changed.
+    _run(
+        db,
+        """
+CREATE TABLE spent_app_codes (
+    code_id BLOB PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    receipt_no TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    spent_at TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER spent_app_codes_no_update BEFORE UPDATE ON spent_app_codes
+BEGIN SELECT RAISE(ABORT, 'spent_app_codes is append-only'); END;
+CREATE TRIGGER spent_app_codes_no_delete BEFORE DELETE ON spent_app_codes
+BEGIN SELECT RAISE(ABORT, 'spent_app_codes is append-only'); END
+""",
+    )

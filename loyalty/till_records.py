@@ -1,5 +1,6 @@
 """Small append-only records of how the till itself is run, beside its ledger: PIN lock-outs a
-manager cleared (who, for whom, when, why). Plain rows in the till's SQLite, written in one
+manager cleared (who, for whom, when, why) and the app codes sales were made with (each is
+used once). Plain rows in the till's SQLite, written in one
 transaction each and never changed (triggers refuse an UPDATE or a DELETE)."""
 
 from __future__ import annotations
@@ -31,3 +32,25 @@ def lockout_resets(conn: sqlite3.Connection) -> list[LockoutReset]:
         "SELECT reset_at, cashier_id, manager_id, reason FROM lockout_resets ORDER BY rowid"
     ).fetchall()
     return [LockoutReset(from_text(r[0]), r[1], r[2], r[3]) for r in rows]
+
+
+def spend_app_code(
+    conn: sqlite3.Connection,
+    code_id: bytes,
+    member_id: str,
+    receipt_no: str,
+    valid_until: dt.datetime,
+    spent_at: dt.datetime,
+) -> bool:
+    """Record that the sale ``receipt_no`` used this app code; False if a sale already had."""
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO spent_app_codes "
+        "(code_id, member_id, receipt_no, valid_until, spent_at) VALUES (?, ?, ?, ?, ?)",
+        (code_id, member_id, receipt_no, to_text(valid_until), to_text(spent_at)),
+    )
+    return cur.rowcount == 1
+
+
+def app_code_spent(conn: sqlite3.Connection, code_id: bytes) -> bool:
+    row = conn.execute("SELECT 1 FROM spent_app_codes WHERE code_id = ?", (code_id,)).fetchone()
+    return row is not None

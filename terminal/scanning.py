@@ -1,19 +1,22 @@
-"""The scanner as the till app's ``TillServices.scanner`` hook: ``member_id_for(code, now)``.
+"""The scanner as the till app's ``TillServices.scanner`` hook: ``app_code(code, now)``.
 
-Wire it in ``terminal/app/wiring.py`` with ``services.scanner = TillScanner.from_config(config)``.
-It keeps one replay guard for the till's lifetime. An app code is spent only when a sale
-commits for its member (``spend``): a scan that ends in Esc, a refused basket or a closed app
-leaves the code good for the next scan, and a spent code is refused as a replay.
+Wire it in ``terminal/app/wiring.py`` with ``scanner_for(till, config)``. An app code is spent
+only by the sale it opened (``spend``, with that sale's receipt): a scan that ends in Esc, a
+refused basket or a closed app leaves the code good for the next scan, another code of the
+same member shown earlier stays good too, and a spent code is refused as a replay, also after
+the till restarts (spent codes are kept in the till's SQLite, ``spent_app_codes``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from loyalty import till_records
 from scanner.codes import (
     DEFAULT_SKEW_S,
     EMPTY_DENY_LIST,
@@ -28,6 +31,9 @@ from scanner.keys import load_public_keys
 from scanner.wedge import verify_typed
 from terminal.config import Config
 
+if TYPE_CHECKING:
+    from loyalty.db import Database
+
 # Refusals the member cache cannot do better on. A bad check digit or "not a member code" is
 # left to the cache instead: a typed phone number or member id is neither a card nor an app code.
 _REFUSE = frozenset(Reason) - {Reason.NOT_A_MEMBER_CODE, Reason.BAD_CHECK_DIGIT}
@@ -41,17 +47,31 @@ class ScanRefusedError(ValueError):
         self.refused = refused
 
 
-class _SpentGuard:
-    """One scan's replay guard: refuses a code a committed sale spent, records nothing itself,
-    and remembers the code it let through so the till can spend it when the sale commits."""
+@dataclass(frozen=True, slots=True)
+class AppCodeUse:
+    """An app code a scan let through: the sale it opens spends it, and no other code."""
 
-    def __init__(self, spent: MemoryReplayGuard) -> None:
+    code_id: bytes
+    member_id: str
+    valid_until: dt.datetime
+
+
+class _SpentGuard:
+    """One scan's replay guard: refuses a code a committed sale spent (in memory, else in the
+    till's SQLite), records nothing itself, and remembers the code it let through."""
+
+    def __init__(self, spent: MemoryReplayGuard, db: Database | None) -> None:
         self.spent = spent
+        self.db = db
         self.passed: tuple[bytes, dt.datetime] | None = None
 
     def first_use(self, code_id: bytes, until: dt.datetime, now: dt.datetime) -> bool:
         if self.spent.seen(code_id, now):
             return False
+        if self.db is not None:
+            with self.db.read() as conn:
+                if till_records.app_code_spent(conn, code_id):
+                    return False
         self.passed = (code_id, until)
         return True
 
@@ -62,17 +82,18 @@ class TillScanner:
         keys: Mapping[str, bytes],
         deny: DenyList = EMPTY_DENY_LIST,
         skew_s: int = DEFAULT_SKEW_S,
+        db: Database | None = None,
     ) -> None:
+        """``db``: the till's database, where spent codes are kept across restarts (without
+        it, this process alone remembers them)."""
         self.keys = dict(keys)
         self.deny = deny
         self.skew_s = skew_s
+        self.db = db
         self.replay_guard = MemoryReplayGuard()  # codes spent by a committed sale
-        # Codes shown but not yet spent, per member: code id -> when it may be forgotten.
-        self._shown: dict[str, dict[bytes, dt.datetime]] = {}
-        self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: Config) -> TillScanner:
+    def from_config(cls, config: Config, db: Database | None = None) -> TillScanner:
         """Keys from ``<data_dir>/keys/*.pub``, the deny-list from ``<data_dir>/denylist.json``.
 
         ValueError (or OSError) for a key file or deny-list that cannot be read.
@@ -82,45 +103,44 @@ class TillScanner:
         if deny_file.is_file():
             deny = DenyList.from_mapping(json.loads(deny_file.read_text(encoding="utf-8")))
         skew = int(config.raw.get("scan_skew_s", DEFAULT_SKEW_S))
-        return cls(load_public_keys(Path(config.data_dir) / "keys"), deny, skew)
+        return cls(load_public_keys(Path(config.data_dir) / "keys"), deny, skew, db)
 
     def check(self, code: str, now: dt.datetime) -> MemberCode | ScanRefused:
         """The full result for a scanned or typed code (``scanner.wedge.verify_typed``)."""
-        guard = _SpentGuard(self.replay_guard)
+        return self._check(code, now)[0]
+
+    def _check(
+        self, code: str, now: dt.datetime
+    ) -> tuple[MemberCode | ScanRefused, AppCodeUse | None]:
+        guard = _SpentGuard(self.replay_guard, self.db)
         result = verify_typed(
             code, self.keys, now, deny=self.deny, skew_s=self.skew_s, replay_guard=guard
         )
+        use = None
         if isinstance(result, MemberCode) and result.member_id and guard.passed is not None:
-            code_id, until = guard.passed
-            with self._lock:
-                for member in list(self._shown):  # forget codes that expired unspent
-                    live = {k: u for k, u in self._shown[member].items() if u > now}
-                    if live:
-                        self._shown[member] = live
-                    else:
-                        del self._shown[member]
-                self._shown.setdefault(result.member_id, {})[code_id] = until
-        return result
+            use = AppCodeUse(guard.passed[0], result.member_id, guard.passed[1])
+        return result, use
 
-    def spend(self, member_id: str, now: dt.datetime) -> None:
-        """A sale committed for ``member_id``: the app codes shown for them are used up."""
-        with self._lock:
-            shown = self._shown.pop(member_id, {})
-        for code_id, until in shown.items():
-            self.replay_guard.first_use(code_id, until, now)
-
-    def member_id_for(self, code: str, now: dt.datetime) -> str | None:
-        """The member a signed app code names; None when the member cache should look the code
-        up itself (a card number, member id or phone number). Raises ScanRefusedError for a
-        forged, expired, replayed, revoked or garbled member code."""
-        result = self.check(code, now)
+    def app_code(self, code: str, now: dt.datetime) -> AppCodeUse | None:
+        """The app code and the member it names; None when the member cache should look the
+        code up itself (a card number, member id or phone number). Raises ScanRefusedError
+        for a forged, expired, replayed, revoked or garbled member code."""
+        result, use = self._check(code, now)
         if isinstance(result, ScanRefused):
             if result.reason in _REFUSE:
                 raise ScanRefusedError(result)
             return None
-        if result.kind is CodeKind.APP:
-            return result.member_id
-        return None
+        return use if result.kind is CodeKind.APP else None
+
+    def spend(self, use: AppCodeUse, receipt_no: str, now: dt.datetime) -> None:
+        """The sale ``receipt_no`` committed with this code: it is used, here and after a
+        restart. Other codes shown for the same member stay good."""
+        self.replay_guard.first_use(use.code_id, use.valid_until, now)
+        if self.db is not None:
+            with self.db.write() as conn:
+                till_records.spend_app_code(
+                    conn, use.code_id, use.member_id, receipt_no, use.valid_until, now
+                )
 
     def close(self) -> None:
         """Nothing to release (the camera reader is started and stopped by the app)."""

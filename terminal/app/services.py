@@ -26,6 +26,7 @@ from loyalty.till_records import LockoutReset
 from printer import Job
 from terminal.auth import Cashier, LockedOut, PinGuard
 from terminal.config import Config
+from terminal.scanning import AppCodeUse
 
 Clock = Callable[[], dt.datetime]
 
@@ -43,6 +44,7 @@ class MemberView:
     affordable: tuple[Reward, ...]
     other_rewards: tuple[Reward, ...]
     offline_now: int = 0  # points redeemable now without head office (loyalty.policy)
+    app_code: AppCodeUse | None = None  # the app code scanned for this sale: it spends it
 
 
 class PrinterHook(Protocol):
@@ -76,8 +78,8 @@ class ScannerHook(Protocol):
     """Member codes (terminal/scanning.py ``TillScanner``)."""
 
     def check(self, code: str, now: dt.datetime) -> object: ...
-    def member_id_for(self, code: str, now: dt.datetime) -> str | None: ...
-    def spend(self, member_id: str, now: dt.datetime) -> None: ...
+    def app_code(self, code: str, now: dt.datetime) -> AppCodeUse | None: ...
+    def spend(self, use: AppCodeUse, receipt_no: str, now: dt.datetime) -> None: ...
     def close(self) -> None: ...
 
 
@@ -145,16 +147,20 @@ class TillServices:
         """A typed or scanned code: a signed app code, a card number (also typed through another
         keyboard layout), a member id or a phone number. A forged, expired, replayed or revoked
         code raises the scanner's refusal (a ValueError whose text is the reason)."""
+        return self.identify_scan(code)[0]
+
+    def identify_scan(self, code: str) -> tuple[Member, AppCodeUse | None]:
+        """``identify``, and the app code when it was one: the sale it opens spends it."""
         code = code.strip()
         if self.scanner is not None:
-            member_id = self.scanner.member_id_for(code, self.now())
-            if member_id is not None:
-                return self.till.member(member_id)
+            use = self.scanner.app_code(code, self.now())
+            if use is not None:
+                return self.till.member(use.member_id), use
             checked = self.scanner.check(code, self.now())
             card = getattr(checked, "card_number", None)
             if card:
-                return self.till.find_member(card)
-        return self.till.find_member(code)
+                return self.till.find_member(card), None
+        return self.till.find_member(code), None
 
     def find_by_name(self, text: str, limit: int) -> list[Member]:
         """Active cached members whose name matches ``text``; ``limit + 1`` at most."""
@@ -193,11 +199,14 @@ class TillServices:
         with self.lock:
             return sales.preview(self.till, req, self.now())
 
-    def sell(self, req: SaleRequest) -> SaleResult:
+    def sell(self, req: SaleRequest, app_code: AppCodeUse | None = None) -> SaleResult:
+        """Commit the sale; ``app_code``, the code scanned for it, is used only now (a code
+        of another member is not this sale's)."""
         with self.lock:
             result = sales.sale(self.till, req, self.now())
-        if self.scanner is not None:
-            self.scanner.spend(req.member_id, self.now())  # the app code is used only now
+        code = app_code if app_code is not None and app_code.member_id == req.member_id else None
+        if self.scanner is not None and code is not None:
+            self.scanner.spend(code, result.receipt_no, self.now())
         if self.sync is not None:
             if req.authorisation is not None:
                 self.sync.capture(req.authorisation, result.receipt_no)

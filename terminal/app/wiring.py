@@ -37,7 +37,7 @@ def scanner_for(till: Till, config: Config) -> TillScanner:
             blocked_members=deny.blocked_members | file_scanner.deny.blocked_members,
         )
     skew = int(config.raw.get("scan_skew_s", 120))
-    return TillScanner(keys, deny, skew)
+    return TillScanner(keys, deny, skew, db=till.db)  # spent codes kept in the till
 
 
 def pin_guard(config: Config) -> PinGuard:

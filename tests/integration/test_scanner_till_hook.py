@@ -32,7 +32,7 @@ def services(till: Till, tmp_path: Path, now: dt.datetime) -> TillServices:
     (data / "denylist.json").write_text(json.dumps({"blocked_members": ["M000002"]}))
     config = Config(data_dir=data)
     services = TillServices(till=till, config=config, cashiers={}, clock=lambda: now)
-    services.scanner = TillScanner.from_config(config)
+    services.scanner = TillScanner.from_config(config, till.db)
     return services
 
 
@@ -46,15 +46,26 @@ def refusal(services: TillServices, code: str) -> str:
     return str(err.value)
 
 
-def test_an_app_code_is_spent_only_by_a_committed_sale(
-    services: TillServices, now: dt.datetime
+def test_an_app_code_is_spent_only_by_the_sale_it_opened_and_stays_spent(
+    services: TillServices, till: Till, now: dt.datetime
 ) -> None:
+    earlier = code_for("M000001", now, nonce=2)  # shown first, then Esc
     code = code_for("M000001", now)
+    assert services.identify(earlier).member_id == "M000001"
     assert services.identify(code).member_id == "M000001"
-    assert services.identify(code).member_id == "M000001"  # Esc and the same code again
-    services.sell(SaleRequest("M000001", "anna", (BasketLine("BASKET", "general", 1000),)))
+    member, use = services.identify_scan(code)  # Esc and the same code again: still good
+    assert member.member_id == "M000001" and use is not None
+    basket = (BasketLine("BASKET", "general", 1000),)
+    sold = services.sell(SaleRequest("M000001", "anna", basket), use)
     assert refusal(services, code) == "replay"
-    assert services.identify(code_for("M000001", now, nonce=2)).member_id == "M000001"
+    assert services.identify(earlier).member_id == "M000001"  # not the code the sale used
+    # A restarted till (a new scanner on the same file) still refuses it.
+    assert services.scanner is not None
+    services.scanner = TillScanner.from_config(services.config, till.db)
+    assert refusal(services, code) == "replay"
+    with till.db.read() as conn:
+        rows = conn.execute("SELECT member_id, receipt_no FROM spent_app_codes").fetchall()
+    assert [tuple(r) for r in rows] == [("M000001", sold.receipt_no)]
 
 
 def test_refused_app_codes_raise_with_their_reason(

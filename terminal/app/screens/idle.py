@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -51,8 +53,8 @@ class IdleScreen(TillScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="lookup")
     def lookup(self, code: str) -> None:
         try:
-            member = self.services.identify(code)
-            view = self.services.member_view(member.member_id)
+            member, app_code = self.services.identify_scan(code)
+            view = replace(self.services.member_view(member.member_id), app_code=app_code)
         except LoyaltyError as exc:
             self.post_message(m.LookupFailed(exc))
             return

@@ -20,6 +20,7 @@ from terminal.app.amounts import AmountRules, check_sale_total, read_amount, rea
 from terminal.app.screens.base import TillScreen, field
 from terminal.app.services import MemberView
 from terminal.app.widgets.member_panel import MemberPanel
+from terminal.scanning import AppCodeUse
 from terminal.shown import shown
 
 
@@ -295,10 +296,14 @@ class SaleScreen(TillScreen):
 
         self.app.push_screen(ConfirmDialog(question), answered)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sale")
     def commit(self, req: SaleRequest) -> None:
+        """Sell, with the app code scanned for this sale (read here, on the UI thread)."""
+        self.sell(req, self.view.app_code if self.view is not None else None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sale")
+    def sell(self, req: SaleRequest, app_code: AppCodeUse | None) -> None:
         try:
-            result = self.services.sell(req)
+            result = self.services.sell(req, app_code)
         except LoyaltyError as exc:
             self.post_message(m.SaleRefused(exc))
             return
