@@ -54,6 +54,7 @@ class ChangePage:
     complete: bool = False  # the last page: the till now holds every change up to server_time
     phone_keys: tuple[tuple[str, str], ...] = ()  # the chain's phone keys, the current one last
     held_decided: tuple[tuple[str, str], ...] = ()  # (entry id, released | rejected)
+    takes_phone_rehashes: bool = False  # head office reads re-hashes (loyalty/rehash.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,14 @@ def rows_from(till: Till, from_seq: int, limit: int) -> list[tuple[Any, ...]]:
         )  # fmt: skip
 
 
+_TAKES_REHASHES = "headoffice_takes_rehashes"
+
+
 def pending_rehashes(till: Till) -> list[rehash.PhoneRehash]:
+    """The re-hashes to push, once head office has said it reads them (one that predates
+    them would refuse the whole push: the outbox never waits for a re-hash)."""
+    if not till.db.meta(_TAKES_REHASHES):
+        return []
     with till.db.read() as conn:
         return rehash.pending(conn)
 
@@ -281,6 +289,7 @@ def apply_page(till: Till, page: ChangePage, now: dt.datetime | None = None) -> 
         )
         if page.phone_keys:
             set_meta(conn, "phone_keys", json.dumps([list(k) for k in page.phone_keys]))
+        set_meta(conn, _TAKES_REHASHES, "1" if page.takes_phone_rehashes else "")
         set_meta(conn, "pull_cursor", page.cursor)
         set_meta(conn, "last_pull_at", stamp)
         if page.server_time is not None:

@@ -310,6 +310,9 @@ class ChangesAnswer(Answer):
     server_time: str = ""
     phone_keys: list[PhoneKey] = []
     held_decided: list[HeldOutcome] = []  # this till's held entries head office decided
+    # Head office reads ``PushRequest.phone_rehashes``: a till sends them only then (one that
+    # predates them would refuse the whole push).
+    takes_phone_rehashes: bool = False
 
 
 class HeldOutcome(Answer):
@@ -550,4 +553,5 @@ def change_page(a: ChangesAnswer, members: Sequence[MemberSnapshot]) -> ChangePa
         complete=not a.more,
         phone_keys=tuple((k.key_id, k.key) for k in a.phone_keys),
         held_decided=tuple((h.entry_id, h.decision) for h in a.held_decided),
+        takes_phone_rehashes=a.takes_phone_rehashes,
     )

@@ -96,6 +96,7 @@ class ChangeFeed:
             cursor=cursor, more=True if len(rows) == limit else self._has_changes(tx, start),
             members=members, erased=erased, programs=programs, public_keys=keys, denied=denied,
             server_time=stamp, phone_keys=self._phone_keys(tx), held_decided=decided,
+            takes_phone_rehashes=True,
         )  # fmt: skip
 
     def _has_changes(self, tx: Tx, after: int) -> bool:
@@ -145,7 +146,7 @@ class ChangeFeed:
             cursor=_cursor(epoch, "c", end, ""), more=full, members=members,
             erased=erased, programs=programs, public_keys=self._keys(tx, list(refs["key"])),
             denied=self._denied(tx, list(refs["deny"])), server_time=stamp,
-            phone_keys=self._phone_keys(tx),
+            phone_keys=self._phone_keys(tx), takes_phone_rehashes=True,
             held_decided=outcomes(tx, terminal_id, list(refs["held"])),
         )  # fmt: skip
 

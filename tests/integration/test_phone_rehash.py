@@ -158,3 +158,30 @@ def test_an_erased_member_leaves_no_rehash_behind(shop: Shop) -> None:
     with a.db.read() as conn:
         assert conn.execute("SELECT COUNT(*) FROM phone_rehashes").fetchone()[0] == 0
     assert hq_hash(shop, ola.member_id) is None
+
+
+def test_a_till_sends_rehashes_only_to_a_head_office_that_reads_them(tmp_path: Path) -> None:
+    """A head office that predates re-hashes refuses a push with a field it does not know:
+    a till sends them only after a pull said head office reads them, and a push without any
+    leaves the field out altogether."""
+    from loyalty import outbox
+    from loyalty.outbox import ChangePage
+    from loyalty.till import Till
+    from sync import protocol as p
+    from tests.sync_fixtures import PROGRAM
+
+    till = Till.open(tmp_path / "T1", must_exist=False)
+    till.initialise("T1", PROGRAM, "program.toml")
+    with till.db.write() as conn:
+        conn.execute(
+            "INSERT INTO phone_rehashes (member_id, old_hash, phone_hash, key_id, created_at) "
+            "VALUES ('M1', ?, ?, 'p2', '2026-12-01T00:00:00.000000Z')",
+            ("a" * 64, "b" * 64),
+        )
+    assert outbox.pending_rehashes(till) == []  # never heard from head office
+    outbox.apply_page(till, ChangePage(cursor="c1", takes_phone_rehashes=True))
+    assert [r.member_id for r in outbox.pending_rehashes(till)] == ["M1"]
+    outbox.apply_page(till, ChangePage(cursor="c2"))  # head office went back a version
+    assert outbox.pending_rehashes(till) == []
+    assert b"phone_rehashes" not in p.encode(p.PushRequest("T1", []))
+    till.close()
