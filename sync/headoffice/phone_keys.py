@@ -67,6 +67,18 @@ def rotate(tx: Tx, now: dt.datetime) -> str:
     return key_id
 
 
+def schedule(tx: Tx, after: dt.timedelta = RETIRE_AFTER) -> list[dict[str, str | None]]:
+    """Each key (never its secret), oldest first: when it was superseded and when it retires
+    (None for the current one)."""
+    superseded = _superseded(tx)
+    out: list[dict[str, str | None]] = []
+    for key_id, _ in keys(tx):
+        since = superseded.get(key_id)
+        retires = to_text(from_text(since) + after) if since else None
+        out.append({"key_id": key_id, "superseded_at": since, "retires_at": retires})
+    return out
+
+
 def retire_due(tx: Tx, now: dt.datetime, after: dt.timedelta = RETIRE_AFTER) -> list[str]:
     """Remove the keys superseded at least ``after`` ago (never the current one)."""
     held = keys(tx)

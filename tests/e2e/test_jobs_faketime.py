@@ -6,6 +6,7 @@ writing anything twice, and the till's next `till sync` shows both."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -132,3 +133,28 @@ def test_head_office_jobs_on_a_moved_calendar_reach_the_till(tmp_path: Path) -> 
     finally:
         ho.stop()
     assert (balance["available"], balance["pending"], balance["tier"]) == (0, 0, "olive"), balance
+
+
+def test_a_rotated_phone_key_retires_with_the_jobs_400_days_later(tmp_path: Path) -> None:
+    """`till headoffice phone-keys --rotate` makes a new key and lists when the old one
+    retires (never a key itself); `till headoffice jobs` a day before that keeps it, and on
+    a clock past it retires it."""
+    db = tmp_path / "headoffice.sqlite"
+    listed = till(tmp_path, "headoffice", "phone-keys", "--db", str(db))
+    assert listed["rotated"] is None
+    assert [k["key_id"] for k in listed["phone_keys"]] == ["p1"]
+    rotated = till(tmp_path, "headoffice", "phone-keys", "--rotate", "--db", str(db))
+    assert rotated["rotated"] == "p2"
+    old, current = rotated["phone_keys"]
+    assert (old["key_id"], current["key_id"], current["retires_at"]) == ("p1", "p2", None)
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("SELECT value FROM settings WHERE key = 'phone_keys'").fetchone()
+    assert not any(key in json.dumps(rotated) for _, key in json.loads(stored))
+    retires = dt.datetime.fromisoformat(old["retires_at"].replace("Z", "+00:00"))
+    before = (retires - dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    after = (retires + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    jobs = ("headoffice", "jobs", "--db", str(db))
+    assert till(tmp_path, *jobs, at=before)["phone_keys_retired"] == []
+    assert till(tmp_path, *jobs, at=after)["phone_keys_retired"] == ["p1"]
+    listed = till(tmp_path, "headoffice", "phone-keys", "--db", str(db))
+    assert [k["key_id"] for k in listed["phone_keys"]] == ["p2"]
