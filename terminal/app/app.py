@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -18,6 +19,7 @@ from textual.widgets import Input
 from loyalty.errors import LoyaltyError
 from scanner.wedge import BurstDetector, WedgeScan
 from terminal.app import messages as m
+from terminal.app.bidi import VisualOrder, bidi_mode
 from terminal.app.services import TillServices
 from terminal.auth import Cashier
 from terminal.i18n import LANGUAGES, Translator, translator
@@ -61,6 +63,10 @@ class TillApp(App[None]):
         )
         self.camera: object | None = None
         self._entries_to_push = 0
+        # Right-to-left text in visual order, unless the terminal reorders it itself.
+        self._bidi = bidi_mode(raw)
+        self._visual_order = VisualOrder(lambda: self.t.right_to_left)
+        self._visual_order.enabled = self._bidi != "terminal"
         # The failure the cashier was last told of (a sync code), until a sync succeeds: the
         # same failure again (a retry, F8 then F5 with head office hung) is not told twice.
         self._told_failure: str | None = None
@@ -68,6 +74,11 @@ class TillApp(App[None]):
     @property
     def t(self) -> Translator:
         return translator(self.language)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the bidi reordering (terminal/app/bidi.py)."""
+        filters = list(super().get_line_filters())
+        return [*filters, self._visual_order] if self._visual_order.enabled else filters
 
     def on_mount(self) -> None:
         from terminal.app.screens.sign_in import SignInScreen
@@ -81,6 +92,9 @@ class TillApp(App[None]):
                     severity="error",
                     timeout=30,
                 )
+        if self._bidi is None:  # a mistyped setting would otherwise be silently ignored
+            value = str(self.services.config.raw.get("display", {}).get("bidi"))[:20]
+            self.notify(self.t("app.display.bidi_unknown", value=value), severity="error")
         self.services.listener = self.post_message
         if self.services.sync is not None:
             self.services.sync.start(self.post_message)
