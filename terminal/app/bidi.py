@@ -30,6 +30,12 @@ from textual.filter import LineFilter
 BidiMode = Literal["app", "terminal"]
 BIDI_MODES: tuple[BidiMode, ...] = ("app", "terminal")
 _RTL_CLASSES = frozenset({"R", "AL", "AN"})
+# Where characters of those classes live (Hebrew to Arabic Extended, the right-to-left mark and
+# embeddings, the presentation forms, the historic right-to-left scripts).
+_RTL_BLOCKS = re.compile(
+    "[\u0590-\u08ff\u200f\u202b\u202e\u2067\ufb1d-\ufdff\ufe70-\ufeff"
+    "\U00010800-\U00010fff\U0001e800-\U0001efff]"
+)
 
 
 def bidi_mode(raw: Mapping[str, Any]) -> BidiMode | None:
@@ -41,7 +47,13 @@ def bidi_mode(raw: Mapping[str, Any]) -> BidiMode | None:
 
 
 def needs_reordering(text: str) -> bool:
-    return any(unicodedata.bidirectional(ch) in _RTL_CLASSES for ch in text)
+    """Does ``text`` hold a right-to-left character? A quick search of the right-to-left
+    blocks first (every line of every widget passes here at each refresh), then the exact
+    test on what it found."""
+    found = _RTL_BLOCKS.search(text)
+    return found is not None and any(
+        unicodedata.bidirectional(ch) in _RTL_CLASSES for ch in text[found.start() :]
+    )
 
 
 # python-bidi's resolved level of each UTF-8 byte, in its debug answer (a pinned version's
@@ -128,7 +140,7 @@ class VisualOrder(LineFilter):
         self.right_to_left = right_to_left
 
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
-        if not any(needs_reordering(s.text) for s in segments if not s.control):
+        if not needs_reordering("".join(s.text for s in segments if not s.control)):
             return segments
         if any(s.control for s in segments):
             return segments  # cursor moves and the like: not text to reorder
