@@ -1,0 +1,118 @@
+"""Figures about members over a period or as of now: active members, repeat-purchase rate
+and purchase frequency, the tier distribution and movement, and the points outstanding with
+their money value. Definitions: docs/kpis.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from loyalty.db import from_text, to_text
+from loyalty.program import Program
+from sync.headoffice.own_entries import HEADOFFICE
+from sync.headoffice.reports.period import Period
+from sync.headoffice.reports.rates import Rate
+from sync.headoffice.reports.sql import COUNTED, IS_PURCHASE, RECEIPT, WHEN, n, shop_filter
+from sync.headoffice.store import Tx
+
+ACTIVE_DAYS = (30, 90, 365)
+EXPIRING_DAYS = (30, 90)
+
+
+def buying(tx: Tx, period: Period) -> dict[str, Any]:
+    """Over the whole period: members who bought, those who bought twice or more, purchases;
+    and members active in the 30/90/365 days to the period's end."""
+    shop_sql, shop_params = shop_filter(period.shop)
+    row = tx.one(
+        "SELECT COUNT(*), SUM(CASE WHEN t.n >= 2 THEN 1 ELSE 0 END), SUM(t.n) FROM ("
+        f"SELECT e.member_id, COUNT(DISTINCT {RECEIPT}) AS n FROM entries e "
+        f"WHERE {IS_PURCHASE} AND {WHEN} >= ? AND {WHEN} < ?"
+        + shop_sql
+        + " GROUP BY e.member_id) t",
+        [period.lo, period.hi, *shop_params],
+    )
+    buyers, repeat, purchases = (n(x) for x in row) if row else (0, 0, 0)
+    end = from_text(period.hi)
+    since = [to_text(end - dt.timedelta(days=d)) for d in ACTIVE_DAYS]
+    active = tx.one(
+        "SELECT "
+        + ", ".join(
+            f"COUNT(DISTINCT CASE WHEN {WHEN} >= ? THEN e.member_id END)" for _ in ACTIVE_DAYS
+        )  # fmt: skip
+        + f" FROM entries e WHERE {IS_PURCHASE} AND {WHEN} >= ? AND {WHEN} < ?"
+        + shop_sql,
+        [*since, since[-1], period.hi, *shop_params],
+    )
+    return {
+        "buying_members": buyers,
+        "repeat_buyers": repeat,
+        "purchases": purchases,
+        "repeat_purchase_rate": Rate(repeat, buyers).as_dict(),
+        "purchase_frequency": Rate(purchases, buyers).as_dict(),
+        "active_members": {
+            f"{d}d": n(v) for d, v in zip(ACTIVE_DAYS, active or (0,) * 3, strict=True)
+        },
+    }
+
+
+def tiers(tx: Tx, period: Period) -> dict[str, Any]:
+    """Members per tier now (chain-wide: a tier is the member's, not a shop's), and head
+    office's tier reviews in the period, from one tier to another."""
+    distribution = {
+        str(t or ""): n(c)
+        for t, c in tx.all(
+            "SELECT tier_id, COUNT(*) FROM members WHERE erased = 0 GROUP BY tier_id "
+            "ORDER BY tier_id"
+        )
+    }
+    moves: dict[str, int] = {}
+    for reason, count in tx.all(
+        f"SELECT e.reason, COUNT(*) FROM entries e WHERE e.terminal_id = '{HEADOFFICE}' "
+        f"AND e.kind = 'adjust' AND e.reason LIKE 'tier_review:%' AND {WHEN} >= ? "
+        f"AND {WHEN} < ? AND {COUNTED} GROUP BY e.reason ORDER BY e.reason",
+        [period.lo, period.hi],
+    ):
+        _, old, new = (str(reason).split(":") + ["", ""])[:3]
+        moves[f"{old}>{new}"] = n(count)
+    return {"distribution_now": distribution, "reviews_in_period": moves}
+
+
+def outstanding(tx: Tx, program: Program | None, now: dt.datetime) -> dict[str, Any]:
+    """The points members hold now (chain-wide), from head office's accounts: available
+    (spendable; pending points whose return window has closed count here), pending, the
+    overdrawn total, and the next expiring batch due within 30/90 days; each with its money
+    value at the program's points-payment rate."""
+    row = tx.one(
+        "SELECT SUM(CASE WHEN balance > 0 THEN balance ELSE 0 END), "
+        "SUM(CASE WHEN balance < 0 THEN -balance ELSE 0 END), "
+        "SUM(CASE WHEN balance < 0 THEN 1 ELSE 0 END) FROM members WHERE erased = 0"
+    )
+    available, overdrawn, overdrawn_members = (n(x) for x in row) if row else (0, 0, 0)
+    pending = 0
+    stamp = to_text(now)
+    horizons = [to_text(now + dt.timedelta(days=d)) for d in EXPIRING_DAYS]
+    expiring = [0 for _ in EXPIRING_DAYS]
+    for pending_json, points, at in tx.all(
+        "SELECT pending_json, expiring_points, expiring_at FROM members WHERE erased = 0 "
+        "AND (pending_json <> '[]' OR expiring_points > 0)"
+    ):
+        for lot, release in json.loads(pending_json):
+            if release <= stamp:
+                available += int(lot)
+            else:
+                pending += int(lot)
+        for i, horizon in enumerate(horizons):
+            if at is not None and stamp < at <= horizon:
+                expiring[i] += n(points)
+    figures = {"available": available, "pending": pending, "overdrawn": overdrawn}
+    figures.update({f"expiring_{d}d": x for d, x in zip(EXPIRING_DAYS, expiring, strict=True)})
+    rate = program.points_payment if program else None
+    return {
+        "points": figures,
+        "overdrawn_members": overdrawn_members,
+        "value_minor": {
+            k: (v * rate.value_minor // rate.points if rate else None) for k, v in figures.items()
+        },  # fmt: skip
+        "rate": {"points": rate.points, "value_minor": rate.value_minor} if rate else None,
+    }

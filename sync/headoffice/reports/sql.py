@@ -1,0 +1,56 @@
+"""The SQL pieces every report shares, written once, for SQLite and PostgreSQL alike (``?``
+placeholders, ``CASE`` rather than ``MIN``/``LEAST``, ``||`` for text).
+
+- **When an entry counts**: the till's ``occurred_at``, but never later than head office
+  received it (the rule of accounts.py: a till clock running fast cannot move its sales into
+  the future).
+- **Counted entries**: every till's entry and head office's own compensations (expiry, tier
+  review, once-only take-backs and refunds, released held entries); a merge's moves (the
+  duplicate member's entries moved out and into the member kept) are transfers between two
+  ids of one shopper and are left out, so the original entries count once.
+- **A purchase**: one receipt of a till (``terminal_id`` + ``receipt_no``) with an earning or a
+  redemption on it; a refund's receipt carries only reversals and is not a purchase.
+- **Member spend**: the eligible spend of the sale's ``base`` earn lines, less the spend its
+  refunds took back (``reverse`` lines with reason ``refund:base``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sync.headoffice.own_entries import HEADOFFICE
+
+WHEN = "(CASE WHEN e.occurred_at < e.received_at THEN e.occurred_at ELSE e.received_at END)"
+OWN_REASONS = ("expiry", "tier_review:%", "released:%", "already_%", "above_face_value%")
+COUNTED = (
+    f"(e.terminal_id <> '{HEADOFFICE}' OR "
+    + " OR ".join(f"e.reason LIKE '{r}'" for r in OWN_REASONS)
+    + ")"
+)
+IS_PURCHASE = (
+    f"(e.terminal_id <> '{HEADOFFICE}' AND e.receipt_no IS NOT NULL "
+    "AND e.kind IN ('earn', 'bonus', 'redeem', 'donate'))"
+)
+RECEIPT = "(e.terminal_id || '/' || e.receipt_no)"
+SPEND = (
+    "(CASE WHEN e.kind = 'earn' AND e.reason = 'base' THEN e.amount_minor "
+    "WHEN e.kind = 'reverse' AND e.reason = 'refund:base' THEN e.amount_minor ELSE 0 END)"
+)
+
+
+def shop_filter(shop: str | None, column: str = "e.terminal_id") -> tuple[str, list[Any]]:
+    """`` AND <column> = ?`` for one shop, nothing for the chain."""
+    return ("", []) if shop is None else (f" AND {column} = ?", [shop])
+
+
+def buckets_cte(bounds: Sequence[tuple[str, str, str]]) -> tuple[str, list[Any]]:
+    """``WITH b (k, lo, hi) AS (VALUES ...)``: the buckets as a table to join on."""
+    values = ", ".join("(?, ?, ?)" for _ in bounds)
+    params = [x for bound in bounds for x in bound]
+    return f"WITH b (k, lo, hi) AS (VALUES {values}) ", params
+
+
+def n(value: Any) -> int:
+    """An aggregate's integer (``SUM`` over no rows is NULL; PostgreSQL's is a Decimal)."""
+    return 0 if value is None else int(value)
