@@ -32,6 +32,7 @@ FORBIDDEN = {
     "scanner": {"loyalty", "printer", "sync", "terminal", "textual", "httpx", "escpos"},
     "printer": {"loyalty", "scanner", "sync", "terminal", "textual", "httpx", "cv2", "pyzbar"},
     "sync": {"scanner", "printer", "terminal", "textual", "escpos", "cv2", "pyzbar"},
+    "display": {"loyalty", "scanner", "printer", "sync", "terminal", "textual", "httpx", "cv2"},
 }
 
 
