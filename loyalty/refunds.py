@@ -16,11 +16,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loyalty import ledger, members
+from loyalty import ledger, members, pos_sales
 from loyalty.balance import Balance, compute
 from loyalty.db import to_text
 from loyalty.errors import BadInput, NotFound, Refused
 from loyalty.ledger import Entry, NewEntry
+from loyalty.pos_sales import PosRef
 from loyalty.rules import BasketLine, reversal
 from loyalty.sales import next_receipt_no, store_figures
 from loyalty.till import Till, _aware, check_cashier
@@ -127,12 +128,15 @@ def refund(
     lines: Sequence[BasketLine] | None = None,
     now: dt.datetime | None = None,
     _preview: bool = False,
+    pos: PosRef | None = None,
 ) -> RefundResult:
     now = _aware(now)
     check_cashier(cashier_id)
     program = till.program
     stamp = to_text(now)
     with till.db.write() as conn:
+        if pos is not None:
+            pos_sales.check_new(conn, "refund", pos)
         sale, bought, done, category = _amounts(conn, till, receipt_no)
         if lines is None:
             lines = [
@@ -222,6 +226,8 @@ def refund(
         )  # fmt: skip
         after = compute(program, member, ledger.unacked_for_member(conn, member_id), now)
         store_figures(conn, new_no, before, after)
+        if pos is not None:
+            pos_sales.record(conn, "refund", pos, new_no, stamp)
         result = RefundResult(
             new_no, receipt_no, now, amount, whole, tuple(entries),
             reversed_total - shortfall, returned, shortfall, before, after,

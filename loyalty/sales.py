@@ -11,12 +11,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loyalty import denylist, ledger, members, policy
+from loyalty import denylist, ledger, members, policy, pos_sales
 from loyalty.balance import Balance, compute, figures_json
 from loyalty.db import from_text, set_meta, to_text
 from loyalty.errors import BadInput, NotFound, Refused
 from loyalty.ledger import Entry, NewEntry
 from loyalty.policy import Authorisation, Override
+from loyalty.pos_sales import PosRef
 from loyalty.program import Program
 from loyalty.rules import BasketLine, EarnLine, MemberContext, Pricing, earn, once_key, price
 from loyalty.till import Till, _aware, check_cashier
@@ -33,6 +34,7 @@ class SaleRequest:
     payment_points: int = 0
     authorisation: Authorisation | None = None
     override: Override | None = None
+    pos: PosRef | None = None  # the POS's own sale id: recorded with the sale, once
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,8 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
     program = till.program
     stamp = to_text(now)
     with till.db.write() if commit else till.db.read() as conn:
+        if commit and req.pos is not None:
+            pos_sales.check_new(conn, "sale", req.pos)
         member = members.get(conn, req.member_id)
         if member is None:
             raise NotFound("unknown_member", member=req.member_id[:40])
@@ -171,6 +175,8 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
             )  # fmt: skip
             after = compute(program, member, [*unacked, *entries], now)
             store_figures(conn, receipt_no, before, after)
+            if req.pos is not None:
+                pos_sales.record(conn, "sale", req.pos, receipt_no, stamp)
         else:
             entries = []
             after = _preview_after(program, member, unacked, new, now, till, req.cashier_id)

@@ -347,3 +347,28 @@ CREATE TRIGGER spent_app_codes_no_delete BEFORE DELETE ON spent_app_codes
 BEGIN SELECT RAISE(ABORT, 'spent_app_codes is append-only'); END
 """,
     )
+
+
+@migration
+def m013_pos_sales(db: Database) -> None:
+    # The sales and refunds a shop's POS submitted through the till's API, by the POS's own id:
+    # written in the transaction of the sale (or refund) they name, so a retried call finds
+    # the first one and never records twice. ``fingerprint`` is a digest of the request, so
+    # the same id with another body is told apart. Never changed.
+    _run(
+        db,
+        """
+CREATE TABLE pos_sales (
+    kind TEXT NOT NULL CHECK (kind IN ('sale', 'refund')),
+    pos_sale_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    receipt_no TEXT NOT NULL UNIQUE,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (kind, pos_sale_id)
+) STRICT;
+CREATE TRIGGER pos_sales_no_update BEFORE UPDATE ON pos_sales
+BEGIN SELECT RAISE(ABORT, 'pos_sales is append-only'); END;
+CREATE TRIGGER pos_sales_no_delete BEFORE DELETE ON pos_sales
+BEGIN SELECT RAISE(ABORT, 'pos_sales is append-only'); END
+""",
+    )

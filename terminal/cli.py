@@ -34,6 +34,7 @@ COMMANDS: tuple[str, ...] = (
     "scan",
     "receipt",
     "sync",
+    "api",
     "headoffice",
 )
 

@@ -214,34 +214,74 @@ def sale_or_refund(
     else:
         blocks.append(Row(t("receipt.refunded"), money(f.total_minor), Emphasis.LARGE))
     blocks.append(Separator("-"))
-    earned = [e for e in f.entries if e.kind in ("earn", "bonus") and e.points]
-    if earned:
-        blocks.append(Line(t("receipt.earned"), Emphasis.BOLD))
-        for e in earned:
-            blocks.append(Row(_earn_label(t, program, e.reason, lang), t.number(e.points)))
-    # Each reward's points on a line that names it (an experience has no amount to show
-    # otherwise); points paid as money are on the payment line above and in the total here.
-    for e in f.entries:
-        if e.kind in REDEEMING_KINDS and e.reward_id:
-            got = program.reward(e.reward_id)
-            name = localised(got.name, lang) if got else e.reward_id
-            blocks.append(Row(t("receipt.redeemed_for", reward=name), t.number(e.points)))
-    redeemed = -sum(e.points for e in f.entries if e.kind in REDEEMING_KINDS and not e.reward_id)
-    if redeemed:
-        blocks.append(Row(t("receipt.redeemed"), t.number(-redeemed)))
-    taken = -sum(e.points for e in f.entries if e.kind == "reverse" and e.points < 0)
-    given = sum(e.points for e in f.entries if e.kind == "reverse" and e.points > 0)
-    if taken:
-        blocks.append(Row(t("receipt.points_reversed"), t.number(-taken)))
-    if given:
-        blocks.append(Row(t("receipt.points_returned"), t.number(given)))
-    blocks += _balance_blocks(t, program, f.after, f.before, f.balance_at)
+    blocks += _points_blocks(t, f, program)
     blocks += [
         Separator("blank"),
         Code(f.receipt_no, f.receipt_no),
         Line(t("receipt.thanks"), align=Align.CENTER),
     ]
     return _document(t, f.receipt_no, title, blocks, kick=kick_drawer and f.kind == "sale")
+
+
+def _points_blocks(t: Translator, f: Facts, program: Program) -> list[Block]:
+    """What a sale or refund did to the member's points, and their balance after it."""
+    lang = t.lang
+    out: list[Block] = []
+    earned = [e for e in f.entries if e.kind in ("earn", "bonus") and e.points]
+    if earned:
+        out.append(Line(t("receipt.earned"), Emphasis.BOLD))
+        for e in earned:
+            out.append(Row(_earn_label(t, program, e.reason, lang), t.number(e.points)))
+    # Each reward's points on a line that names it (an experience has no amount to show
+    # otherwise); points paid as money are on the payment line above and in the total here.
+    for e in f.entries:
+        if e.kind in REDEEMING_KINDS and e.reward_id:
+            got = program.reward(e.reward_id)
+            name = localised(got.name, lang) if got else e.reward_id
+            out.append(Row(t("receipt.redeemed_for", reward=name), t.number(e.points)))
+    redeemed = -sum(e.points for e in f.entries if e.kind in REDEEMING_KINDS and not e.reward_id)
+    if redeemed:
+        out.append(Row(t("receipt.redeemed"), t.number(-redeemed)))
+    taken = -sum(e.points for e in f.entries if e.kind == "reverse" and e.points < 0)
+    given = sum(e.points for e in f.entries if e.kind == "reverse" and e.points > 0)
+    if taken:
+        out.append(Row(t("receipt.points_reversed"), t.number(-taken)))
+    if given:
+        out.append(Row(t("receipt.points_returned"), t.number(given)))
+    out += _balance_blocks(t, program, f.after, f.before, f.balance_at)
+    return out
+
+
+def loyalty_block(f: Facts, program: Program, member: Member) -> Receipt:
+    """Only the loyalty part of a sale's or refund's receipt, in the member's language: what
+    a shop's POS prints under its own receipt (the till API, the printer bridge)."""
+    t = translator(member.language)
+    blocks: list[Block] = [
+        Separator("-"),
+        Row(t("receipt.member"), shown(member.display_name)),
+        *_points_blocks(t, f, program),
+        Separator("-"),
+    ]
+    return _document(t, f.receipt_no, "", blocks, kick=False)
+
+
+def facts_from_store(till: Till, receipt_no: str, now: dt.datetime) -> tuple[Facts, Member]:
+    """A stored sale's or refund's facts and its member (raises NotFound)."""
+    record: dict[str, Any] = till.sale_record(receipt_no)
+    member = till.member(str(record["member_id"]), denied_ok=True)
+    figures = till.sale_figures(receipt_no)
+    before, after, at = (
+        (*figures, None) if figures else (None, till.balance(member.member_id, now), now)
+    )
+    facts = Facts(
+        str(record["kind"]), receipt_no, from_text(str(record["occurred_at"])),
+        str(record["terminal_id"]), str(record["cashier_id"]), str(record["currency"]),
+        int(record["total_minor"]), int(record["discount_minor"]), int(record["donation_minor"]),
+        int(record["payment_points"]), int(record["payment_minor"]), int(record["paid_minor"]),
+        record["reward_id"], record["refund_of"], tuple(till.receipt_entries(receipt_no)),
+        before, after, at,
+    )  # fmt: skip
+    return facts, member
 
 
 def from_sale(result: SaleResult, req_cashier: str, till: Till, shop: Shop) -> Receipt:
@@ -273,22 +313,8 @@ def from_store(till: Till, receipt_no: str, shop: Shop, now: dt.datetime) -> Rec
     """Rebuild a receipt from the sale record, its ledger entries and the balances stored with
     it (raises NotFound): the same figures as the day of the sale. Only a sale from before the
     till stored them shows the balance of ``now``, labelled with its date."""
-    record: dict[str, Any] = till.sale_record(receipt_no)
-    program = till.program
-    member = till.member(str(record["member_id"]), denied_ok=True)
-    figures = till.sale_figures(receipt_no)
-    before, after, at = (
-        (*figures, None) if figures else (None, till.balance(member.member_id, now), now)
-    )
-    facts = Facts(
-        str(record["kind"]), receipt_no, from_text(str(record["occurred_at"])),
-        str(record["terminal_id"]), str(record["cashier_id"]), str(record["currency"]),
-        int(record["total_minor"]), int(record["discount_minor"]), int(record["donation_minor"]),
-        int(record["payment_points"]), int(record["payment_minor"]), int(record["paid_minor"]),
-        record["reward_id"], record["refund_of"], tuple(till.receipt_entries(receipt_no)),
-        before, after, at,
-    )  # fmt: skip
-    return sale_or_refund(facts, program, member, shop, kick_drawer=False)
+    facts, member = facts_from_store(till, receipt_no, now)
+    return sale_or_refund(facts, till.program, member, shop, kick_drawer=False)
 
 
 def enrolment_no(card_number: str) -> str:

@@ -44,6 +44,8 @@ def prepare(folder: Path, language: str) -> Path:
     finally:
         till.close()
     lines = [f'language = "{language}"', 'shop_name = "Olive & Oak, Ermou 12, Athens"', ""]
+    # The till API for a POS, on a free port of 127.0.0.1 (the URL is printed at start).
+    lines += ["[pos_api]", "enabled = true", "port = 0", ""]
     for cashier_id, (name, pin, manager) in DEMO_CASHIERS.items():
         lines += [
             f"[cashiers.{cashier_id}]",
@@ -98,9 +100,11 @@ def samples(data: Path) -> Path:
 def run(args: argparse.Namespace) -> None:
     from terminal.app.app import build_app
     from terminal.app.wiring import build_services
+    from terminal.pos.serve import start_if_configured
 
     folder = Path(tempfile.mkdtemp(prefix="till-demo-"))
     server = None
+    api = None
     try:
         language = args.language or load(None, None).language
         data = prepare(folder, language)
@@ -110,7 +114,10 @@ def run(args: argparse.Namespace) -> None:
         config = load(str(data), None)
         services = build_services(config)
         services.headoffice_down = down
+        api = start_if_configured(services.till, config, services.scanner)
         where = f"head office {server.url}" if server else "no head office (offline)"
+        if api is not None:
+            where += f", POS API {api.url} (token in {data / 'pos_api.token'})"
         print(
             f"till demo: data in {data}, {where}; cashier anna PIN 1234, manager maria PIN "
             f"9999; type card 400000000002 or scan the codes in {data / 'samples'}",
@@ -118,6 +125,8 @@ def run(args: argparse.Namespace) -> None:
         )
         build_app(services, config.language, config.raw.get("keys") or {}).run()
     finally:
+        if api is not None:
+            api.stop()
         if server is not None:
             server.stop()
         if not args.keep:

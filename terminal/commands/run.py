@@ -23,6 +23,13 @@ def run(args: argparse.Namespace) -> None:
         raise CommandError(
             "cli.error.no_cashiers", file=str(config.config_file or config.data_dir / "config.toml")
         )
+    from terminal.pos.serve import start_if_configured
+
     services = build_services(config)
     keymap = config.raw.get("keys") or {}
-    build_app(services, config.language, keymap).run()
+    api = start_if_configured(services.till, config, services.scanner)
+    try:
+        build_app(services, config.language, keymap).run()
+    finally:
+        if api is not None:
+            api.stop()

@@ -1,0 +1,118 @@
+"""Run the till API on a real socket with uvicorn: in the foreground (``till api``) or in a
+background thread beside the till app (``till run``, ``till demo``) and in tests.
+
+Settings, in the till's config file::
+
+    [pos_api]
+    enabled = true          # till run / till demo start it
+    host = "127.0.0.1"      # the shop's network address to let a POS on another machine in
+    port = 8760
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from loyalty.till import Till
+from terminal.config import Config
+from terminal.pos.app import create_app
+from terminal.pos.service import PosService
+from terminal.pos.token import ensure_token
+from terminal.scanning import TillScanner
+
+DEFAULT_PORT = 8760
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+
+    @classmethod
+    def from_config(cls, config: Config) -> ApiSettings:
+        raw: Any = config.raw.get("pos_api") or {}
+        if not isinstance(raw, dict):
+            raw = {}
+        return cls(bool(raw.get("enabled", False)), str(raw.get("host", "127.0.0.1")),
+                   int(raw.get("port", DEFAULT_PORT)))  # fmt: skip
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+class ApiServer:
+    """The till API in a thread: ``with ApiServer(till, config, port=0) as url:``."""
+
+    def __init__(
+        self,
+        till: Till,
+        config: Config,
+        host: str | None = None,
+        port: int | None = None,
+        scanner: TillScanner | None = None,
+    ) -> None:
+        """``scanner``: the app's own (so an app code spent at the POS is spent on screen too)."""
+        settings = ApiSettings.from_config(config)
+        self.host = host or settings.host
+        self.port = settings.port if port is None else port
+        self.service = PosService(till, config, scanner)
+        self.app = create_app(self.service, ensure_token(config.data_dir))
+        self.sock: socket.socket | None = None
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.sock is not None
+        host, port = self.sock.getsockname()[:2]
+        return f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
+
+    def start(self) -> str:
+        self.sock = bind(self.host, self.port)
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
+                                lifespan="off", timeout_keep_alive=30)  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True, name="pos-api"
+        )
+        self.thread.start()
+        while not self.server.started and self.thread.is_alive():
+            threading.Event().wait(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        if self.sock is not None:
+            self.sock.close()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_if_configured(till: Till, config: Config, scanner: object = None) -> ApiServer | None:
+    """For ``till run`` and ``till demo``: the API in a thread when ``[pos_api] enabled``
+    (``scanner``: the app's scanner hook, shared when it is the till's own)."""
+    if not ApiSettings.from_config(config).enabled:
+        return None
+    shared = scanner if isinstance(scanner, TillScanner) else None
+    server = ApiServer(till, config, scanner=shared)
+    server.start()
+    return server
