@@ -211,7 +211,7 @@ class PosService:
         return wire.LoyaltyBlock(
             t.lang, earned, sum(per_reason.values()), redeemed,
             facts.before.available if facts.before else None, self._balance(facts.after),
-            [line.rstrip() for line in text.splitlines()],
+            [line.rstrip() for line in text.strip("\n").splitlines()],
         )  # fmt: skip
 
     def sale_answer(self, pos_sale_id: str, receipt_no: str, now: dt.datetime) -> wire.SaleAnswer:
