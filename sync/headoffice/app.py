@@ -25,6 +25,7 @@ from starlette.routing import Route
 from sync import protocol as p
 from sync.headoffice.admission import inflate
 from sync.headoffice.openapi import openapi_document
+from sync.headoffice.reports.http import kpis_answer
 from sync.headoffice.roles import ADMIN_ONLY, ROUTE_ROLES, refusal
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.service import HeadOffice, MintCode, decode_request
@@ -272,6 +273,10 @@ def create_app(
         req = decode_request(p.HeldDecisionRequest, await _body(request))
         return _json(await run_in_threadpool(ho.decide_held, entry_id, req, ho.clock()))
 
+    async def kpis(request: Request) -> Response:
+        await admin(request)
+        return await kpis_answer(ho, request)
+
     async def suspend(request: Request) -> Response:
         await admin(request)
         terminal_id = _path_param(request, "terminal_id", p.Identifier, "malformed_terminal_id")
@@ -319,6 +324,7 @@ def create_app(
         route("/v1/alerts/{alert_id}/ack", ack_alert, "POST"),
         route("/v1/held", held, "GET"),
         route("/v1/held/{entry_id}/decision", decide_held, "POST"),
+        route("/v1/reports/kpis", kpis, "GET"),
     ]
     app = Starlette(
         routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)]

@@ -56,6 +56,22 @@ def _path_param(name: str, pattern: str) -> dict[str, Any]:
 _ID = r"^[A-Za-z0-9_-]{1,32}$"
 
 
+def _query_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _report_answers() -> dict[str, Any]:
+    out = _answers(200, None)
+    out["200"] = {
+        "description": "the report (docs/kpis.md)",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+    return out
+
+
 def _ecma_patterns(schema: Any) -> Any:
     """The protocol's Python patterns end in ``\\Z`` (see sync.protocol); in JSON Schema's
     ECMA-262 regexes the same end of text is ``$``."""
@@ -287,6 +303,22 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [_path_param("entry_id", r"^[A-Za-z0-9-]{1,64}$")],
                 "requestBody": _body(p.HeldDecisionRequest),
                 "responses": _answers(200, p.HeldEntry, 404, 409),
+            }
+        },
+        "/v1/reports/kpis": {
+            "get": {
+                "operationId": "kpis",
+                "description": "The program's KPIs for a period of shop days, by day, week or "
+                "month, for one till or the chain (docs/kpis.md): JSON, or the buckets as CSV. "
+                "A reversed, future or over-long range or an unknown shop is a 422 problem.",
+                "parameters": [
+                    _query_param("from", {"type": "string", "format": "date"}),
+                    _query_param("to", {"type": "string", "format": "date"}),
+                    _query_param("by", {"type": "string", "enum": ["day", "week", "month"]}),
+                    _query_param("shop", {"type": "string", "maxLength": 200}),
+                    _query_param("format", {"type": "string", "enum": ["json", "csv"]}),
+                ],
+                "responses": _report_answers(),
             }
         },
         "/v1/alerts": {

@@ -45,6 +45,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/alerts/{alert_id}/ack"): _A,
     ("GET", "/v1/held"): _A,
     ("POST", "/v1/held/{entry_id}/decision"): _A,
+    ("GET", "/v1/reports/kpis"): _A,
 }
 
 

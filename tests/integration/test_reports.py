@@ -153,12 +153,12 @@ def test_a_year_later_points_expire_tiers_lapse_and_the_cohort_stops_buying(shop
 @pytest.mark.parametrize(
     ("args", "code"),
     [
-        (("2026-11-20", "2026-11-01"), "reports.range_reversed"),
-        (("2026-11-01", "2026-12-01"), "reports.range_in_future"),
-        (("2016-11-01", "2026-11-01"), "reports.range_too_long"),
-        (("2026-13-01", "2026-11-01"), "reports.bad_date"),
-        (("2026-11-01", "2026-11-20", "fortnight"), "reports.bad_grouping"),
-        (("2026-11-01", "2026-11-20", "day", "NOWHERE"), "reports.unknown_shop"),
+        (("2026-11-20", "2026-11-01"), "range_reversed"),
+        (("2026-11-01", "2026-12-01"), "range_in_future"),
+        (("2016-11-01", "2026-11-01"), "range_too_long"),
+        (("2026-13-01", "2026-11-01"), "bad_date"),
+        (("2026-11-01", "2026-11-20", "fortnight"), "bad_grouping"),
+        (("2026-11-01", "2026-11-20", "day", "NOWHERE"), "unknown_shop"),
     ],
 )
 def test_bad_input_is_refused_with_a_code_never_a_figure(

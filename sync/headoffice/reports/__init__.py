@@ -27,7 +27,7 @@ from sync.headoffice.reports import cohorts, health, ledger, members
 from sync.headoffice.reports.period import GROUPINGS, MAX_DAYS, Period, ReportError, period
 from sync.headoffice.reports.rates import Rate, per
 
-__all__ = ["GROUPINGS", "MAX_DAYS", "ReportError", "csv_text", "report"]
+__all__ = ["GROUPINGS", "MAX_DAYS", "ReportError", "csv_text", "for_headoffice", "report"]
 
 _SUMMED = (
     "enrolments", "points_issued", "points_redeemed", "points_expired", "points_reversed",
@@ -47,12 +47,12 @@ def report(
 ) -> dict[str, Any]:
     """The whole report for a period; raises ReportError for bad input."""
     if program is None:
-        raise ReportError("reports.no_program")
+        raise ReportError("no_program")
     asked = period(program.timezone, now, start, end, by, shop)
     with store.transaction() as tx:
         if shop is not None and tx.one("SELECT 1 FROM tills WHERE terminal_id = ?",
                                        (shop,)) is None:  # fmt: skip
-            raise ReportError("reports.unknown_shop", shop=shop[:80])
+            raise ReportError("unknown_shop", shop=shop[:80])
         buckets = ledger.per_bucket(tx, asked)
         whole = _whole(buckets, members.buying(tx, asked))
         whole.update(ledger.rewards(tx, asked, program))
@@ -66,6 +66,14 @@ def report(
             "cohorts": cohorts.cohorts(tx, asked),
             "tills": health.tills(tx, now, shop),
         }
+
+
+def for_headoffice(ho: Any, start: str | None = None, end: str | None = None, by: str = "day",
+                   shop: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """``report`` of a HeadOffice, with its current program, on its clock."""
+    with ho.store.transaction() as tx:
+        program = ho.program(tx)
+    return report(ho.store, program, ho.clock(), start, end, by, shop)
 
 
 def _query(asked: Period, now: dt.datetime) -> dict[str, Any]:

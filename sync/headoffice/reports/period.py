@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from loyalty.db import to_text
@@ -20,12 +21,14 @@ DEFAULT_DAYS = 30
 
 
 class ReportError(Exception):
-    """Refused input: ``code`` (``reports.<what>``) and the parameters its message needs."""
+    """Refused input: ``code`` (``range_reversed``...) and the parameters its message needs
+    (the API answers it as a 422 problem; ``till headoffice report`` translates
+    ``headoffice.report.<code>``)."""
 
-    def __init__(self, code: str, **params: object) -> None:
+    def __init__(self, code: str, **params: Any) -> None:
         super().__init__(code)
         self.code = code
-        self.params = params
+        self.params: dict[str, Any] = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +85,17 @@ def _bucket_of(day: dt.date, by: str) -> tuple[str, dt.date]:
     return f"{day.year}-{day.month:02d}", first_next
 
 
+EARLIEST = dt.date(2000, 1, 1)  # before any ledger; keeps every bound a valid UTC time
+
+
 def parse_day(text: str, field: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
-        raise ReportError("reports.bad_date", field=field, value=text[:40]) from None
+        day = None
+    if day is None or day < EARLIEST or len(text) != 10:
+        raise ReportError("bad_date", field=field, value=text[:40])
+    return day
 
 
 def period(
@@ -101,13 +110,14 @@ def period(
     today = now.astimezone(tz).date()
     last = parse_day(end, "to") if end else today
     first = parse_day(start, "from") if start else last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    first = max(first, EARLIEST)
     if by not in GROUPINGS:
-        raise ReportError("reports.bad_grouping", value=by[:40], allowed=", ".join(GROUPINGS))
+        raise ReportError("bad_grouping", value=by[:40], allowed=", ".join(GROUPINGS))
     if first > last:
-        raise ReportError("reports.range_reversed", start=first.isoformat(), end=last.isoformat())
+        raise ReportError("range_reversed", start=first.isoformat(), end=last.isoformat())
     if last > today:
-        raise ReportError("reports.range_in_future", end=last.isoformat(), today=today.isoformat())
+        raise ReportError("range_in_future", end=last.isoformat(), today=today.isoformat())
     days = (last - first).days + 1
     if days > MAX_DAYS:
-        raise ReportError("reports.range_too_long", days=days, maximum=MAX_DAYS)
+        raise ReportError("range_too_long", days=days, maximum=MAX_DAYS)
     return Period(first, last, by, shop, tz, now)
