@@ -3,6 +3,8 @@ API serving it on 127.0.0.1 (a real uvicorn on a free port), for the POS tests."
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +13,15 @@ import httpx
 import pytest
 
 from loyalty.till import Till
+from scanner.codes import mint_app_code
+from scanner.keys import load_private_key
 from terminal import config as config_mod
 from terminal.pos.serve import ApiServer
 from terminal.pos.token import token_path
 
 ROOT = Path(__file__).resolve().parent.parent
+KEYS = ROOT / "fixtures" / "keys"
+TEST_KEY = load_private_key(KEYS / "test-2026.TEST-ONLY-private.pem")
 
 
 def make_data_dir(folder: Path, extra_config: str = "") -> Path:
@@ -27,7 +33,15 @@ def make_data_dir(folder: Path, extra_config: str = "") -> Path:
     finally:
         till.close()
     (folder / "config.toml").write_text('language = "en"\n' + extra_config, encoding="utf-8")
+    (folder / "keys").mkdir(exist_ok=True)
+    shutil.copy(KEYS / "test-2026.pub", folder / "keys")  # app codes signed with the test key
     return folder
+
+
+def app_code(member_id: str, nonce: int = 1) -> str:
+    """A signed app code, valid now for five minutes."""
+    now = dt.datetime.now(dt.UTC)
+    return mint_app_code(TEST_KEY, "test-2026", member_id, now, 300, nonce.to_bytes(4, "big"))
 
 
 @dataclass

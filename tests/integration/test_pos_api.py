@@ -17,7 +17,7 @@ from openapi_spec_validator import validate
 
 from terminal.pos.openapi import openapi_document
 from terminal.pos.token import token_path
-from tests.pos_fixtures import Api, api
+from tests.pos_fixtures import Api, api, app_code
 
 __all__ = ["api"]
 
@@ -200,3 +200,24 @@ def test_refunds_by_the_pos_sale_id(api: Api) -> None:
     assert (unknown.status_code, unknown.json()["code"]) == (404, "pos_unknown_sale")
     row = api.till.db.one("SELECT count(*) AS n FROM sales WHERE kind = 'refund'")
     assert row is not None and row["n"] == 2
+
+
+def test_a_scanned_app_code_identifies_and_is_spent_by_its_sale(api: Api) -> None:
+    code = app_code("M000003", nonce=7)
+    r = api.http.post("/v1/members/identify", json={"code": code})
+    assert r.status_code == 200, r.text
+    assert r.json()["member_id"] == "M000003"
+    sale = {**SALE, "pos_sale_id": "APP-1", "member": code}
+    first = api.http.post("/v1/sales", json=sale)
+    assert first.status_code == 200, first.text
+    assert first.json()["member_id"] == "M000003"
+    # The POS retries with the code its sale spent: the first answer, nothing new.
+    assert api.http.post("/v1/sales", json=sale).json() == first.json()
+    # Another sale with that code is a replay.
+    other = {**sale, "pos_sale_id": "APP-2"}
+    r = api.http.post("/v1/sales", json=other, headers={"Accept-Language": "ro"})
+    assert (r.status_code, r.json()["code"]) == (422, "scan_replay"), r.text
+    forged = code[:-4] + ("AAAA" if not code.endswith("AAAA") else "BBBB")
+    r = api.http.post("/v1/members/identify", json={"code": forged})
+    assert r.status_code == 422 and r.json()["code"].startswith("scan_")
+    assert api.sales() == 1
