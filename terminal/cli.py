@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "sync",
     "api",
     "headoffice",
+    "display",
 )
 
 EXIT_BAD_INPUT = 2

@@ -96,6 +96,12 @@ class TillApp(App[None]):
             value = str(self.services.config.raw.get("display", {}).get("bidi"))[:20]
             self.notify(self.t("app.display.bidi_unknown", value=value), severity="error")
         self.services.listener = self.post_message
+        if self.services.display_down is not None:
+            self.notify(
+                self.t("display.unavailable", detail=self.services.display_down[:120]),
+                severity="warning",
+                timeout=30,
+            )
         if self.services.sync is not None:
             self.services.sync.start(self.post_message)
         self.printer_state = "ready" if self.services.printer is not None else "none"
@@ -210,6 +216,8 @@ class TillApp(App[None]):
         while len(self.screen_stack) > 2:
             await self.pop_screen()
         self.cashier = None
+        if self.services.display is not None:
+            self.services.display.closed()
         screen = SignInScreen()
         await self.switch_screen(screen)
         screen.tell_signed_out(cashier.name)
@@ -265,6 +273,8 @@ class TillApp(App[None]):
         from terminal.app.screens.idle import IdleScreen
 
         self.cashier = event.cashier
+        if self.services.display is not None:
+            self.services.display.cleared()
         self.switch_screen(IdleScreen())
         self.start_camera()
         printer = self.services.printer
@@ -322,6 +332,20 @@ class TillApp(App[None]):
         elif showing is not sale:
             self.push_screen(sale)
         sale.load(event.view)
+        if self.services.display is not None:
+            member = event.view.member
+            self.services.display.member_identified(
+                member.display_name, member.language, event.view.balance
+            )
+
+    # -- the shopper display follows the sale (terminal/shopper_feed.py; never waits) -------
+    def on_sale_previewed(self, event: m.SalePreviewed) -> None:
+        if self.services.display is not None:
+            self.services.display.basket_previewed(event.result)
+
+    def on_sale_cancelled(self, _event: m.SaleCancelled) -> None:
+        if self.services.display is not None:
+            self.services.display.cleared()
 
     # -- events from workers --------------------------------------------------------------------
     def on_sale_committed(self, event: m.SaleCommitted) -> None:
@@ -330,6 +354,8 @@ class TillApp(App[None]):
         from terminal.app.screens.sale import SaleScreen
 
         self.refresh_counts()
+        if self.services.display is not None:
+            self.services.display.sale_committed(event.result)
         if isinstance(self.screen, SaleScreen):
             self.pop_screen()
         if isinstance(self.screen, IdleScreen):

@@ -92,6 +92,11 @@ class SaleCommitted(Message):
 
 
 @dataclass
+class SaleCancelled(Message):
+    """The cashier left the sale screen without a sale (Esc)."""
+
+
+@dataclass
 class AuthorisationGranted(Message):
     """Head office holds the points for this sale."""
 

@@ -83,6 +83,18 @@ class ScannerHook(Protocol):
     def close(self) -> None: ...
 
 
+class DisplayHook(Protocol):
+    """The shopper display's feed (terminal/shopper_feed.py ``ShopperFeed``): every call
+    returns at once, the feed's own thread builds and publishes the view."""
+
+    def member_identified(self, display_name: str, language: str, balance: Balance) -> None: ...
+    def basket_previewed(self, result: SaleResult) -> None: ...
+    def sale_committed(self, result: SaleResult) -> None: ...
+    def cleared(self) -> None: ...
+    def closed(self) -> None: ...
+    def stop(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class HeadOfficeDown:
     """Why the head office this till should have is not there (the demo's local one did not
@@ -103,6 +115,8 @@ class TillServices:
     printer: PrinterHook | None = None
     sync: HeadOfficeHook | None = None
     scanner: ScannerHook | None = None
+    display: DisplayHook | None = None  # the shopper display, when configured
+    display_down: str | None = None  # why the configured shopper display did not start
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Wrong PINs per cashier id, on this till's clock (sign-in, lock screen, overrides).
     pins: PinGuard = field(default_factory=PinGuard)
@@ -267,4 +281,6 @@ class TillServices:
             stop = getattr(part, "close", None)
             if stop is not None:
                 stop()
+        if self.display is not None:
+            self.display.stop()
         self.till.close()

@@ -18,6 +18,7 @@ from terminal.auth import PinGuard, cashiers_from
 from terminal.config import Config
 from terminal.printing import ReceiptPrinter
 from terminal.scanning import TillScanner
+from terminal.shopper_feed import ShopperDisplaySettings
 from terminal.syncing import HeadOfficeLink
 
 
@@ -61,4 +62,22 @@ def build_services(
     if with_printer and config.printer:
         services.printer = ReceiptPrinter(till, config, on_event=services.printed, clock=clock)
     services.sync = HeadOfficeLink.from_config(till, config)
+    start_shopper_display(services)
     return services
+
+
+def start_shopper_display(services: TillServices) -> None:
+    """The shopper display, when ``[shopper_display] enabled``; a display that cannot start
+    (its port taken) leaves the till working and says why (``display_down``)."""
+    config = services.config
+    settings = ShopperDisplaySettings.from_raw(config.raw, config.language)
+    if not settings.enabled:
+        return
+    from display.server import DisplayUnavailable
+    from terminal.shopper_feed import start_feed
+
+    till = services.till
+    try:
+        services.display = start_feed(settings, lambda: till.program, services.now)
+    except DisplayUnavailable as exc:
+        services.display_down = str(exc)

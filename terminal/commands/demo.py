@@ -46,6 +46,8 @@ def prepare(folder: Path, language: str) -> Path:
     lines = [f'language = "{language}"', 'shop_name = "Olive & Oak, Ermou 12, Athens"', ""]
     # The till API for a POS, on a free port of 127.0.0.1 (the URL is printed at start).
     lines += ["[pos_api]", "enabled = true", "port = 0", ""]
+    # The shopper display, on this machine only: open http://127.0.0.1:8765/ in a browser.
+    lines += ["[shopper_display]", "enabled = true", "port = 8765", ""]
     for cashier_id, (name, pin, manager) in DEMO_CASHIERS.items():
         lines += [
             f"[cashiers.{cashier_id}]",
@@ -118,6 +120,9 @@ def run(args: argparse.Namespace) -> None:
         where = f"head office {server.url}" if server else "no head office (offline)"
         if api is not None:
             where += f", POS API {api.url} (token in {data / 'pos_api.token'})"
+        feed = getattr(services.display, "server", None)
+        if feed is not None:
+            where += f", shopper display {feed.url}"
         print(
             f"till demo: data in {data}, {where}; cashier anna PIN 1234, manager maria PIN "
             f"9999; type card 400000000002 or scan the codes in {data / 'samples'}",

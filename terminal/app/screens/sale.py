@@ -313,6 +313,7 @@ class SaleScreen(TillScreen):
         self.show_preview(event.error, asked=True)
 
     def action_cancel(self) -> None:
+        self.app.post_message(m.SaleCancelled())
         self.app.pop_screen()
 
     def action_override(self) -> None:

@@ -1,0 +1,167 @@
+"""The till feeds the shopper display: its state changes become display views, in the member's
+language, on a thread of the feed's own.
+
+The app calls the feed from its UI thread; each call is one put on a queue and returns at once,
+so publishing never slows a scan. The feed's thread builds the view (terminal/shopper_views.py)
+and hands it to the display's hub (display/hub.py), which wakes the browsers.
+
+Settings, in the config file's ``[shopper_display]`` table (``[display]`` holds the cashier's
+screen settings): ``enabled`` (false by default; the demo turns it on), ``address``
+(127.0.0.1), ``port`` (8765), ``blank_after_s`` (10: the end of a sale shows this long, then
+idle), ``qr_url`` (the app's status page, the same for every member; ``{lang}`` becomes the
+member's language; none by default) and ``language`` (the idle screen's; the till's language).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from display.hub import Hub
+from display.view import ShopperView, blank
+from loyalty.balance import Balance
+from loyalty.program import Program
+from loyalty.sales import SaleResult
+from terminal import shopper_views as views
+from terminal.i18n import normalise_language
+
+if TYPE_CHECKING:  # the server (starlette, uvicorn) loads only when the display is on
+    from display.server import DisplayServer
+
+DEFAULT_PORT = 8765
+
+
+@dataclass(frozen=True, slots=True)
+class ShopperDisplaySettings:
+    enabled: bool = False
+    address: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    blank_after_s: float = 10.0
+    qr_url: str = ""
+    language: str = "en"
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any], language: str) -> ShopperDisplaySettings:
+        table = raw.get("shopper_display")
+        table = table if isinstance(table, dict) else {}
+        return cls(
+            enabled=bool(table.get("enabled", False)),
+            address=str(table.get("address", "127.0.0.1")),
+            port=int(table.get("port", DEFAULT_PORT)),
+            blank_after_s=max(0.0, float(table.get("blank_after_s", 10.0))),
+            qr_url=str(table.get("qr_url", "")),
+            language=normalise_language(str(table.get("language", language))),
+        )
+
+
+class ShopperFeed:
+    """What the app tells the shopper display. Every method returns at once."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        program: Callable[[], Program],
+        settings: ShopperDisplaySettings,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.hub = hub
+        self._program = program
+        self.settings = settings
+        self._clock = clock
+        self._queue: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self._shopper: views.Shopper | None = None
+        self._thread = threading.Thread(target=self._run, name="shopper-feed", daemon=True)
+        self._thread.start()
+        self.server: DisplayServer | None = None
+
+    # -- from the app's UI thread ----------------------------------------------------------
+    def member_identified(self, display_name: str, language: str, balance: Balance) -> None:
+        self._queue.put(("member", views.Shopper(language, display_name, balance)))
+
+    def basket_previewed(self, result: SaleResult) -> None:
+        self._queue.put(("basket", result))
+
+    def sale_committed(self, result: SaleResult) -> None:
+        self._queue.put(("done", result))
+
+    def cleared(self) -> None:
+        """The sale was left without a sale: back to idle."""
+        self._queue.put(("idle", None))
+
+    def closed(self) -> None:
+        """Nobody is signed in, or the till is locked: nothing on the display."""
+        self._queue.put(("blank", None))
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(5)
+        if self.server is not None:
+            self.server.stop()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until what was put before has been published (tests, `till display`)."""
+        done = threading.Event()
+        self._queue.put(("call", done.set))
+        done.wait(timeout)
+
+    # -- the feed's own thread -------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            # A failure to build one view shows idle: the display never stops the till.
+            try:
+                self._handle(*item)
+            except Exception:  # noqa: BLE001
+                self._shopper = None
+                with contextlib.suppress(Exception):
+                    self.hub.publish(self.idle())
+
+    def idle(self) -> ShopperView:
+        return views.idle(self._program(), self.settings.language)
+
+    def _handle(self, what: str, value: Any) -> None:
+        program, now = self._program(), self._clock()
+        if what == "call":
+            value()
+        elif what == "member":
+            self._shopper = value
+            self.hub.publish(views.member(program, value, now))
+        elif what == "basket" and self._shopper is not None:
+            self.hub.publish(views.basket(program, self._shopper, value, now))
+        elif what == "done" and self._shopper is not None:
+            language = self._shopper.language
+            self._shopper = None
+            s = self.settings
+            done = views.done(program, language, value, s.qr_url, s.blank_after_s)
+            self.hub.publish(done, then=self.idle())
+        elif what == "idle":
+            self._shopper = None
+            self.hub.publish(self.idle())
+        elif what == "blank":
+            self._shopper = None
+            self.hub.publish(blank())
+
+
+def start_feed(
+    settings: ShopperDisplaySettings,
+    program: Callable[[], Program],
+    clock: Callable[[], dt.datetime],
+) -> ShopperFeed:
+    """The display's server on ``settings.address:port`` with its feed; DisplayUnavailable
+    when the address cannot be had."""
+    from display.server import DisplayServer
+    from printer.shaping import FONT_DIR
+
+    hub = Hub(views.idle(program(), settings.language))
+    server = DisplayServer(hub, settings.address, settings.port, fonts=FONT_DIR)
+    server.start()
+    feed = ShopperFeed(hub, program, settings, clock)
+    feed.server = server
+    return feed

@@ -1,0 +1,142 @@
+"""The till's state as the shopper may see it: display views built from the app's values, in
+the member's language (the one place that translates for display/, which never does).
+
+Pure functions of the program, the member's figures and a translator: the feed
+(terminal/shopper_feed.py) calls them off the UI thread."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from display.view import BasketPart, Figure, MemberCard, RewardRow, SaleEnd, ShopperView
+from loyalty.balance import Balance, last_day
+from loyalty.program import Program, localised
+from loyalty.sales import SaleResult
+from terminal.i18n import Translator, translator
+
+
+@dataclass(frozen=True, slots=True)
+class Shopper:
+    """Who is being served, as far as the display needs: their language, first name and
+    figures (never their phone, card or id)."""
+
+    language: str
+    display_name: str
+    balance: Balance
+
+
+def _frame(t: Translator, program: Program) -> dict[str, str]:
+    return {
+        "lang": t.lang,
+        "direction": "rtl" if t.right_to_left else "ltr",
+        "program": localised(program.name, t.lang),
+    }
+
+
+def idle(program: Program, language: str) -> ShopperView:
+    t = translator(language)
+    return ShopperView("idle", headline=t("display.idle.headline"), **_frame(t, program))  # type: ignore[arg-type]
+
+
+def card(program: Program, shopper: Shopper, now: dt.datetime) -> MemberCard:
+    t = translator(shopper.language)
+    lang = t.lang
+    b = shopper.balance
+    tz = program.timezone
+    tier = localised(program.tier(b.provisional_tier_id).name, lang)
+    first = shopper.display_name.split()[0] if shopper.display_name.split() else ""
+    figures = [Figure(t("display.member.available"), t.number(b.available))]
+    if b.pending:
+        when = t.date(b.pending_release_at, tz) if b.pending_release_at else "—"
+        figures.append(Figure(t("display.member.pending", date=when), t.number(b.pending)))
+    if b.expiring_points and b.expiring_at:
+        day = t.date(last_day(b.expiring_at, tz))
+        figures.append(Figure(t("display.member.expiring", date=day), t.number(b.expiring_points)))
+    progress, percent = t("display.member.top_tier"), 100
+    if b.next_tier_id:
+        target = localised(program.tier(b.next_tier_id).name, lang)
+        if program.tier_rule.measure == "spend":
+            amount = t.money(b.to_next_tier, program.currency)
+        else:
+            amount = t.number(b.to_next_tier)
+        progress = t("display.member.progress", amount=amount, tier=target)
+        whole = b.tier_progress + b.to_next_tier
+        percent = 100 * b.tier_progress // whole if whole > 0 else 0
+    return MemberCard(
+        first_name=first,
+        greeting=t("display.member.greeting", name=first),
+        tier=t("display.member.tier", tier=tier),
+        progress=progress,
+        progress_percent=percent,
+        figures=tuple(figures),
+    )
+
+
+def member(program: Program, shopper: Shopper, now: dt.datetime) -> ShopperView:
+    t = translator(shopper.language)
+    return ShopperView("member", member=card(program, shopper, now), **_frame(t, program))  # type: ignore[arg-type]
+
+
+def _reason(t: Translator, program: Program, reason: str) -> str:
+    kind, _, ident = reason.partition(":")
+    if kind == "promo":
+        promo = next((p for p in program.promotions if p.id == ident), None)
+        return localised(promo.name, t.lang) if promo else t("display.reason.base")
+    if kind == "tier":
+        return t("display.reason.tier", tier=localised(program.tier(ident).name, t.lang))
+    return t("display.reason.base")
+
+
+def basket(program: Program, shopper: Shopper, result: SaleResult, now: dt.datetime) -> ShopperView:
+    """While the basket is keyed: what it earns by reason, and the rewards the member can
+    afford now (★), the one picked for this basket marked."""
+    t = translator(shopper.language)
+    b = shopper.balance
+    picked = result.pricing.reward.id if result.pricing.reward else None
+    rows = []
+    for reward in program.rewards:
+        if reward.tiers and b.tier_id not in reward.tiers:
+            continue  # not this member's to have: not shown to them
+        rows.append(
+            RewardRow(
+                name=localised(reward.name, t.lang),
+                cost=t.plural("app.points", reward.cost_points),
+                affordable=reward.cost_points <= b.available,
+                picked=reward.id == picked,
+            )
+        )
+    rows.sort(key=lambda r: not r.affordable)
+    part = BasketPart(
+        heading=t("display.basket.heading"),
+        earns=tuple(
+            Figure(_reason(t, program, e.reason), t.number(e.points)) for e in result.earned
+        ),
+        total=Figure(t("display.basket.total"), t.number(result.points_earned)),
+        rewards_heading=t("display.basket.rewards"),
+        rewards=tuple(rows),
+    )
+    return ShopperView(
+        "basket",
+        member=card(program, shopper, now),
+        basket=part,
+        **_frame(t, program),  # type: ignore[arg-type]
+    )
+
+
+def done(
+    program: Program, language: str, result: SaleResult, qr_url: str, blank_after_s: float
+) -> ShopperView:
+    """The sale is made: earned, redeemed, the new balance, the link to their status."""
+    t = translator(language)
+    figures = [Figure(t("display.end.earned"), t.number(result.points_earned))]
+    if result.pricing.redeemed_points:
+        figures.append(Figure(t("display.end.redeemed"), t.number(result.pricing.redeemed_points)))
+    figures.append(Figure(t("display.end.balance"), t.number(result.after.available)))
+    end = SaleEnd(
+        heading=t("display.end.heading"),
+        figures=tuple(figures),
+        qr_url=qr_url.replace("{lang}", t.lang),
+        qr_caption=t("display.end.qr") if qr_url else "",
+    )
+    return ShopperView("done", end=end, blank_after_s=blank_after_s, **_frame(t, program))  # type: ignore[arg-type]

@@ -1,0 +1,135 @@
+"""The real till app (Textual pilot) feeds the real display server: what the shopper's browser
+would receive follows the cashier's work, in the member's language."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from display.hub import Hub
+from display.view import ShopperView
+from terminal.app.services import TillServices
+from terminal.i18n import LANGUAGES
+from terminal.shopper_feed import ShopperDisplaySettings
+from tests.ui.conftest import make_app, make_services
+from tests.ui.test_flows import SIZE, scan, settle, sign_in, type_in
+
+ON = {"enabled": True, "port": 0, "blank_after_s": 0.5, "qr_url": "https://app.example/{lang}/me"}
+
+
+def hub_of(services: TillServices) -> Hub:
+    feed: Any = services.display
+    assert feed is not None
+    return feed.hub  # type: ignore[no-any-return]
+
+
+def wait_for(hub: Hub, screen: str, timeout: float = 10.0) -> ShopperView:
+    """The last view the display showed of ``screen``, once it showed one since the last call
+    (the feed publishes from its own thread)."""
+    shown: list[ShopperView] = hub.__dict__.setdefault("_seen", [])
+    if not shown:
+        hub.listen(shown.append)
+        shown.append(hub.view)
+    deadline = time.monotonic() + timeout
+    while not any(v.screen == screen for v in shown) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    found = [v for v in shown if v.screen == screen]
+    assert found, [v.screen for v in shown]
+    del shown[: shown.index(found[-1]) + 1]
+    return found[-1]
+
+
+@pytest.fixture
+def shown(tmp_path: Path) -> Iterator[TillServices]:
+    services = make_services(tmp_path, "dummy:", shopper_display=ON)
+    yield services
+    services.close()
+
+
+async def test_a_scan_a_basket_and_a_sale_reach_the_display(shown: TillServices) -> None:
+    app = make_app(shown)
+    hub = hub_of(shown)
+    feed: Any = shown.display
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        assert wait_for(hub, "idle").lang == "en"
+        await scan(pilot, "M000001")  # Eleni Georgiou, Greek
+        await settle(pilot)
+        view = wait_for(hub, "member")
+        assert view.lang == "el" and view.direction == "ltr"
+        assert view.member is not None and view.member.first_name == "Eleni"
+        assert "Georgiou" not in json.dumps(hub.current()[1].decode())
+        await type_in(pilot, "25.00", enter=False)
+        await settle(pilot)
+        view = wait_for(hub, "basket")
+        assert view.basket is not None and view.basket.total.value == "25"
+        assert any(r.affordable for r in view.basket.rewards)
+        await pilot.press("f10")
+        await settle(pilot)
+        view = wait_for(hub, "done")
+        assert view.end is not None and view.end.qr_url == "https://app.example/el/me"
+        # The browser sees it: the server is the real one, on a real socket.
+        body = httpx.get(feed.server.url + "state", trust_env=False).json()
+        assert body["screen"] in ("done", "idle")
+        view = wait_for(hub, "idle")
+        assert view.member is None and view.end is None
+
+
+async def test_a_cancelled_sale_and_a_sign_out_clear_the_display(shown: TillServices) -> None:
+    app = make_app(shown)
+    hub = hub_of(shown)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await scan(pilot, "M000002")
+        await settle(pilot)
+        wait_for(hub, "member")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert wait_for(hub, "idle").member is None
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        wait_for(hub, "blank")
+
+
+def test_every_language_feeds_the_display(tmp_path: Path) -> None:
+    from terminal import shopper_views as views
+    from tests.conftest import NOW
+
+    services = make_services(tmp_path, "dummy:")
+    try:
+        program = services.till.program
+        balance = services.till.balance("M000002", NOW)
+        for lang in LANGUAGES:
+            shopper = views.Shopper(lang, "Piotr Nowak", balance)
+            view = views.member(program, shopper, NOW)
+            assert view.lang == lang
+            assert view.direction == ("rtl" if lang == "fa" else "ltr")
+            assert view.member is not None and view.member.first_name == "Piotr"
+            assert "Piotr" in view.member.greeting and "{" not in view.member.greeting
+            assert views.idle(program, lang).headline
+    finally:
+        services.close()
+
+
+def test_a_display_that_cannot_start_leaves_the_till_working(tmp_path: Path) -> None:
+    first = make_services(tmp_path / "a", "dummy:", shopper_display=ON)
+    try:
+        port = first.display.server.port  # type: ignore[union-attr]
+        taken = {**ON, "port": port}
+        second = make_services(tmp_path / "b", "dummy:", shopper_display=taken)
+        assert second.display is None and second.display_down
+        second.close()
+    finally:
+        first.close()
+
+
+def test_the_display_is_off_unless_configured() -> None:
+    assert not ShopperDisplaySettings.from_raw({}, "en").enabled
+    on = ShopperDisplaySettings.from_raw({"shopper_display": {"enabled": True}}, "fa_IR")
+    assert on.enabled and on.address == "127.0.0.1" and on.language == "fa"
