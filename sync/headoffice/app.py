@@ -24,6 +24,8 @@ from starlette.routing import Route
 
 from sync import protocol as p
 from sync.headoffice.admission import inflate
+from sync.headoffice.dashboard import WordsFor
+from sync.headoffice.dashboard.routes import Dashboard
 from sync.headoffice.openapi import openapi_document
 from sync.headoffice.reports.http import kpis_answer
 from sync.headoffice.roles import ADMIN_ONLY, ROUTE_ROLES, refusal
@@ -74,6 +76,7 @@ def create_app(
     headoffice: HeadOffice | None = None,
     admin_token: str | None = None,
     mint_code: MintCode | None = None,
+    words: WordsFor | None = None,
 ) -> Starlette:
     """The app over ``headoffice`` (or a new one over ``store_url``: a SQLite path or
     ``postgresql://`` URL). ``mint_code(member_id) -> code`` issues member app codes; the
@@ -288,6 +291,7 @@ def create_app(
         return Response(status_code=204)
 
     document = p.encode(openapi_document())
+    dashboard = Dashboard(ho, words)
 
     async def openapi(request: Request) -> Response:
         return Response(document, media_type=JSON)
@@ -325,6 +329,10 @@ def create_app(
         route("/v1/held", held, "GET"),
         route("/v1/held/{entry_id}/decision", decide_held, "POST"),
         route("/v1/reports/kpis", kpis, "GET"),
+        route("/dashboard", dashboard.show, "GET"),
+        route("/dashboard/sign-in", dashboard.sign_in, "POST"),
+        route("/dashboard/sign-out", dashboard.sign_out, "POST"),
+        route("/dashboard/kpis.csv", dashboard.csv, "GET"),
     ]
     app = Starlette(
         routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)]

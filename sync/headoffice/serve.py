@@ -21,6 +21,7 @@ import uvicorn
 
 from sync.headoffice.allocator import bound_allocator
 from sync.headoffice.app import create_app
+from sync.headoffice.dashboard import WordsFor
 from sync.headoffice.jobs import EVERY_SECONDS, JobSchedule
 from sync.headoffice.service import PUSH_CONCURRENCY, HeadOffice, MintCode
 from sync.headoffice.slowclients import (
@@ -82,15 +83,17 @@ def serve(
     port: int = 8750,
     on_ready: Any = None,
     jobs_every: float = EVERY_SECONDS,
+    words: WordsFor | None = None,
 ) -> None:
-    """Serve until interrupted. ``on_ready(url)`` is called once the socket listens. The due
+    """Serve until interrupted (``words``: the dashboard's texts, dashboard/).
+    ``on_ready(url)`` is called once the socket listens. The due
     jobs (expiry, tier review, pending release) run at start and every ``jobs_every`` seconds
     (0: never; run them with ``till headoffice jobs`` instead). glibc's malloc is set for a
     long-running process first (allocator.py: freed memory goes back to the system)."""
     bound_allocator()
     sock = bind(host, port)
     url = f"http://{host}:{sock.getsockname()[1]}"
-    server = uvicorn.Server(_config(create_app(headoffice=headoffice)))
+    server = uvicorn.Server(_config(create_app(headoffice=headoffice, words=words)))
     if on_ready is not None:
         threading.Thread(target=_when_started, args=(server, on_ready, url), daemon=True).start()
     schedule = JobSchedule(headoffice, jobs_every).start() if jobs_every > 0 else None
@@ -120,12 +123,13 @@ class ServerThread:
         header_timeout_s: float = HEADER_TIMEOUT_S,
         body_timeout_s: float = BODY_TIMEOUT_S,
         write_timeout_s: float | None = WRITE_TIMEOUT_S,
+        words: WordsFor | None = None,
     ) -> None:
         self.headoffice = headoffice
         self.sock = bind("127.0.0.1", port)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(headoffice=headoffice)
+        app = create_app(headoffice=headoffice, words=words)
         self.server = uvicorn.Server(
             _config(app, header_timeout_s, body_timeout_s, write_timeout_s)
         )

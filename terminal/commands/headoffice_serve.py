@@ -55,6 +55,15 @@ def register_serve(
     parser.set_defaults(func=run)
 
 
+def dashboard_words(lang: str | None) -> Any:
+    """The dashboard's texts in ``lang`` (else the command line's language): head office's
+    pages take them from terminal, which alone turns keys into text."""
+    from terminal.cli_language import cli_language
+    from terminal.i18n import translator
+
+    return translator(lang or cli_language())
+
+
 def serve(
     args: argparse.Namespace,
     mint_code: MintCode | None = None,
@@ -101,7 +110,8 @@ def serve(
         print(json.dumps(line), flush=True)
 
     try:
-        run_server(ho, args.host, args.port, on_ready=ready, jobs_every=args.jobs_every)
+        run_server(ho, args.host, args.port, on_ready=ready, jobs_every=args.jobs_every,
+                   words=dashboard_words)  # fmt: skip
     except OSError as exc:
         raise CommandError(
             "sync.headoffice.cannot_listen", exit_code=1, host=args.host, port=args.port,

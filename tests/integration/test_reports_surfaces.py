@@ -84,3 +84,30 @@ def test_bad_input_is_one_translated_line(shop: Shop, store_url: str) -> None:
     long = till(store_url, "--from", "2016-01-01", "--to", "2026-01-01", lang="pl")
     assert long.returncode == 2
     assert "dni: 3654" in long.stderr and "najwyżej: 1096" in long.stderr
+
+
+def test_the_dashboard_is_for_signed_in_admins_only(shop: Shop) -> None:
+    from sync.headoffice.serve import ServerThread
+    from terminal.commands.headoffice_serve import dashboard_words
+
+    till_token = shop.ho.register_till("ATH1")
+    with (
+        ServerThread(shop.ho, words=dashboard_words) as url,
+        httpx.Client(base_url=url, trust_env=False, timeout=60) as http,
+    ):
+        assert http.get("/dashboard/kpis.csv").status_code == 303
+        page = http.get("/dashboard", params={"lang": "th"})
+        assert page.status_code == 200 and 'name="token"' in page.text
+        assert "เข้าสู่ระบบ" in page.text and 'lang="th"' in page.text
+        for wrong in (till_token, "", "x" * 300):
+            answer = http.post("/dashboard/sign-in", data={"token": wrong, "lang": "en"})
+            assert answer.status_code == 401 and "ho_dashboard" not in answer.cookies
+        answer = http.post("/dashboard/sign-in", data={"token": ADMIN, "lang": "fa"})
+        assert answer.status_code == 303
+        cookie = answer.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        page = http.get("/dashboard", params={"lang": "fa"})
+        assert 'dir="rtl"' in page.text and 'id="kpi-points-issued"' in page.text
+        assert http.get("/dashboard/kpis.csv").text.startswith("bucket,from,to")
+        assert http.post("/dashboard/sign-out").status_code == 303
+        assert http.get("/dashboard/kpis.csv").status_code == 303
