@@ -39,7 +39,9 @@ def encoder(profile: PrinterProfile, mode: Mode = Mode.AUTO) -> Callable[[Receip
     """Receipt -> ESC/POS bytes for a printer, for :meth:`PrintQueue.process`."""
 
     def encode(receipt: Receipt) -> bytes:
-        return render(receipt, profile, mode).data
+        if receipt.passthrough_only:
+            return receipt.passthrough
+        return receipt.passthrough + render(receipt, profile, mode).data
 
     return encode
 

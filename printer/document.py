@@ -8,6 +8,7 @@ needs nothing else.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -90,6 +91,13 @@ class Receipt:
     copy_banner: str = ""
     copy: int = 0  # 0 for the original, n for the n-th reprint (set by the print queue)
     kick_drawer: bool = False
+    # ESC/POS bytes another system (a shop's POS, through the printer bridge) printed: sent
+    # unchanged before this receipt. With no title and no blocks, they are all that is sent.
+    passthrough: bytes = b""
+
+    @property
+    def passthrough_only(self) -> bool:
+        return bool(self.passthrough) and not self.title and not self.blocks
 
     def as_copy(self, number: int, banner: str | None = None) -> Receipt:
         return replace(
@@ -148,7 +156,9 @@ def _to_plain(receipt: Receipt) -> dict[str, Any]:
         "copy": receipt.copy,
         "kick_drawer": receipt.kick_drawer,
         "blocks": blocks,
-    }
+        **({"passthrough": base64.b64encode(receipt.passthrough).decode()}
+           if receipt.passthrough else {}),
+    }  # fmt: skip
 
 
 def _block(item: dict[str, Any]) -> Block:
@@ -176,4 +186,5 @@ def _from_plain(data: dict[str, Any]) -> Receipt:
         copy_banner=data["copy_banner"],
         copy=int(data["copy"]),
         kick_drawer=bool(data["kick_drawer"]),
+        passthrough=base64.b64decode(data.get("passthrough", "")),
     )

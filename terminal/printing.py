@@ -126,6 +126,10 @@ class ReceiptPrinter:
             return self._reprint(receipt.receipt_no)  # printed again: a copy
         return self._enqueue(receipt)
 
+    def enqueue_document(self, receipt: Receipt) -> Job:
+        """A receipt built elsewhere (the printer bridge: the POS's bytes and the loyalty block)."""
+        return self._enqueue(receipt)
+
     def reprint(self, receipt_no: str) -> str:
         """Any receipt again, always a marked copy: of what was queued, or, for a sale that
         never had a print job (e.g. made with ``till sale``), of the receipt rebuilt from the

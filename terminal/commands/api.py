@@ -1,4 +1,5 @@
-"""till api: the till's local API for the shop's POS, alone (``till run`` and ``till demo``
+"""till api: the till's local API for the shop's POS (and the printer bridge when
+``[printer_bridge] enabled``), alone (``till run`` and ``till demo``
 start it beside the app when ``[pos_api] enabled = true``). Prints one JSON line once it
 listens (its URL and where the POS's token is), then serves until interrupted."""
 
@@ -10,6 +11,7 @@ import sys
 
 from loyalty.till import Till
 from terminal.commands.common import load_config
+from terminal.shown import shown
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,22 +22,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from terminal.pos.serve import ApiServer
-    from terminal.pos.token import token_path
+    from terminal.pos.serve import PosSide
 
     config = load_config(args)
     till = Till.open(config.data_dir)
-    server = ApiServer(till, config, host=args.host, port=args.port)
+
+    def notice(text: str) -> None:
+        print(f"till: {shown(text)}", file=sys.stderr, flush=True)
+
+    side = PosSide(till, config, on_notice=notice, api=True, host=args.host, port=args.port)
+    assert side.api is not None
     try:
-        url = server.start()
-        line = {"url": url, "token_file": str(token_path(config.data_dir))}
-        print(json.dumps(line), flush=True)
-        assert server.thread is not None
-        while server.thread.is_alive():
-            server.thread.join(0.5)
+        print(json.dumps(side.start()), flush=True)
+        assert side.api.thread is not None
+        while side.api.thread.is_alive():
+            side.api.thread.join(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop()
+        side.stop()
         till.close()
-        sys.stdout.flush()

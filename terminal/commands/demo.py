@@ -116,10 +116,10 @@ def run(args: argparse.Namespace) -> None:
         config = load(str(data), None)
         services = build_services(config)
         services.headoffice_down = down
-        api = start_if_configured(services.till, config, services.scanner)
+        api = start_if_configured(services.till, config, services.scanner, services.printer)
         where = f"head office {server.url}" if server else "no head office (offline)"
-        if api is not None:
-            where += f", POS API {api.url} (token in {data / 'pos_api.token'})"
+        if api is not None and api.api is not None:
+            where += f", POS API {api.api.url} (token in {data / 'pos_api.token'})"
         feed = getattr(services.display, "server", None)
         if feed is not None:
             where += f", shopper display {feed.url}"

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> None:
 
     services = build_services(config)
     keymap = config.raw.get("keys") or {}
-    api = start_if_configured(services.till, config, services.scanner)
+    api = start_if_configured(services.till, config, services.scanner, services.printer)
     try:
         build_app(services, config.language, keymap).run()
     finally:

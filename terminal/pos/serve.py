@@ -7,6 +7,8 @@ Settings, in the till's config file::
     enabled = true          # till run / till demo start it
     host = "127.0.0.1"      # the shop's network address to let a POS on another machine in
     port = 8760
+
+and the printer bridge's (``[printer_bridge]``, see terminal/pos/bridge.py).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import uvicorn
 from loyalty.till import Till
 from terminal.config import Config
 from terminal.pos.app import create_app
+from terminal.pos.bridge import BridgeSettings, Notice, PrinterBridge
 from terminal.pos.service import PosService
-from terminal.pos.token import ensure_token
+from terminal.pos.token import ensure_token, token_path
+from terminal.printing import ReceiptPrinter
 from terminal.scanning import TillScanner
 
 DEFAULT_PORT = 8760
@@ -107,12 +111,65 @@ class ApiServer:
         self.stop()
 
 
-def start_if_configured(till: Till, config: Config, scanner: object = None) -> ApiServer | None:
-    """For ``till run`` and ``till demo``: the API in a thread when ``[pos_api] enabled``
-    (``scanner``: the app's scanner hook, shared when it is the till's own)."""
-    if not ApiSettings.from_config(config).enabled:
+class PosSide:
+    """What sits beside the shop's POS, as configured: the till API (``[pos_api]``) and the
+    receipt-printer bridge (``[printer_bridge]``), sharing one service (so a member the POS
+    identified through the API is the one the next printed receipt is for)."""
+
+    def __init__(
+        self,
+        till: Till,
+        config: Config,
+        scanner: object = None,
+        printer: object = None,
+        on_notice: Notice | None = None,
+        api: bool | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        """``api``: start the API whatever the config says (``till api``); ``host``, ``port``:
+        the API's, instead of the config's."""
+        self.config = config
+        shared = scanner if isinstance(scanner, TillScanner) else None
+        self.api: ApiServer | None = None
+        if api if api is not None else ApiSettings.from_config(config).enabled:
+            self.api = ApiServer(till, config, host, port, scanner=shared)
+        self.bridge: PrinterBridge | None = None
+        settings = BridgeSettings.from_raw(config.raw.get("printer_bridge"))
+        self._own_printer: ReceiptPrinter | None = None
+        if settings.enabled:
+            service = self.api.service if self.api else PosService(till, config, shared)
+            if not isinstance(printer, ReceiptPrinter):
+                printer = self._own_printer = ReceiptPrinter(till, config)
+            self.bridge = PrinterBridge(service, printer, settings, on_notice)
+
+    def start(self) -> dict[str, str]:
+        """Start what is configured; where each listens."""
+        out: dict[str, str] = {}
+        if self.api is not None:
+            out["url"] = self.api.start()
+            out["token_file"] = str(token_path(self.config.data_dir))
+        if self.bridge is not None:
+            host, port = self.bridge.start()
+            out["printer_bridge"] = f"{host}:{port}"
+        return out
+
+    def stop(self) -> None:
+        if self.bridge is not None:
+            self.bridge.stop()
+        if self.api is not None:
+            self.api.stop()
+        if self._own_printer is not None:
+            self._own_printer.close()
+
+
+def start_if_configured(
+    till: Till, config: Config, scanner: object = None, printer: object = None
+) -> PosSide | None:
+    """For ``till run`` and ``till demo``: the till API and the printer bridge in threads, as
+    configured; None when neither is."""
+    side = PosSide(till, config, scanner, printer)
+    if side.api is None and side.bridge is None:
         return None
-    shared = scanner if isinstance(scanner, TillScanner) else None
-    server = ApiServer(till, config, scanner=shared)
-    server.start()
-    return server
+    side.start()
+    return side

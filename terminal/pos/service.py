@@ -28,6 +28,7 @@ from terminal.config import Config
 from terminal.errors import CommandError
 from terminal.i18n import translator
 from terminal.pos import wire
+from terminal.pos.presence import Presence
 from terminal.scanning import AppCodeUse, TillScanner
 
 REDEEMING = ("redeem", "donate")
@@ -48,7 +49,15 @@ def fingerprint(request: msgspec.Struct) -> str:
 
 
 class PosService:
-    def __init__(self, till: Till, config: Config, scanner: TillScanner | None = None) -> None:
+    def __init__(
+        self,
+        till: Till,
+        config: Config,
+        scanner: TillScanner | None = None,
+        presence: Presence | None = None,
+    ) -> None:
+        """``presence``: where a member the POS identified waits for the printer bridge."""
+        self.presence = presence or Presence()
         self.till = till
         self.config = config
         self.scanner = scanner or TillScanner.from_config(config, till.db)
@@ -62,8 +71,10 @@ class PosService:
         return self.till.find_member(code).member_id, None
 
     def identify(self, req: wire.IdentifyRequest, now: dt.datetime | None = None) -> wire.Member:
-        member_id, _use = self._member(req.code, now or _utcnow())
+        now = now or _utcnow()
+        member_id, _use = self._member(req.code, now)
         member = self.till.member(member_id)
+        self.presence.identified(member.member_id, now)
         return wire.Member(
             member.member_id,
             member.display_name,
@@ -161,6 +172,11 @@ class PosService:
         if receipt_no is None:
             raise NotFound("pos_unknown_sale", pos_id=pos_sale_id[:64])
         return self.sale_answer(pos_sale_id, receipt_no, now or _utcnow())
+
+    def recorded_receipt(self, pos_sale_id: str) -> str | None:
+        """The till's receipt number of the sale recorded under this POS id, if any."""
+        with self.till.db.read() as conn:
+            return pos_sales.receipt_for_sale(conn, pos_sale_id)
 
     def refund(self, req: wire.RefundRequest, now: dt.datetime | None = None) -> wire.RefundAnswer:
         now = now or _utcnow()
