@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from display.text import first_name
 from display.view import BasketPart, Figure, MemberCard, RewardRow, SaleEnd, ShopperView
 from loyalty.balance import Balance, last_day
 from loyalty.program import Program, localised
@@ -45,7 +46,7 @@ def card(program: Program, shopper: Shopper, now: dt.datetime) -> MemberCard:
     b = shopper.balance
     tz = program.timezone
     tier = localised(program.tier(b.provisional_tier_id).name, lang)
-    first = shopper.display_name.split()[0] if shopper.display_name.split() else ""
+    first = first_name(shopper.display_name)  # as the display cuts it, so the greeting agrees
     figures = [Figure(t("display.member.available"), t.number(b.available))]
     if b.pending:
         when = t.date(b.pending_release_at, tz) if b.pending_release_at else "—"
