@@ -18,11 +18,14 @@ after a fourth set that warms head office up (connections, caches, plans) unmeas
    bench/jobs.py runs it: every member's expiry and tier review, every row rewritten) starts
    in its own process; ``--lead`` seconds later the second set pushes. The bench checks that
    the job was still running when the last push was answered, or says so;
-3. alone again, after the job, so that a drift of the machine (shared by other work) shows.
+3. alone again, after the job. Not a second baseline: the job expired every member's 2026
+   points, so the accounts a push folds and rewrites are much smaller than before it.
 
-Printed: each set's entries/s and push latencies, the slowdown beside the job against the mean
-of the two alone (target: at most 25%), the job's time, and the machine's load. Every set's
-entries are checked stored exactly once.
+Printed: each set's entries/s and push latencies; the CPU per entry of head office and
+PostgreSQL, the job's process's cores and the machine's busy share over each set; what
+PostgreSQL's busy sessions were doing (sampled: on a core, or the wait event); the slowdown
+beside the job against the set before it (target: at most 25%), the job's time, the load.
+Every set's entries are checked stored exactly once.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import chain  # noqa: E402
 import jobs  # noqa: E402
+import procstats  # noqa: E402
 import psycopg  # noqa: E402
 
 from loyalty.program import parse_program  # noqa: E402
@@ -65,10 +71,61 @@ def run_job(url: str, page: int, out: Any) -> None:
     ho.store.close()
 
 
-def push_set(urls: list[str], tokens: list[str], files: list[Path]) -> dict[str, float]:
+class Meter:
+    """CPU seconds of head office's processes, PostgreSQL (postmaster, backends, helpers), the
+    job's process when it runs, and the machine's shares, over one push set."""
+
+    def __init__(self, url: str, servers: list[int], cluster: procstats.Postgres) -> None:
+        self.url, self.servers, self.cluster = url, servers, cluster
+        self.job: int | None = None
+
+    def read(self) -> tuple[float, float, float, list[int]]:
+        job = procstats.cpu_seconds(self.job) if self.job else 0.0
+        office = sum(procstats.cpu_seconds(pid) for pid in self.servers)
+        return office, self.cluster.cpu(), job, procstats.machine_ticks()
+
+
+class Waits(threading.Thread):
+    """What PostgreSQL's busy sessions are doing, sampled every 50 ms: on a core (``CPU``) or
+    waiting for what (``pg_stat_activity.wait_event``), by the statement's first words."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.seen, self.stop = url, Counter[str](), threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.wait(0.05):
+                for event, query in conn.execute(
+                    "SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU'), "
+                    "left(regexp_replace(query, '\\s+', ' ', 'g'), 28) FROM pg_stat_activity "
+                    "WHERE state = 'active' AND backend_type = 'client backend' "
+                    "AND pid <> pg_backend_pid()"
+                ).fetchall():
+                    self.seen[f"{event} in {query}"] += 1
+
+    def top(self, n: int = 6) -> list[str]:
+        total = sum(self.seen.values()) or 1
+        return [f"{c * 100 / total:.0f}% {k}" for k, c in self.seen.most_common(n)]
+
+
+def push_set(urls: list[str], tokens: list[str], files: list[Path], meter: Meter) -> dict[str, Any]:
+    before = meter.read()
+    waits = Waits(meter.url)
+    waits.start()
     night = asyncio.run(chain.run_night(urls, tokens, files, 0.0, min(32, len(files))))
+    waits.stop.set()
+    waits.join()
+    after = meter.read()
     seconds = night.last_end - night.first_start
+    office, pg, job = (b - a for a, b in zip(before[:3], after[:3], strict=True))
+    shares = procstats.machine_shares(before[3], after[3])
     return {
+        "headoffice_cpu_us_per_entry": round(office * 1e6 / night.stored, 1),
+        "postgres_cpu_us_per_entry": round(pg * 1e6 / night.stored, 1),
+        "job_process_cores": round(job / seconds, 2),
+        "machine_busy": round(shares["busy"], 2),
+        "postgres_sessions": waits.top(),
         "entries": night.stored,
         "seconds": round(seconds, 2),
         "entries_per_s": round(night.stored / seconds),
@@ -136,24 +193,31 @@ def main() -> int:
 
         servers = [ServerProcess(url, ADMIN) for _ in range(args.servers)]
         urls = [s.start() for s in servers]
+        meter = Meter(
+            url, [s.proc.pid for s in servers if s.proc], procstats.Postgres(pg.dir / "data")
+        )
         sets = [slice(i * args.tills, (i + 1) * args.tills) for i in range(4)]
-        push_set(urls, tokens[sets[0]], files[sets[0]])  # warm-up: connections, caches, plans
+        push_set(
+            urls, tokens[sets[0]], files[sets[0]], meter
+        )  # warm-up: connections, caches, plans
         load = [os.getloadavg()[0]]
-        before = push_set(urls, tokens[sets[1]], files[sets[1]])
+        before = push_set(urls, tokens[sets[1]], files[sets[1]], meter)
 
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
         job = ctx.Process(target=run_job, args=(url, args.page, out))
         job.start()
+        meter.job = job.pid
         time.sleep(args.lead)
         load.append(os.getloadavg()[0])
-        beside = push_set(urls, tokens[sets[2]], files[sets[2]])
+        beside = push_set(urls, tokens[sets[2]], files[sets[2]], meter)
         overlapped = job.is_alive()
         job_s, members_changed, expire_entries = out.get()
         job.join()
+        meter.job = None
 
         load.append(os.getloadavg()[0])
-        after = push_set(urls, tokens[sets[3]], files[sets[3]])
+        after = push_set(urls, tokens[sets[3]], files[sets[3]], meter)
         load.append(os.getloadavg()[0])
         stored_once(url, counts)
     finally:
@@ -162,8 +226,7 @@ def main() -> int:
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    alone = (before["entries_per_s"] + after["entries_per_s"]) / 2
-    slowdown = alone / beside["entries_per_s"] - 1
+    slowdown = before["entries_per_s"] / beside["entries_per_s"] - 1
     figures: dict[str, Any] = {
         "members": args.members, "entries_loaded": args.entries, "tills_per_set": args.tills,
         "sales_per_till": args.sales, "servers": args.servers, "prepare_s": round(prepared, 1),
@@ -183,7 +246,14 @@ def main() -> int:
         print(f"  {name:<27} {f['entries_per_s']:>8,} entries/s  ({f['entries']:,} entries in "
               f"{f['seconds']} s; push p50 / p99 {f['push_p50_ms']} / {f['push_p99_ms']} ms; "
               f"{f['retries']} retried)")  # fmt: skip
-    print(f"  slowdown beside the job: {slowdown:.0%} of the mean alone (target <= 25%)")
+        print(f"  {'':<27} CPU per entry: head office {f['headoffice_cpu_us_per_entry']} us, "
+              f"PostgreSQL {f['postgres_cpu_us_per_entry']} us (with the job's backend); "
+              f"the job's process {f['job_process_cores']} cores; machine busy "
+              f"{f['machine_busy']:.0%}")  # fmt: skip
+        print(f"  {'':<27} PostgreSQL's busy sessions (samples): "
+              + "; ".join(f["postgres_sessions"]))  # fmt: skip
+    print(f"  slowdown beside the job: {slowdown:.0%} against the set alone before it "
+          "(target <= 25%)")  # fmt: skip
     print(
         f"  the job: {job_s:.1f} s, {members_changed:,} members changed; still running when "
         f"the last push was answered: {'yes' if overlapped else 'NO (the figure is void)'}"
