@@ -15,7 +15,7 @@ import msgspec
 from loyalty.ledger import entry_hash
 from loyalty.program import Program
 from sync import protocol as p
-from sync.headoffice import epochs, phone_keys
+from sync.headoffice import epochs, own_entries, phone_keys
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.arithmetic import beyond_program
 from sync.headoffice.merges import merge
@@ -233,7 +233,8 @@ class BatchStore:
                     stamp,
                 )  # fmt: skip
             )
-        compensate(tx, self.program(tx) if stored_now else None, stored_now, stamp, new)
+        program = self.program(tx) if stored_now else None
+        own = compensate(tx, program, stored_now, stamp, new)
         phones = [e.phone_hash for e in req.enrolments if e.phone_hash] + [
             r.phone_hash for r in req.phone_rehashes if r.member_id in rehashed
         ]
@@ -257,6 +258,11 @@ class BatchStore:
                 msgspec.structs.replace(r, overdraft=True) if r.entry_id in flagged else r
                 for r in results
             ]
+        if own and program is not None:
+            # Last but for the answer and the feed: the counter's lock is held to the commit.
+            own_entries.number(
+                tx, own, currency=program.currency, program_version=program.version, stamp=stamp
+            )
         answer = p.PushAnswer(
             acked_seq=acked,
             results=results,

@@ -15,9 +15,10 @@ Each member's row (balance, pending, tier, expiring points and when) is written 
 changed and recorded in the change feed, so the tills' normal pull brings the new snapshot.
 
 Idempotent: running twice, or in two head-office processes at once, writes each entry once.
-Each page of members is one transaction that locks head office's entry counter, then the
-members' rows (the order a push takes them in); the entries' ids are derived from what they
-record, so the ids' unique constraint stores each fact once whatever else happens.
+Each page of members is one transaction that locks the members' rows, then, for its last
+statements, head office's entry counter (the order a push takes them in); the entries' ids are
+derived from what they record, so the ids' unique constraint stores each fact once whatever
+else happens.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def _page(ho: HeadOffice, tx: Tx, ids: list[str], now: dt.datetime) -> JobsRepor
     program = ho.program(tx)
     if program is None:
         return report
-    own_entries.lock(tx)  # first, as a push that writes entries of head office's own does
+    # The members' rows first, head office's entry counter last (``own_entries.number``), as a
+    # push takes them: the counter is held only for the page's last statements.
     tx.lock_members(ids)
     rows = ho._member_rows(tx, ids)
     expiring: list[OwnEntry] = []
@@ -116,7 +118,8 @@ def _page(ho: HeadOffice, tx: Tx, ids: list[str], now: dt.datetime) -> JobsRepor
             key = f"expire:{member_id}:{at}"
             expiring.append(OwnEntry(key, member_id, "expire", -points, EXPIRY))
     stored: dict[str, list[StoredEntry]] = defaultdict(list)
-    for x, entry in _write(tx, program, expiring, stamp):
+    expired = own_entries.plan(tx, expiring, stamp)
+    for x, entry in expired:
         stored[x.member_id].append(entry)
         report.expire_entries += 1
         report.points_expired -= x.points
@@ -140,19 +143,19 @@ def _page(ho: HeadOffice, tx: Tx, ids: list[str], now: dt.datetime) -> JobsRepor
             reviews.append(
                 OwnEntry(key, member_id, "adjust", 0, f"{TIER_REVIEW}:{r[8]}:{update[2]}")
             )
-    report.tier_changes = len(_write(tx, program, reviews, stamp))
+    reviewed = own_entries.plan(tx, reviews, stamp)
+    report.tier_changes = len(reviewed)
     if updates:
         tx.many(_WRITE_ACCOUNT, updates)
+    own_entries.number(
+        tx, [x for x, _ in expired + reviewed], currency=program.currency,
+        program_version=program.version, stamp=stamp,
+    )  # fmt: skip
+    if updates:
         changed = sorted(u[-1] for u in updates)
         report.members_changed = len(changed)
         ho._changed(tx, [("members", json.dumps(changed))])
     return report
-
-
-def _write(tx: Tx, program: Any, entries: list[OwnEntry], stamp: str) -> list[Any]:
-    return own_entries.write(
-        tx, entries, currency=program.currency, program_version=program.version, stamp=stamp
-    )
 
 
 # Inside `till headoffice serve`: every hour by default. Expiry and tier review fall on day

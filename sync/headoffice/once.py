@@ -39,15 +39,17 @@ def compensate(
     stored: Sequence[p.WireEntry],
     stamp: str,
     new: dict[str, list[StoredEntry]],
-) -> None:
-    """Store head office's own entries that make the once-only bonuses among ``stored`` exact,
-    and queue them in ``new`` to fold after the members' new entries."""
+) -> list[OwnEntry]:
+    """Head office's own entries that make the once-only bonuses among ``stored`` exact,
+    queued in ``new`` to fold after the members' new entries; the caller stores them with
+    ``own_entries.number`` as late in its transaction as it can."""
     own = compensations(tx, program, stored, stamp)
-    if own and program is not None:
-        for x, entry in own_entries.write(
-            tx, own, currency=program.currency, program_version=program.version, stamp=stamp
-        ):
-            new[x.member_id].append(entry)
+    if not own or program is None:
+        return []
+    planned = own_entries.plan(tx, own, stamp)
+    for x, entry in planned:
+        new[x.member_id].append(entry)
+    return [x for x, _ in planned]
 
 
 def compensations(
