@@ -9,7 +9,8 @@ Settings, in the config file's ``[shopper_display]`` table (``[display]`` holds 
 screen settings): ``enabled`` (false by default; the demo turns it on), ``address``
 (127.0.0.1), ``port`` (8765), ``blank_after_s`` (10: the end of a sale shows this long, then
 idle), ``qr_url`` (the app's status page, the same for every member; ``{lang}`` becomes the
-member's language; none by default) and ``language`` (the idle screen's; the till's language).
+member's language; none by default), ``language`` (the idle screen's; the till's language)
+and ``pole`` (a 2x20 customer pole display, ``tcp://host:port``; none by default).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from terminal import shopper_views as views
 from terminal.i18n import normalise_language
 
 if TYPE_CHECKING:  # the server (starlette, uvicorn) loads only when the display is on
+    from display.pole import PoleDisplay
     from display.server import DisplayServer
 
 DEFAULT_PORT = 8765
@@ -44,6 +46,7 @@ class ShopperDisplaySettings:
     blank_after_s: float = 10.0
     qr_url: str = ""
     language: str = "en"
+    pole: str = ""  # a 2x20 pole display, tcp://host:port (display/pole.py)
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], language: str) -> ShopperDisplaySettings:
@@ -56,6 +59,7 @@ class ShopperDisplaySettings:
             blank_after_s=max(0.0, float(table.get("blank_after_s", 10.0))),
             qr_url=str(table.get("qr_url", "")),
             language=normalise_language(str(table.get("language", language))),
+            pole=str(table.get("pole", "")),
         )
 
 
@@ -78,6 +82,7 @@ class ShopperFeed:
         self._thread = threading.Thread(target=self._run, name="shopper-feed", daemon=True)
         self._thread.start()
         self.server: DisplayServer | None = None
+        self.pole: PoleDisplay | None = None
 
     # -- from the app's UI thread ----------------------------------------------------------
     def member_identified(self, display_name: str, language: str, balance: Balance) -> None:
@@ -102,6 +107,8 @@ class ShopperFeed:
         self._thread.join(5)
         if self.server is not None:
             self.server.stop()
+        if self.pole is not None:
+            self.pole.close()
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until what was put before has been published (tests, `till display`)."""
@@ -160,8 +167,15 @@ def start_feed(
     from printer.shaping import FONT_DIR
 
     hub = Hub(views.idle(program(), settings.language))
+    if settings.pole:
+        from display.pole import PoleDisplay
+
+        pole = PoleDisplay(settings.pole)
+        hub.listen(pole.show)
+        threading.Thread(target=pole.show, args=(hub.view,), daemon=True).start()
     server = DisplayServer(hub, settings.address, settings.port, fonts=FONT_DIR)
     server.start()
     feed = ShopperFeed(hub, program, settings, clock)
     feed.server = server
+    feed.pole = pole if settings.pole else None
     return feed

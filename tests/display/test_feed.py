@@ -133,3 +133,27 @@ def test_the_display_is_off_unless_configured() -> None:
     assert not ShopperDisplaySettings.from_raw({}, "en").enabled
     on = ShopperDisplaySettings.from_raw({"shopper_display": {"enabled": True}}, "fa_IR")
     assert on.enabled and on.address == "127.0.0.1" and on.language == "fa"
+
+
+def test_a_configured_pole_display_shows_the_member(tmp_path: Path) -> None:
+    from display.pole import WIDTH
+    from tests.display.test_pole import PoleServer, text_of
+
+    pole = PoleServer()
+    services = make_services(
+        tmp_path, "dummy:", shopper_display={**ON, "pole": f"tcp://127.0.0.1:{pole.port}"}
+    )
+    try:
+        feed: Any = services.display
+        pole.frames(1)  # the idle screen, sent as the display started
+        member = services.till.member("M000002")
+        feed.member_identified(
+            member.display_name, member.language, services.till.balance("M000002")
+        )
+        idle, greeting = pole.frames(2)
+        assert text_of(idle, "cp437").startswith("Olive & Oak Rewards")
+        text = text_of(greeting, "cp852")
+        assert text[:WIDTH].rstrip() == "Dzień dobry, Piotr!"
+    finally:
+        services.close()
+        pole.sock.close()
