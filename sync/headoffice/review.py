@@ -150,14 +150,16 @@ class HeldReview:
             if credit is not None:
                 program = self.program(tx)
                 entry = _entry_decoder.decode(row[6])
-                written = own_entries.write(
-                    tx, [credit],
+                # The member's row before head office's entry counter, as a push takes them.
+                planned = own_entries.plan(tx, [credit], stamp)
+                new = {member_id: [stored for _, stored in planned]}
+                self._recompute(tx, [member_id], now, new)
+                own_entries.number(
+                    tx, [x for x, _ in planned],
                     currency=program.currency if program else entry.currency,
                     program_version=program.version if program else entry.program_version,
                     stamp=stamp,
                 )  # fmt: skip
-                new = {member_id: [stored for _, stored in written]}
-                self._recompute(tx, [member_id], now, new)
                 changes.insert(0, ("members", json.dumps([member_id])))
             self._acknowledge_alert(tx, row, stamp)
             self._changed(tx, changes)  # last: it waits for other writers of changes
