@@ -15,7 +15,13 @@ crash = pytest.importorskip("crash")
 @pytest.mark.slow
 def test_kills_during_sales_prints_and_syncs_lose_and_double_nothing(tmp_path: Path) -> None:
     fig = crash.run(
-        runs=10, sales_per_run=6, seed=7, cold_every=5, sync_share=0.3, workdir=tmp_path
+        runs=10,
+        sales_per_run=6,
+        seed=7,
+        cold_every=5,
+        sync_share=0.3,
+        workdir=tmp_path,
+        min_kills=5,
     )
     assert fig.problems == []
     assert sum(fig.kills.values()) >= 5
