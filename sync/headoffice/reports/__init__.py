@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from dataclasses import replace
 from typing import Any
 
 from loyalty.db import to_text
@@ -48,7 +49,7 @@ def report(
     """The whole report for a period; raises ReportError for bad input."""
     if program is None:
         raise ReportError("no_program")
-    asked = period(program.timezone, now, start, end, by, shop)
+    asked = replace(period(program.timezone, now, start, end, by, shop), dialect=store.dialect)
     with store.transaction() as tx:
         if shop is not None and tx.one("SELECT 1 FROM tills WHERE terminal_id = ?",
                                        (shop,)) is None:  # fmt: skip

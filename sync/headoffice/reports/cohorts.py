@@ -35,16 +35,29 @@ def cohorts(tx: Tx, period: Period) -> list[dict[str, Any]]:
     if not members:
         return []
     shop_sql, shop_params = shop_filter(period.shop)
-    # Minutes, not hours: a zone half an hour off UTC still puts each purchase in its month.
+    # PostgreSQL names each purchase's shop-time month itself; SQLite hands back minutes (not
+    # hours: a zone half an hour off UTC still puts each purchase in its month).
+    if period.dialect == "postgresql":
+        month_sql, month_params = (
+            f"to_char(({WHEN})::timestamptz AT TIME ZONE ?, 'YYYY-MM')",
+            [str(period.tz)],
+        )
+    else:
+        month_sql, month_params = f"SUBSTR({WHEN}, 1, 16)", []
     bought: dict[tuple[int, int], set[str]] = {}
-    for member_id, minute in tx.all(
-        f"SELECT DISTINCT e.member_id, SUBSTR({WHEN}, 1, 16) FROM entries e "
+    for member_id, when in tx.all(
+        f"SELECT DISTINCT e.member_id, {month_sql} FROM entries e "
         f"JOIN members m ON m.member_id = e.member_id WHERE {IS_PURCHASE} "
         f"AND {WHEN} >= ? AND {WHEN} < ? AND m.enrolled_at >= ? AND m.enrolled_at < ?" + shop_sql,
-        [period.lo, period.hi, period.lo, period.hi, *shop_params],
+        [*month_params, period.lo, period.hi, period.lo, period.hi, *shop_params],
     ):
         if str(member_id) in members:
-            month = _month(f"{minute}:00.000000Z", period)
+            text = str(when)
+            month = (
+                (int(text[:4]), int(text[5:7]))
+                if len(text) == 7
+                else _month(f"{text}:00.000000Z", period)
+            )
             bought.setdefault(month, set()).add(str(member_id))
     end = (period.end.year, period.end.month)
     out = []

@@ -16,7 +16,8 @@ from sync.headoffice.reports.sql import (
     RECEIPT,
     SPEND,
     WHEN,
-    buckets_cte,
+    Bucketing,
+    bucketing,
     n,
     shop_filter,
 )
@@ -27,7 +28,6 @@ from sync.headoffice.store import Tx
 # recorded ``offline``, so only redemptions say anything about being offline).
 _REDEEMING = f"({IS_PURCHASE} AND e.kind IN ('redeem', 'donate'))"
 _PER_BUCKET = (
-    "SELECT b.k, "
     "SUM(CASE WHEN e.kind IN ('earn', 'bonus') THEN e.points ELSE 0 END), "
     "SUM(CASE WHEN e.kind IN ('redeem', 'donate') THEN -e.points ELSE 0 END), "
     "SUM(CASE WHEN e.kind = 'expire' THEN -e.points ELSE 0 END), "
@@ -38,7 +38,7 @@ _PER_BUCKET = (
     f"COUNT(DISTINCT CASE WHEN {IS_PURCHASE} THEN e.member_id END), "
     f"COUNT(DISTINCT CASE WHEN {_REDEEMING} THEN {RECEIPT} END), "
     f"COUNT(DISTINCT CASE WHEN {_REDEEMING} AND e.offline = 1 THEN {RECEIPT} END) "
-    f"FROM entries e JOIN b ON {WHEN} >= b.lo AND {WHEN} < b.hi WHERE {COUNTED}"
+    "FROM entries e"
 )
 _FIELDS = (
     "points_issued", "points_redeemed", "points_expired", "points_reversed", "points_adjusted",
@@ -47,41 +47,50 @@ _FIELDS = (
 )  # fmt: skip
 
 
+def _bucketing(period: Period, expr: str) -> Bucketing:
+    bounds = [(b.key, b.lo, b.hi) for b in period.buckets()]
+    return bucketing(period.dialect, expr, period.by, str(period.tz), bounds)
+
+
 def per_bucket(tx: Tx, period: Period) -> list[dict[str, Any]]:
     buckets = period.buckets()
-    cte, params = buckets_cte([(b.key, b.lo, b.hi) for b in buckets])
     shop_sql, shop_params = shop_filter(period.shop)
-    rows = {r[0]: r[1:] for r in tx.all(cte + _PER_BUCKET + shop_sql + " GROUP BY b.k",
-                                        params + shop_params)}  # fmt: skip
+    b = _bucketing(period, WHEN)
+    rows = {
+        r[0]: r[1:]
+        for r in tx.all(
+            f"{b.cte}SELECT {b.key}, {_PER_BUCKET}{b.join} WHERE {WHEN} >= ? AND {WHEN} < ? "
+            f"AND {COUNTED}{shop_sql} GROUP BY 1",
+            [*b.cte_params, *b.key_params, period.lo, period.hi, *shop_params],
+        )
+    }
     overdrafts: dict[str, Any] = dict(
         tx.all(
-            cte + "SELECT b.k, COUNT(*) FROM overdrafts o JOIN entries e ON e.entry_id = "
-            f"o.entry_id JOIN b ON {WHEN} >= b.lo AND {WHEN} < b.hi WHERE 1 = 1"
-            + shop_sql
-            + " GROUP BY b.k",
-            params + shop_params,
+            f"{b.cte}SELECT {b.key}, COUNT(*) FROM overdrafts o JOIN entries e ON e.entry_id = "
+            f"o.entry_id{b.join} WHERE {WHEN} >= ? AND {WHEN} < ?{shop_sql} GROUP BY 1",
+            [*b.cte_params, *b.key_params, period.lo, period.hi, *shop_params],
         )
     )
     enrol_shop, enrol_params = shop_filter(period.shop, "m.enrolled_by")
+    m = _bucketing(period, "m.enrolled_at")
     enrolments: dict[str, dict[str, int]] = {}
     for key, source, count in tx.all(
-        cte + "SELECT b.k, m.enrolled_by, COUNT(*) FROM members m JOIN b ON "
-        "m.enrolled_at >= b.lo AND m.enrolled_at < b.hi WHERE m.enrolled_by IS NOT NULL"
-        + enrol_shop
-        + " GROUP BY b.k, m.enrolled_by",
-        params + enrol_params,
+        f"{m.cte}SELECT {m.key}, m.enrolled_by, COUNT(*) FROM members m{m.join} WHERE "
+        f"m.enrolled_at >= ? AND m.enrolled_at < ? AND m.enrolled_by IS NOT NULL{enrol_shop} "
+        "GROUP BY 1, 2",
+        [*m.cte_params, *m.key_params, period.lo, period.hi, *enrol_params],
     ):
         enrolments.setdefault(key, {})[source] = n(count)
     out = []
-    for b in buckets:
-        values = dict(zip(_FIELDS, (n(v) for v in rows.get(b.key, (0,) * len(_FIELDS))),
+    for bucket in buckets:
+        values = dict(zip(_FIELDS, (n(v) for v in rows.get(bucket.key, (0,) * len(_FIELDS))),
                           strict=True))  # fmt: skip
-        by_source = enrolments.get(b.key, {})
+        by_source = enrolments.get(bucket.key, {})
         out.append(
             {
-                "bucket": b.key,
-                "from": b.start.isoformat(),
-                "to": b.end.isoformat(),
+                "bucket": bucket.key,
+                "from": bucket.start.isoformat(),
+                "to": bucket.end.isoformat(),
                 "enrolments": sum(by_source.values()),
                 "enrolments_by_source": dict(sorted(by_source.items())),
                 **values,
@@ -92,7 +101,7 @@ def per_bucket(tx: Tx, period: Period) -> list[dict[str, Any]]:
                 "offline_share": Rate(
                     values["offline_redemptions"], values["redeeming_purchases"]
                 ).as_dict(),
-                "overdrafts": n(overdrafts.get(b.key)),
+                "overdrafts": n(overdrafts.get(bucket.key)),
             }
         )
     return out
@@ -103,7 +112,10 @@ def rewards(tx: Tx, period: Period, program: Program | None) -> dict[str, Any]:
     less those a refund gave back; donations summed per charity in money."""
     shop_sql, shop_params = shop_filter(period.shop)
     rows = tx.all(
-        "SELECT COALESCE(e.reward_id, e.reason), e.kind, "
+        # A points payment has no reward id: its reason names it, and a refund's return of
+        # it (reason refund:return_redeemed) is counted under it too.
+        "SELECT COALESCE(e.reward_id, CASE WHEN e.kind = 'reverse' THEN 'points_payment' "
+        "ELSE e.reason END), e.kind, "
         "SUM(CASE WHEN e.kind = 'reverse' THEN 0 ELSE 1 END), "
         "SUM(CASE WHEN e.kind = 'reverse' THEN 1 ELSE 0 END), "
         "SUM(-e.points), SUM(e.amount_minor) FROM entries e "

@@ -13,7 +13,7 @@ from loyalty.program import Program
 from sync.headoffice.own_entries import HEADOFFICE
 from sync.headoffice.reports.period import Period
 from sync.headoffice.reports.rates import Rate
-from sync.headoffice.reports.sql import COUNTED, IS_PURCHASE, RECEIPT, WHEN, n, shop_filter
+from sync.headoffice.reports.sql import COUNTED, IS_PURCHASE, WHEN, n, shop_filter
 from sync.headoffice.store import Tx
 
 ACTIVE_DAYS = (30, 90, 365)
@@ -24,12 +24,14 @@ def buying(tx: Tx, period: Period) -> dict[str, Any]:
     """Over the whole period: members who bought, those who bought twice or more, purchases;
     and members active in the 30/90/365 days to the period's end."""
     shop_sql, shop_params = shop_filter(period.shop)
+    # Hash aggregates, not COUNT(DISTINCT ...): receipts per member, then members; and each
+    # member's latest purchase, then how many are recent enough.
     row = tx.one(
         "SELECT COUNT(*), SUM(CASE WHEN t.n >= 2 THEN 1 ELSE 0 END), SUM(t.n) FROM ("
-        f"SELECT e.member_id, COUNT(DISTINCT {RECEIPT}) AS n FROM entries e "
-        f"WHERE {IS_PURCHASE} AND {WHEN} >= ? AND {WHEN} < ?"
+        "SELECT r.member_id, COUNT(*) AS n FROM (SELECT DISTINCT e.member_id, e.terminal_id, "
+        f"e.receipt_no FROM entries e WHERE {IS_PURCHASE} AND {WHEN} >= ? AND {WHEN} < ?"
         + shop_sql
-        + " GROUP BY e.member_id) t",
+        + ") r GROUP BY r.member_id) t",
         [period.lo, period.hi, *shop_params],
     )
     buyers, repeat, purchases = (n(x) for x in row) if row else (0, 0, 0)
@@ -37,11 +39,9 @@ def buying(tx: Tx, period: Period) -> dict[str, Any]:
     since = [to_text(end - dt.timedelta(days=d)) for d in ACTIVE_DAYS]
     active = tx.one(
         "SELECT "
-        + ", ".join(
-            f"COUNT(DISTINCT CASE WHEN {WHEN} >= ? THEN e.member_id END)" for _ in ACTIVE_DAYS
-        )  # fmt: skip
-        + f" FROM entries e WHERE {IS_PURCHASE} AND {WHEN} >= ? AND {WHEN} < ?"
-        + shop_sql,
+        + ", ".join("SUM(CASE WHEN t.last >= ? THEN 1 ELSE 0 END)" for _ in ACTIVE_DAYS)
+        + f" FROM (SELECT e.member_id, MAX({WHEN}) AS last FROM entries e WHERE {IS_PURCHASE} "
+        f"AND {WHEN} >= ? AND {WHEN} < ?" + shop_sql + " GROUP BY e.member_id) t",
         [*since, since[-1], period.hi, *shop_params],
     )
     return {

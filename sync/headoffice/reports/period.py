@@ -48,6 +48,7 @@ class Period:
     shop: str | None
     tz: ZoneInfo
     now: dt.datetime
+    dialect: str = "sqlite"  # the store's: how SQL puts a time in its bucket (reports/sql.py)
 
     @property
     def lo(self) -> str:

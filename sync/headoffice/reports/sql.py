@@ -17,6 +17,7 @@ placeholders, ``CASE`` rather than ``MIN``/``LEAST``, ``||`` for text).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sync.headoffice.own_entries import HEADOFFICE
@@ -49,6 +50,33 @@ def buckets_cte(bounds: Sequence[tuple[str, str, str]]) -> tuple[str, list[Any]]
     values = ", ".join("(?, ?, ?)" for _ in bounds)
     params = [x for bound in bounds for x in bound]
     return f"WITH b (k, lo, hi) AS (VALUES {values}) ", params
+
+
+_PG_KEYS = {"day": "YYYY-MM-DD", "week": 'IYYY-"W"IW', "month": "YYYY-MM"}
+
+
+@dataclass(frozen=True, slots=True)
+class Bucketing:
+    """How a statement puts a time into its bucket, keyed as ``period.Bucket.key``:
+    ``cte + "SELECT " + key + ", ..." + " FROM t" + join + " WHERE ... GROUP BY 1"``, its
+    parameters ``cte_params + key_params + the rest``. SQLite joins a table of the buckets'
+    bounds; PostgreSQL computes the shop-time key (``AT TIME ZONE``) and groups on it, one
+    pass over the rows without a join."""
+
+    cte: str
+    cte_params: list[Any]
+    key: str
+    key_params: list[Any]
+    join: str
+
+
+def bucketing(dialect: str, expr: str, by: str, tz: str,
+              bounds: Sequence[tuple[str, str, str]]) -> Bucketing:  # fmt: skip
+    if dialect == "postgresql":
+        key = f"to_char(({expr})::timestamptz AT TIME ZONE ?, '{_PG_KEYS[by]}')"
+        return Bucketing("", [], key, [tz], "")
+    cte, params = buckets_cte(bounds)
+    return Bucketing(cte, params, "b.k", [], f" JOIN b ON {expr} >= b.lo AND {expr} < b.hi")
 
 
 def n(value: Any) -> int:
