@@ -6,11 +6,15 @@ Bad input gets a refusal with a code, never a figure."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from loyalty.ledger import entry_hash, new_entry_id
 from loyalty.refunds import refund
+from sync.client import SyncClient
 from sync.headoffice.jobs import run_due
 from sync.headoffice.reports import ReportError, csv_text, report
 from sync.headoffice.service import HeadOffice
@@ -179,3 +183,51 @@ def test_an_empty_chain_reports_zeros_and_no_rates(shop: Shop) -> None:
     assert whole["member_aov_minor"] is None
     assert doc["cohorts"] == [] and doc["tills"] == []
     assert doc["outstanding"]["points"]["available"] == 0
+
+
+def test_a_fast_clock_and_a_forged_entry_change_no_figure_they_should_not(
+    shop: Shop, tmp_path: Path
+) -> None:
+    """A till whose clock runs a day ahead cannot put a sale into tomorrow's figures (it
+    counts when head office received it); an entry forged into a till's SQLite is held, not
+    counted, and shows in that till's sync health."""
+    clock, who = worked_example(shop)
+    clients = {c.till.terminal_id: c for c in shop.opened if isinstance(c, SyncClient)}
+    warsaw = clients["WAW1"]
+    buy(warsaw.till, who["bob"], 5000, now=at("2026-11-21T12:00:00"))  # its clock: tomorrow
+    warsaw.sync()
+    forged = _forge(tmp_path / "ATH1" / "till.sqlite", who["ann"], 5000)
+    clients["ATH1"].sync()
+    with shop.ho.store.transaction() as tx:
+        assert tx.one("SELECT 1 FROM held_entries WHERE entry_id = ?", (forged,)) is not None
+    doc = kpis(shop.ho, clock.at, "2026-11-20", "2026-11-20", "day")
+    (today,) = doc["buckets"]
+    assert (today["points_issued"], today["purchases"]) == (50, 1)  # no second welcome
+    assert today["member_spend_minor"] == 5000
+    tills = {t["terminal_id"]: t for t in doc["tills"]}
+    assert tills["ATH1"]["held_undecided"] == 1 and tills["ATH1"]["open_alerts"] >= 1
+    assert tills["WAW1"]["held_undecided"] == 0
+    whole = kpis(shop.ho, clock.at, "2026-11-01", "2026-11-20", "week")["period"]
+    assert whole["points_issued"] == 1105 + 50
+
+
+def _forge(db: Path, member_id: str, points: int) -> str:
+    """A bonus the till's code never writes, appended with a correct hash chain (as in
+    test_sync_poison): someone with the till's file and a text editor."""
+    with sqlite3.connect(db) as conn:
+        seq, prev, terminal_id = conn.execute(
+            "SELECT seq, hash, terminal_id FROM ledger ORDER BY seq DESC"
+        ).fetchone()
+        entry_id = new_entry_id()
+        fields = (
+            entry_id, terminal_id, seq + 1, member_id, "bonus", points, 0, "EUR", None, None,
+            None, "2026.11.1", "2026-11-20T11:00:00.000000Z", 1, "cashier1", "bonus:forged",
+        )  # fmt: skip
+        conn.execute(
+            "INSERT INTO ledger (entry_id, terminal_id, seq, member_id, kind, points, "
+            "amount_minor, currency, receipt_no, reverses, reward_id, program_version, "
+            "occurred_at, offline, cashier_id, reason, prev_hash, hash, acked_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (*fields, prev, entry_hash(prev, fields)),
+        )
+    return entry_id
