@@ -21,19 +21,20 @@ def _seconds(later: str, earlier: str) -> int:
 def tills(tx: Tx, now: dt.datetime, shop: str | None = None) -> list[dict[str, Any]]:
     where, params = ("WHERE terminal_id = ?", [shop]) if shop else ("", [])
     rows = tx.all(f"SELECT terminal_id, revoked FROM tills {where} ORDER BY terminal_id", params)
+    # One till's report reads that till's entries only (its unique (terminal_id, seq) index).
+    mine, mine_params = ("terminal_id = ?", [shop]) if shop else ("terminal_id <> ?", [HEADOFFICE])
     last: dict[str, Any] = dict(
         tx.all(
-            "SELECT terminal_id, MAX(received_at) FROM entries WHERE terminal_id <> ? "
-            "GROUP BY terminal_id",
-            (HEADOFFICE,),
+            f"SELECT terminal_id, MAX(received_at) FROM entries WHERE {mine} GROUP BY terminal_id",
+            mine_params,
         )
     )
     oldest: dict[str, Any] = dict(
         tx.all(
             "SELECT e.terminal_id, MIN(e.occurred_at) FROM entries e JOIN (SELECT terminal_id, "
-            "MAX(received_at) AS r FROM entries WHERE terminal_id <> ? GROUP BY terminal_id) l "
+            f"MAX(received_at) AS r FROM entries WHERE {mine} GROUP BY terminal_id) l "
             "ON e.terminal_id = l.terminal_id AND e.received_at = l.r GROUP BY e.terminal_id",
-            (HEADOFFICE,),
+            mine_params,
         )
     )
     held: dict[str, Any] = dict(
