@@ -76,7 +76,8 @@ def raised_codes() -> set[str]:
 
 
 # Head office's raisers: name -> index of the code among the positional arguments.
-HEADOFFICE_RAISERS = {"ApiProblem": 1, "_path_param": 3}
+# A report's refusal (sync/headoffice/reports/period.py) is answered as a 422 with its code.
+HEADOFFICE_RAISERS = {"ApiProblem": 1, "_path_param": 3, "ReportError": 0}
 
 
 def headoffice_codes() -> set[str]:

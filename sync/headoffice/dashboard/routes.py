@@ -136,7 +136,8 @@ class Dashboard:
                 q.get("by") or "day", q.get("shop") or None,
             )  # fmt: skip
         except ReportError as exc:
-            raise ApiProblem(422, exc.code, **exc.params) from None
+            code = exc.code  # ReportError's codes: tests/unit/test_error_codes.py reads them
+            raise ApiProblem(422, code, **exc.params) from None
         name = f"kpis-{doc['query']['from']}-{doc['query']['to']}.csv"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         return Response(csv_text(doc), 200, headers=headers, media_type="text/csv; charset=utf-8")

@@ -34,7 +34,8 @@ async def kpis_answer(ho: Any, request: Request) -> Response:
     try:
         doc = await run_in_threadpool(for_headoffice, ho, start, end, by, shop)
     except ReportError as exc:
-        raise ApiProblem(422, exc.code, **exc.params) from None
+        code = exc.code  # ReportError's codes: tests/unit/test_error_codes.py reads them
+        raise ApiProblem(422, code, **exc.params) from None
     if fmt == "csv":
         name = f"kpis-{doc['query']['from']}-{doc['query']['to']}.csv"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
