@@ -32,6 +32,7 @@ class Config:
     printer_profile: str = "TM-T88V"
     paper_mm: int = 80
     camera: str | None = None
+    shopper_camera: str | None = None  # the shopper-facing camera (the shopper scans their code)
     headoffice: str | None = None
     cashier: str = "cli"
     shop_name: str = "Olive & Oak"
@@ -110,6 +111,7 @@ def load(data_dir: str | None = None, config: str | None = None) -> Config:
         printer_profile=str(pick("printer_profile", "TM-T88V")),
         paper_mm=int(pick("paper_mm", 80)),
         camera=pick("camera", None),
+        shopper_camera=pick("shopper_camera", None),
         headoffice=pick("headoffice", None),
         cashier=str(pick("cashier", "cli")),
         shop_name=str(file_values.get("shop_name", "Olive & Oak")),

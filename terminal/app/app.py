@@ -62,6 +62,7 @@ class TillApp(App[None]):
             prefix=str(raw.get("wedge_prefix", "")), suffix=str(raw.get("wedge_suffix", ""))
         )
         self.camera: object | None = None
+        self.shopper_camera: object | None = None
         self._entries_to_push = 0
         # Right-to-left text in visual order, unless the terminal reorders it itself.
         self._bidi = bidi_mode(raw)
@@ -146,6 +147,7 @@ class TillApp(App[None]):
 
     def start_camera(self) -> None:
         """Once a cashier signed in: scans before that would have nobody to serve them."""
+        self.start_shopper_camera()
         source = self.services.config.camera
         if not source or self.camera is not None:
             return
@@ -159,6 +161,29 @@ class TillApp(App[None]):
         reader.start()
         self.camera = reader
 
+    def start_shopper_camera(self) -> None:
+        """The shopper-facing camera (``TILL_SHOPPER_CAMERA``): the shopper scans their own
+        code there; it identifies them like the cashier's scan, and the cashier is told."""
+        source = self.services.config.shopper_camera
+        if not source or self.shopper_camera is not None:
+            return
+        from scanner.camera import CameraReader
+        from scanner.decoders import make_decoder
+
+        choice = make_decoder(str(self.services.config.raw.get("decoder", "zxing")))
+        target: str | int = int(source) if str(source).isdigit() else str(source)
+        reader = CameraReader(target, choice.decoder, self._shopper_camera_saw)
+        reader.start()
+        self.shopper_camera = reader
+
+    def _shopper_camera_saw(self, event: object) -> None:
+        """From the shopper camera's thread: only codes matter (the cashier's status line is
+        about the cashier's own camera)."""
+        from scanner.camera import CodeSeen
+
+        if isinstance(event, CodeSeen):
+            self.post_message(CameraEvent(event, source="shopper"))
+
     def _camera_saw(self, event: object) -> None:
         """From the camera reader's thread: post_message is thread-safe."""
         self.post_message(CameraEvent(event))
@@ -169,7 +194,9 @@ class TillApp(App[None]):
         event = message.event
         if isinstance(event, CodeSeen):
             code = event.payload.decode("utf-8", errors="replace")
-            await self.handle_scan(code, "camera")
+            if message.source == "shopper" and self.cashier is not None:
+                self.notify(self.t("display.shopper_scanned"))
+            await self.handle_scan(code, message.source)
         elif isinstance(event, CameraOpened):
             self.camera_state = "ready"
         elif isinstance(event, CameraFailed):
@@ -434,9 +461,10 @@ class TillApp(App[None]):
             self.online = event.state == "online"
 
     def on_unmount(self) -> None:
-        stop = getattr(self.camera, "stop", None)
-        if stop is not None:
-            stop()
+        for camera in (self.camera, self.shopper_camera):
+            stop = getattr(camera, "stop", None)
+            if stop is not None:
+                stop()
         self.services.close()
 
 
@@ -468,9 +496,11 @@ def binding_ids() -> set[str]:
 
 @dataclass
 class CameraEvent(Message):
-    """What the camera reader thread saw (a code, opened, failed, ended)."""
+    """What a camera reader thread saw (a code, opened, failed, ended); ``source`` says which
+    camera: the cashier's ("camera") or the shopper's ("shopper")."""
 
     event: object
+    source: str = "camera"
 
 
 def build_app(

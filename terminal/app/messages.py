@@ -58,7 +58,7 @@ class MemberScanned(Message):
     """A code arrived from a keyboard-wedge scanner, the camera or the keyboard."""
 
     code: str
-    source: str  # wedge | camera | typed
+    source: str  # wedge | camera | shopper (the shopper-facing camera) | typed
 
 
 @dataclass

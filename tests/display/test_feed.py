@@ -157,3 +157,43 @@ def test_a_configured_pole_display_shows_the_member(tmp_path: Path) -> None:
     finally:
         services.close()
         pole.sock.close()
+
+
+async def test_the_shopper_scans_their_own_code_and_the_cashier_is_told(tmp_path: Path) -> None:
+    """TILL_SHOPPER_CAMERA: the shopper-facing camera (here the fixtures' camera clip) finds
+    the member like the cashier's scan; the display greets them and the cashier sees a note."""
+    import datetime as dt
+
+    from loyalty.db import to_text
+    from loyalty.members import MemberSnapshot
+    from terminal.app import messages as m
+    from terminal.app.screens.sale import SaleScreen
+    from tests.ui.conftest import ROOT
+    from tests.ui.test_flows import events
+
+    manifest = json.loads((ROOT / "fixtures/scanner/manifest.json").read_text())
+    minted = dt.datetime.fromisoformat(manifest["fixture_time"])
+    clip = str(ROOT / "fixtures" / "scanner" / manifest["clip"]["file"])
+    services = make_services(
+        tmp_path, "dummy:", clock=minted + dt.timedelta(seconds=30), shopper_camera=clip,
+        shopper_display=ON,
+    )  # fmt: skip
+    (member_id,) = manifest["clip"]["ids"]
+    services.till.apply_snapshots(
+        [MemberSnapshot(member_id, to_text(minted), display_name="Clip Shopper", balance=10)],
+        minted,
+    )
+    hub = hub_of(services)
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        for _ in range(200):
+            await settle(pilot)
+            if isinstance(app.screen, SaleScreen):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, SaleScreen)
+        assert [e.source for e in events(app, m.MemberScanned)] == ["shopper"]
+        assert any("shopper scanned" in n.message for n in app._notifications)
+        view = wait_for(hub, "member")
+        assert view.member is not None and view.member.first_name == "Clip"

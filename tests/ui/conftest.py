@@ -57,6 +57,7 @@ def make_services(
         printer_profile="TM-T20II",
         raw={"cashiers": CASHIERS, **raw},
         camera=raw.get("camera"),
+        shopper_camera=raw.get("shopper_camera"),
     )  # type: ignore[arg-type]
     return build_services(config, clock=lambda: clock)
 
