@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -85,75 +84,3 @@ class LockedOut:
 
     cashier_id: str
     until: dt.datetime
-
-
-class PinGuard:
-    """Wrong PINs counted per cashier id (as typed, trimmed): after ``limit`` in a row the id is
-    locked out for ``lock_for`` on the till's clock (passed in, so a test or faketime moves it).
-    A right PIN clears the count. Shared by sign-in, the lock screen and a manager's override;
-    thread-safe, since PINs are checked in worker threads."""
-
-    def __init__(self, limit: int = 5, lock_for: dt.timedelta = dt.timedelta(minutes=5)) -> None:
-        self.limit = max(1, limit)
-        self.lock_for = lock_for
-        self._failures: dict[str, int] = {}
-        self._until: dict[str, dt.datetime] = {}
-        self._lock = threading.Lock()
-
-    def locked(self, cashier_id: str, now: dt.datetime) -> LockedOut | None:
-        key = cashier_id.strip()
-        with self._lock:
-            until = self._until.get(key)
-            if until is None:
-                return None
-            if now >= until:  # served its time: a fresh count
-                del self._until[key]
-                self._failures.pop(key, None)
-                return None
-            return LockedOut(key, until)
-
-    def failed(self, cashier_id: str, now: dt.datetime) -> LockedOut | None:
-        """Count a wrong PIN; the lock-out if this one reached the limit."""
-        key = cashier_id.strip()
-        with self._lock:
-            count = self._failures.get(key, 0) + 1
-            self._failures[key] = count
-            if count < self.limit:
-                return None
-            until = now + self.lock_for
-            self._until[key] = until
-            return LockedOut(key, until)
-
-    def succeeded(self, cashier_id: str) -> None:
-        with self._lock:
-            self._failures.pop(cashier_id.strip(), None)
-
-    def reset(self, cashier_id: str) -> None:
-        """A manager cleared this id's lock-out: its wrong PINs are forgotten and it may try
-        again at once (and is locked out again after ``limit`` more wrong PINs)."""
-        key = cashier_id.strip()
-        with self._lock:
-            self._until.pop(key, None)
-            self._failures.pop(key, None)
-
-    @staticmethod
-    def key_for(cashiers: Mapping[str, Cashier], cashier_id: str) -> str:
-        """The id wrong PINs count against: the configured id however it was typed ("ANNA"
-        is anna), else what was typed, case-folded."""
-        known = find_cashier(cashiers, cashier_id)
-        return known.cashier_id if known is not None else cashier_id.strip().casefold()
-
-    def sign_in(
-        self, cashiers: Mapping[str, Cashier], cashier_id: str, pin: str, now: dt.datetime
-    ) -> Cashier | LockedOut | None:
-        """`sign_in` behind the lock-out: a locked id is refused without checking the PIN. Wrong
-        PINs count against the configured id however it was typed ("ANNA" is anna)."""
-        key = self.key_for(cashiers, cashier_id)
-        locked = self.locked(key, now)
-        if locked is not None:
-            return locked
-        cashier = sign_in(cashiers, cashier_id, pin)
-        if cashier is None:
-            return self.failed(key, now)
-        self.succeeded(key)
-        return cashier

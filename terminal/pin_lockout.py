@@ -1,7 +1,8 @@
 """Wrong PINs counted in the till's database (``pin_failures``), so that every process of the
-till counts toward one lock-out: `till sale --override-manager` run again and again, or many at
-once, is locked out like the app's sign-in (terminal.auth.PinGuard, same settings
-``pin_attempts`` and ``pin_lockout_minutes``).
+till counts toward one lock-out: the app's sign-in, lock screen and overrides, and
+`till sale --override-manager` run again and again or many at once (settings ``pin_attempts``
+and ``pin_lockout_minutes``). A restart of the app does not clear a lock-out; a manager's reset
+(recorded in ``lockout_resets``) does, for every process.
 
 After ``limit`` wrong PINs in a row for an id, the id is refused without any PIN being checked
 until ``lock_for`` has passed on the till's clock. Each attempt is counted *before* its PIN is
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from loyalty.db import Database, from_text, to_text
@@ -39,25 +40,54 @@ class SharedPinGuard:
         self.limit = max(1, limit)
         self.lock_for = lock_for
 
+    @staticmethod
+    def key_for(cashiers: Mapping[str, Cashier], cashier_id: str) -> str:
+        """The id wrong PINs count against: the configured id however it was typed ("ANNA"
+        is anna), else what was typed, case-folded."""
+        known = find_cashier(cashiers, cashier_id)
+        return (known.cashier_id if known is not None else cashier_id.strip().casefold())[:MAX_KEY]
+
     def sign_in(
         self, cashiers: Mapping[str, Cashier], cashier_id: str, pin: str, now: dt.datetime
     ) -> Cashier | LockedOut | None:
         """`sign_in` behind the shared lock-out: the cashier, None for a wrong id or PIN, or
         the lock-out (reached now, or already running: then no PIN was checked)."""
-        known = find_cashier(cashiers, cashier_id)
-        key = (known.cashier_id if known is not None else cashier_id.strip().casefold())[:MAX_KEY]
+        key = self.key_for(cashiers, cashier_id)
+        return self.check(key, now, lambda: sign_in(cashiers, cashier_id, pin))
+
+    def check(
+        self, key: str, now: dt.datetime, verify: Callable[[], Cashier | None]
+    ) -> Cashier | LockedOut | None:
+        """One attempt against ``key``'s count: ``verify()`` (which checks the PIN) runs only
+        when ``key`` is not locked out; None from it is a wrong PIN, a cashier clears the count."""
         locked = self._attempt(key, now)
         if locked is not None:
             return locked
-        cashier = sign_in(cashiers, cashier_id, pin)
+        cashier = verify()
         if cashier is None:
             return self._failed(key, now)
         with self.db.write() as conn:
-            conn.execute(
-                "UPDATE pin_failures SET failures = 0, locked_until = NULL WHERE cashier_id = ?",
-                (key,),
-            )
+            self.clear(conn, key)
         return cashier
+
+    def locked(self, key: str, now: dt.datetime) -> LockedOut | None:
+        """Is ``key`` locked out now (no attempt is counted)?"""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT locked_until FROM pin_failures WHERE cashier_id = ?", (key,)
+            ).fetchone()
+        until = from_text(row[0]) if row and row[0] else None
+        return LockedOut(key, until) if until is not None and now < until else None
+
+    @staticmethod
+    def clear(conn: sqlite3.Connection, key: str) -> None:
+        """Forget ``key``'s wrong PINs and lock-out (a right PIN, or a manager's reset written
+        in the same transaction): it may try again at once, and is locked out again after
+        ``limit`` more wrong PINs."""
+        conn.execute(
+            "UPDATE pin_failures SET failures = 0, locked_until = NULL WHERE cashier_id = ?",
+            (key,),
+        )
 
     def _attempt(self, key: str, now: dt.datetime) -> LockedOut | None:
         """Count an attempt before its PIN is checked; the lock-out if none may be made."""

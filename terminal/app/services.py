@@ -24,8 +24,9 @@ from loyalty.sales import SaleRequest, SaleResult
 from loyalty.till import Enrolment, Till
 from loyalty.till_records import LockoutReset
 from printer import Job
-from terminal.auth import Cashier, LockedOut, PinGuard
+from terminal.auth import Cashier, LockedOut
 from terminal.config import Config
+from terminal.pin_lockout import SharedPinGuard, shared_guard
 from terminal.scanning import AppCodeUse
 
 Clock = Callable[[], dt.datetime]
@@ -118,12 +119,16 @@ class TillServices:
     display: DisplayHook | None = None  # the shopper display, when configured
     display_down: str | None = None  # why the configured shopper display did not start
     lock: threading.RLock = field(default_factory=threading.RLock)
-    # Wrong PINs per cashier id, on this till's clock (sign-in, lock screen, overrides).
-    pins: PinGuard = field(default_factory=PinGuard)
+    # Wrong PINs per cashier id, on this till's clock (sign-in, lock screen, overrides), kept
+    # in the till's SQLite: a restart does not clear them and the CLI counts toward the same.
+    pins: SharedPinGuard = field(init=False)
     # Set when head office should be there but could not start; the status line says why.
     headoffice_down: HeadOfficeDown | None = None
     # Where device events go (the app's post_message, which is thread-safe).
     listener: Callable[[Any], object] | None = None
+
+    def __post_init__(self) -> None:
+        self.pins = shared_guard(self.till.db, self.config.raw)
 
     @property
     def currency(self) -> str:
@@ -138,15 +143,16 @@ class TillServices:
 
     def lockout(self, cashier_id: str) -> LockedOut | None:
         """Is this id (as typed) locked out after repeated wrong PINs?"""
-        return self.pins.locked(PinGuard.key_for(self.cashiers, cashier_id), self.now())
+        return self.pins.locked(SharedPinGuard.key_for(self.cashiers, cashier_id), self.now())
 
     def reset_lockout(self, locked: LockedOut, override: Override) -> None:
         """A manager (``override``: their id, checked with their PIN, and why) clears a PIN
-        lock-out; recorded in the till's SQLite before the id may try again."""
+        lock-out; recorded in the till's SQLite in the transaction that clears the shared count,
+        so the id may try again in the app and at the command line."""
         reset = LockoutReset(self.now(), locked.cashier_id, override.manager_id, override.reason)
         with self.till.db.write() as conn:
             till_records.record_lockout_reset(conn, reset)
-        self.pins.reset(locked.cashier_id)
+            self.pins.clear(conn, locked.cashier_id)
 
     def printed(self, receipt_no: str, printed: bool, state: str) -> None:
         """The print worker's report (from its thread)."""

@@ -7,14 +7,12 @@ file by sync) plus any key files under ``<data_dir>/keys``.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from loyalty import outbox
 from loyalty.till import Till
 from scanner.codes import DenyList
 from scanner.keys import load_public_keys
 from terminal.app.services import Clock, TillServices, system_clock
-from terminal.auth import PinGuard, cashiers_from
+from terminal.auth import cashiers_from
 from terminal.config import Config
 from terminal.printing import ReceiptPrinter
 from terminal.scanning import TillScanner
@@ -41,15 +39,6 @@ def scanner_for(till: Till, config: Config) -> TillScanner:
     return TillScanner(keys, deny, skew, db=till.db)  # spent codes kept in the till
 
 
-def pin_guard(config: Config) -> PinGuard:
-    """How many wrong PINs in a row lock a cashier id out, and for how long (settings
-    ``pin_attempts`` and ``pin_lockout_minutes``; 5 and 5 by default)."""
-    raw = config.raw
-    attempts = int(raw.get("pin_attempts", 5))
-    minutes = float(raw.get("pin_lockout_minutes", 5))
-    return PinGuard(attempts, dt.timedelta(minutes=minutes))
-
-
 def build_services(
     config: Config, clock: Clock = system_clock, with_printer: bool = True
 ) -> TillServices:
@@ -57,7 +46,6 @@ def build_services(
     services = TillServices(
         till=till, config=config, cashiers=cashiers_from(config.raw), clock=clock
     )
-    services.pins = pin_guard(config)
     services.scanner = scanner_for(till, config)
     if with_printer and config.printer:
         services.printer = ReceiptPrinter(till, config, on_event=services.printed, clock=clock)

@@ -36,18 +36,14 @@ class LockScreen(TillScreen):
         cashier = self.till_app.cashier
         if cashier is None:
             return
-        pins, now = self.services.pins, self.services.now()
-        locked = pins.locked(cashier.cashier_id, now)
-        if locked is None:
-            managers = [c for c in self.services.cashiers.values() if c.manager]
+        managers = [c for c in self.services.cashiers.values() if c.manager]
+
+        def verify() -> Cashier | None:
             # The locked cashier's own PIN first: a manager's PIN unlocks as that manager.
-            for who in [cashier, *managers]:
-                if check_pin(pin, who.pin_hash):
-                    pins.succeeded(cashier.cashier_id)
-                    self.app.call_from_thread(self.checked, who)
-                    return
-            locked = pins.failed(cashier.cashier_id, now)
-        self.app.call_from_thread(self.checked, locked)
+            return next((who for who in [cashier, *managers] if check_pin(pin, who.pin_hash)), None)
+
+        got = self.services.pins.check(cashier.cashier_id, self.services.now(), verify)
+        self.app.call_from_thread(self.checked, got)
 
     def checked(self, got: Cashier | LockedOut | None) -> None:
         if isinstance(got, Cashier):
