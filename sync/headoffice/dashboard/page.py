@@ -80,7 +80,7 @@ def _percent(words: Words, rate: Mapping[str, Any]) -> str:
     bp = rate.get("basis_points")
     if bp is None:
         return words("dashboard.none")
-    return words("dashboard.percent", n=words.number(int(bp) // 100))
+    return words("dashboard.percent", value=words.number(int(bp) // 100))
 
 
 def _card(label: str, figure: str, key: str) -> str:
@@ -224,7 +224,7 @@ def _cohorts(w: Words, doc: Mapping[str, Any]) -> str:
     if not rows:
         return f'<section id="cohorts">{title}<p>{escape(w("dashboard.no_cohorts"))}</p></section>'
     width = max(len(r["months"]) for r in rows)
-    head = "".join(f"<th>{escape(w('dashboard.month_offset', n=w.number(i)))}</th>"
+    head = "".join(f"<th>{escape(w('dashboard.month_offset', offset=w.number(i)))}</th>"
                    for i in range(width))  # fmt: skip
     body = []
     for r in rows:
