@@ -8,10 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from loyalty.till import Till
 from terminal.commands.common import load_config
+from terminal.config import Config
 from terminal.shown import shown
+
+if TYPE_CHECKING:
+    from terminal.shopper_feed import ShopperFeed
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +35,10 @@ def run(args: argparse.Namespace) -> None:
     def notice(text: str) -> None:
         print(f"till: {shown(text)}", file=sys.stderr, flush=True)
 
-    side = PosSide(till, config, on_notice=notice, api=True, host=args.host, port=args.port)
+    feed = _shopper_display(till, config)
+    side = PosSide(
+        till, config, on_notice=notice, api=True, host=args.host, port=args.port, display=feed
+    )
     assert side.api is not None
     try:
         print(json.dumps(side.start()), flush=True)
@@ -41,4 +49,23 @@ def run(args: argparse.Namespace) -> None:
         pass
     finally:
         side.stop()
+        if feed is not None:
+            feed.stop()
         till.close()
+
+
+def _shopper_display(till: Till, config: Config) -> ShopperFeed | None:
+    """The shopper display when ``[shopper_display] enabled``: it shows what the POS did."""
+    import datetime as dt
+
+    from display.server import DisplayUnavailable
+    from terminal.shopper_feed import ShopperDisplaySettings, start_feed
+
+    settings = ShopperDisplaySettings.from_raw(config.raw, config.language)
+    if not settings.enabled:
+        return None
+    try:
+        return start_feed(settings, lambda: till.program, lambda: dt.datetime.now(dt.UTC))
+    except DisplayUnavailable as exc:  # the API works without it
+        print(f"till: {shown(str(exc))}", file=sys.stderr, flush=True)
+        return None

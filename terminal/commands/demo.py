@@ -116,7 +116,9 @@ def run(args: argparse.Namespace) -> None:
         config = load(str(data), None)
         services = build_services(config)
         services.headoffice_down = down
-        api = start_if_configured(services.till, config, services.scanner, services.printer)
+        api = start_if_configured(
+            services.till, config, services.scanner, services.printer, services.display
+        )
         where = f"head office {server.url}" if server else "no head office (offline)"
         if api is not None and api.api is not None:
             where += f", POS API {api.api.url} (token in {data / 'pos_api.token'})"

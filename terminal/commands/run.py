@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> None:
 
     services = build_services(config)
     keymap = config.raw.get("keys") or {}
-    api = start_if_configured(services.till, config, services.scanner, services.printer)
+    api = start_if_configured(
+        services.till, config, services.scanner, services.printer, services.display
+    )
     try:
         build_app(services, config.language, keymap).run()
     finally:

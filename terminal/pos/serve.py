@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 
@@ -24,7 +24,7 @@ from loyalty.till import Till
 from terminal.config import Config
 from terminal.pos.app import create_app
 from terminal.pos.bridge import BridgeSettings, Notice, PrinterBridge
-from terminal.pos.service import PosService
+from terminal.pos.service import PosService, ShopperEvents
 from terminal.pos.token import ensure_token, token_path
 from terminal.printing import ReceiptPrinter
 from terminal.scanning import TillScanner
@@ -70,12 +70,14 @@ class ApiServer:
         host: str | None = None,
         port: int | None = None,
         scanner: TillScanner | None = None,
+        display: ShopperEvents | None = None,
     ) -> None:
-        """``scanner``: the app's own (so an app code spent at the POS is spent on screen too)."""
+        """``scanner``: the app's own (so an app code spent at the POS is spent on screen too);
+        ``display``: the shopper display the POS's members and sales are shown on."""
         settings = ApiSettings.from_config(config)
         self.host = host or settings.host
         self.port = settings.port if port is None else port
-        self.service = PosService(till, config, scanner)
+        self.service = PosService(till, config, scanner, display=display)
         self.app = create_app(self.service, ensure_token(config.data_dir))
         self.sock: socket.socket | None = None
         self.server: uvicorn.Server | None = None
@@ -130,19 +132,23 @@ class PosSide:
         api: bool | None = None,
         host: str | None = None,
         port: int | None = None,
+        display: object = None,
     ) -> None:
         """``api``: start the API whatever the config says (``till api``); ``host``, ``port``:
-        the API's, instead of the config's."""
+        the API's, instead of the config's; ``display``: the app's shopper display hook."""
         self.config = config
         shared = scanner if isinstance(scanner, TillScanner) else None
+        events = cast(ShopperEvents, display) if display is not None else None
         self.api: ApiServer | None = None
         if api if api is not None else ApiSettings.from_config(config).enabled:
-            self.api = ApiServer(till, config, host, port, scanner=shared)
+            self.api = ApiServer(till, config, host, port, scanner=shared, display=events)
         self.bridge: PrinterBridge | None = None
         settings = BridgeSettings.from_raw(config.raw.get("printer_bridge"))
         self._own_printer: ReceiptPrinter | None = None
         if settings.enabled:
-            service = self.api.service if self.api else PosService(till, config, shared)
+            service = (
+                self.api.service if self.api else PosService(till, config, shared, display=events)
+            )
             if not isinstance(printer, ReceiptPrinter):
                 printer = self._own_printer = ReceiptPrinter(till, config)
             self.bridge = PrinterBridge(service, printer, settings, on_notice)
@@ -168,11 +174,16 @@ class PosSide:
 
 
 def start_if_configured(
-    till: Till, config: Config, scanner: object = None, printer: object = None
+    till: Till,
+    config: Config,
+    scanner: object = None,
+    printer: object = None,
+    display: object = None,
 ) -> PosSide | None:
     """For ``till run`` and ``till demo``: the till API and the printer bridge in threads, as
-    configured; None when neither is."""
-    side = PosSide(till, config, scanner, printer)
+    configured (sharing the app's scanner, printer and shopper display); None when neither
+    is."""
+    side = PosSide(till, config, scanner, printer, display=display)
     if side.api is None and side.bridge is None:
         return None
     side.start()

@@ -6,9 +6,11 @@ receipt printed), so a retried call gets the first answer, byte for byte."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from collections import defaultdict
+from typing import Protocol
 
 import msgspec
 
@@ -34,6 +36,15 @@ from terminal.scanning import AppCodeUse, TillScanner
 REDEEMING = ("redeem", "donate")
 
 
+class ShopperEvents(Protocol):
+    """What the shopper display hears of the POS (terminal/shopper_feed.py ``ShopperFeed``):
+    the member the POS identified, then the sale it recorded. Both return at once."""
+
+    def member_identified(self, display_name: str, language: str, balance: Balance) -> None: ...
+
+    def sale_committed(self, result: sales.SaleResult) -> None: ...
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -55,9 +66,12 @@ class PosService:
         config: Config,
         scanner: TillScanner | None = None,
         presence: Presence | None = None,
+        display: ShopperEvents | None = None,
     ) -> None:
-        """``presence``: where a member the POS identified waits for the printer bridge."""
+        """``presence``: where a member the POS identified waits for the printer bridge;
+        ``display``: the shopper display, told what the POS did."""
         self.presence = presence or Presence()
+        self.display = display
         self.till = till
         self.config = config
         self.scanner = scanner or TillScanner.from_config(config, till.db)
@@ -75,11 +89,12 @@ class PosService:
         member_id, _use = self._member(req.code, now)
         member = self.till.member(member_id)
         self.presence.identified(member.member_id, now)
+        balance = self.till.balance(member_id, now)
+        if self.display is not None:
+            with contextlib.suppress(Exception):  # the display never stops a sale
+                self.display.member_identified(member.display_name, member.language, balance)
         return wire.Member(
-            member.member_id,
-            member.display_name,
-            member.language,
-            self._balance(self.till.balance(member_id, now)),
+            member.member_id, member.display_name, member.language, self._balance(balance)
         )
 
     def redeemable(self, member_id: str, now: dt.datetime | None = None) -> wire.Redeemable:
@@ -158,11 +173,15 @@ class PosService:
             payment_points=req.payment_points, pos=PosRef(req.pos_sale_id, digest),
         )  # fmt: skip
         try:
-            receipt_no = sales.sale(self.till, request, now).receipt_no
+            result = sales.sale(self.till, request, now)
         except AlreadyRecorded as again:  # a concurrent retry recorded it first
             return self.sale_answer(req.pos_sale_id, again.receipt_no, now)
+        receipt_no = result.receipt_no
         if use is not None:
             self.scanner.spend(use, receipt_no, now)
+        if self.display is not None:
+            with contextlib.suppress(Exception):
+                self.display.sale_committed(result)
         return self.sale_answer(req.pos_sale_id, receipt_no, now)
 
     def recorded_sale(self, pos_sale_id: str, now: dt.datetime | None = None) -> wire.SaleAnswer:
