@@ -39,6 +39,8 @@ class Scanned:
     cuts: int
     complete: bool  # False: it ended inside a command (the POS disconnected mid-receipt)
     unknown: tuple[str, ...]  # commands this reader does not know ("1b 26"...)
+    status_requests: tuple[int, ...] = ()  # DLE EOT n: the POS asks the printer's status
+    status_at: tuple[int, ...] = ()  # where each request starts in the stream
 
     @property
     def readable(self) -> bool:
@@ -83,6 +85,8 @@ class _Reader:
         self.images = 0
         self.cuts = 0
         self.unknown: list[str] = []
+        self.status: list[int] = []
+        self.status_at: list[int] = []
 
     def flush_run(self) -> None:
         if self.run:
@@ -171,6 +175,9 @@ class _Reader:
                 count = at(i + 3)
                 return None if count is None else 4 + count
         elif lead == DLE:
+            if second == 0x04 and i + 2 < n:
+                self.status.append(d[i + 2])
+                self.status_at.append(i)
             if second in (0x04, 0x05):
                 return 3
             if second == 0x14:
@@ -203,10 +210,28 @@ class _Reader:
             i += 1
         if self.run or self.line:
             self.end_line()
-        return Scanned(tuple(self.lines), self.images, self.cuts, complete, tuple(self.unknown))
+        return Scanned(tuple(self.lines), self.images, self.cuts, complete, tuple(self.unknown),
+                       tuple(self.status), tuple(self.status_at))  # fmt: skip
+
+
+# What a ready printer answers to DLE EOT 1-4 (Epson's fixed bits only: online, cover closed,
+# paper present, no error).
+READY_STATUS = {1: 0x16, 2: 0x12, 3: 0x12, 4: 0x12}
 
 
 def scan(data: bytes, pages: Mapping[int, str], default_page: int = 0) -> Scanned:
     """The text lines an ESC/POS stream prints. ``pages``: code page slot -> Python codec
     (:func:`code_page_codecs` of the printer's profile)."""
     return _Reader(data, pages, default_page).read()
+
+
+def without_status_requests(data: bytes, scanned: Scanned) -> bytes:
+    """The stream without the POS's status requests (DLE EOT n, 3 bytes each), which were a
+    conversation with whoever listened, not something to print."""
+    if not scanned.status_at:
+        return data
+    out, start = bytearray(), 0
+    for at in scanned.status_at:
+        out += data[start:at]
+        start = at + 3
+    return bytes(out + data[start:])

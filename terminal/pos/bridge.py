@@ -21,6 +21,7 @@ Settings, in the till's config file::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -34,7 +35,12 @@ from typing import Any
 
 from loyalty.errors import LoyaltyError
 from printer import Receipt
-from printer.escpos_stream import printer_code_pages, scan
+from printer.escpos_stream import (
+    READY_STATUS,
+    printer_code_pages,
+    scan,
+    without_status_requests,
+)
 from printer.pos_receipt import PosReceipt, ReceiptPatterns, patterns_for, read_receipt
 from terminal import receipts
 from terminal.errors import CommandError
@@ -140,6 +146,7 @@ class PrinterBridge:
 
     def _handle(self, data: bytes) -> Outcome:
         scanned = scan(data, self.pages, self.settings.code_page)
+        data = without_status_requests(data, scanned)  # the bridge answered them itself
         found = read_receipt(scanned.lines, self.patterns, self.service.till.program.minor_units)
         if not scanned.readable or found is None:
             self._forward(data)
@@ -203,9 +210,19 @@ class PrinterBridge:
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             thread.start()
 
+    def _answer_status(self, conn: socket.socket, buf: bytes, answered: int) -> int:
+        """Answer the POS's status requests (DLE EOT n) as a ready printer: the bridge takes
+        the receipt whatever the printer behind it does (the print queue keeps it)."""
+        asked = scan(buf, self.pages, self.settings.code_page).status_requests
+        for n in asked[answered:]:
+            with contextlib.suppress(OSError):
+                conn.sendall(bytes([READY_STATUS.get(n, 0x12)]))
+        return len(asked)
+
     def _serve(self, conn: socket.socket) -> None:
         """Read receipts until the POS closes: a receipt ends at the close or at a pause."""
         buf = bytearray()
+        answered = 0
         conn.settimeout(self.settings.idle_s)
         with conn:
             while True:
@@ -215,6 +232,7 @@ class PrinterBridge:
                     if buf:
                         self.handle(bytes(buf))
                         buf.clear()
+                        answered = 0
                     if self._stop.is_set():
                         break
                     continue
@@ -223,9 +241,12 @@ class PrinterBridge:
                 if not chunk:
                     break
                 buf += chunk
+                if b"\x10\x04" in buf[max(0, len(buf) - len(chunk) - 1) :]:
+                    answered = self._answer_status(conn, bytes(buf), answered)
                 if len(buf) > MAX_RECEIPT:
                     self._forward(bytes(buf))
                     buf.clear()
+                    answered = 0
         if buf:
             self.handle(bytes(buf))
 

@@ -246,3 +246,17 @@ def test_the_printer_offline_behind_the_bridge_loses_nothing(rig: Rig) -> None:
         s.sendall(b"")  # a new print nudges the queue; the worker also retries on its own
     jobs = rig.wait_printed(1)
     assert jobs[0].startswith(english)
+
+
+def test_a_pos_that_asks_the_printer_status_is_answered_ready(rig: Rig) -> None:
+    english = pos_receipt("TM-T88V", english_48col)
+    identify(rig, "M000002")
+    with socket.create_connection(("127.0.0.1", rig.bridge_port), timeout=5) as pos:
+        for n in (1, 2, 4):
+            pos.sendall(b"\x10\x04" + bytes([n]))
+            reply = pos.recv(1)
+            assert len(reply) == 1 and reply[0] & 0x93 == 0x12  # fixed bits, no error bits
+        pos.sendall(english)
+    jobs = rig.wait_printed(1)
+    assert jobs[0].startswith(english)  # the status requests went nowhere but to us
+    assert rig.sales() == [("M000002", 550)]
