@@ -99,6 +99,11 @@ def test_an_admin_reads_the_dashboard_and_downloads_the_csv(
         assert drawn[0].size["height"] > 20  # laid out on the page, not only in the markup
         cells = d.find_elements(By.CSS_SELECTOR, "#cohorts td")  # type: ignore[attr-defined]
         assert [c.text for c in cells] == ["3", "100%"]
+        tiers = d.find_elements(By.CSS_SELECTOR, "#tiers tr")  # type: ignore[attr-defined]
+        assert [t.text for t in tiers] == ["Oak 1", "Olive 2"]  # the program's own names
+        rewards = find(By.CSS_SELECTOR, "#rewards tr:nth-child(2)").text
+        assert rewards == "Donate EUR 2 to the food bank 1 200 €2.00"
+        assert find(By.ID, "donations").text.endswith("Athens Food Bank €2.00")
         shot(d, tmp_path, "dashboard-en")
 
         find(By.ID, "csv").click()
@@ -122,6 +127,7 @@ def test_an_admin_reads_the_dashboard_and_downloads_the_csv(
         d.get(f"{url}/dashboard?lang=fa&{PERIOD}")  # type: ignore[attr-defined]
         assert find(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
         assert figure("points-issued") == "۱٬۱۰۵"
+        assert "بلوط" in find(By.ID, "tiers").text  # Oak, as the program names it in Persian
         shot(d, tmp_path, "dashboard-fa")
 
         d.get(f"{url}/dashboard?lang=el&from=2026-11-20&to=2026-11-01")  # type: ignore[attr-defined]

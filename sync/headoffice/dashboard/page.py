@@ -96,7 +96,10 @@ def dashboard(
     query: Mapping[str, str],
     shops: Sequence[str],
     error: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
+    """``names``: the program's own names of its tiers and rewards in the page's language
+    (program data, not codes), by id; an id without one is shown as it is."""
     w = words
     head = (
         f"<header><h1>{escape(w('dashboard.title'))}</h1>{_languages(w, query)}"
@@ -107,7 +110,8 @@ def dashboard(
     if error is not None:
         parts.append(f'<p class="error" id="error">{escape(error)}</p>')
     if doc is not None:
-        parts += [_headline(w, doc), _charts(w, doc), _cohorts(w, doc), _tills(w, doc, query)]
+        parts += [_headline(w, doc), _charts(w, doc), _cohorts(w, doc),
+                  _tiers_rewards(w, doc, names or {}), _tills(w, doc, query)]  # fmt: skip
     parts.append("</main>")
     return _page(w, w("dashboard.title"), "".join(parts))
 
@@ -238,6 +242,34 @@ def _cohorts(w: Words, doc: Mapping[str, Any]) -> str:
         f'<section id="cohorts">{title}<table><tr><th>{escape(w("dashboard.cohort"))}</th>'
         f"<th>{escape(w('dashboard.cohort_members'))}</th>{head}</tr>{''.join(body)}</table>"
         "</section>"
+    )
+
+
+def _tiers_rewards(w: Words, doc: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    tiers = "".join(
+        f"<tr><th>{escape(names.get(t, t))}</th><td>{escape(w.number(count))}</td></tr>"
+        for t, count in doc["tiers"]["distribution_now"].items()
+    )
+    cur = doc["currency"]
+    names = {"points_payment": w("dashboard.points_payment"), **names}
+    rewards = "".join(
+        f"<tr><th>{escape(names.get(r, r))}</th><td>{escape(w.number(v['redeemed']))}</td>"
+        f"<td>{escape(w.number(v['points']))}</td><td>{escape(w.money(v['value_minor'], cur))}"
+        "</td></tr>"
+        for r, v in doc["period"]["by_reward"].items()
+    )
+    donations = "".join(
+        f"<tr><th>{escape(charity)}</th><td>{escape(w.money(minor, cur))}</td></tr>"
+        for charity, minor in doc["period"]["donations_by_charity_minor"].items()
+    )
+    keys = ("dashboard.reward", "dashboard.times_redeemed", "dashboard.points", "dashboard.value")
+    head = "".join(f"<th>{escape(w(k))}</th>" for k in keys)
+    return (
+        f'<section id="tiers"><h2>{escape(w("dashboard.tiers_now"))}</h2><table>{tiers}'
+        f'</table></section><section id="rewards"><h2>{escape(w("dashboard.rewards"))}</h2>'
+        f"<table><tr>{head}</tr>{rewards}</table></section>"
+        f'<section id="donations"><h2>{escape(w("dashboard.donations"))}</h2>'
+        f"<table>{donations}</table></section>"
     )
 
 

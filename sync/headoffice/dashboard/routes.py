@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from loyalty.program import localised
 from sync.headoffice.dashboard import LANGUAGES, WordsFor, page
 from sync.headoffice.reports import ReportError, csv_text, for_headoffice
 from sync.headoffice.rows import ApiProblem
@@ -80,7 +81,7 @@ class Dashboard:
             return HTMLResponse(page.sign_in(words, failed=False))
         query = {k: v[:40] for k in _FIELDS if (v := request.query_params.get(k))}
         query["lang"] = words.lang
-        shops = await run_in_threadpool(self._shops)
+        shops, names = await run_in_threadpool(self._shops, words.lang)
         try:
             doc = await run_in_threadpool(
                 for_headoffice, self.ho, query.get("from"), query.get("to"),
@@ -88,14 +89,21 @@ class Dashboard:
             )  # fmt: skip
         except ReportError as exc:
             message = words(f"headoffice.report.{exc.code}", **exc.params)
-            return HTMLResponse(page.dashboard(None, words, query, shops, message), 422)
+            return HTMLResponse(page.dashboard(None, words, query, shops, message, names), 422)
         query.setdefault("from", doc["query"]["from"])
         query.setdefault("to", doc["query"]["to"])
-        return HTMLResponse(page.dashboard(doc, words, query, shops))
+        return HTMLResponse(page.dashboard(doc, words, query, shops, names=names))
 
-    def _shops(self) -> list[str]:
+    def _shops(self, lang: str) -> tuple[list[str], dict[str, str]]:
+        """The tills to drill into, and the program's names of its tiers and rewards."""
         with self.ho.store.transaction() as tx:
-            return [str(r[0]) for r in tx.all("SELECT terminal_id FROM tills ORDER BY 1")]
+            shops = [str(r[0]) for r in tx.all("SELECT terminal_id FROM tills ORDER BY 1")]
+            program = self.ho.program(tx)
+        names: dict[str, str] = {}
+        if program is not None:
+            for item in (*program.tiers, *program.rewards):
+                names[item.id] = localised(item.name, lang)
+        return shops, names
 
     async def sign_in(self, request: Request) -> Response:
         body = b""
