@@ -74,9 +74,14 @@ def create_app(service: PosService, token: str) -> Starlette:
                 return _problem(401, "pos_unauthorised", t("pos.unauthorised"), {})
             body = b""
             if request.method == "POST":
-                body = await request.body()
-                if len(body) > MAX_BODY:
-                    return _problem(400, "pos_bad_json", t("pos.bad_json"), {})
+                # Read at most MAX_BODY, whatever Content-Length says (or does not say).
+                received = bytearray()
+                async for chunk in request.stream():
+                    received += chunk
+                    if len(received) > MAX_BODY:
+                        limit = {"limit": str(MAX_BODY)}
+                        return _problem(413, "pos_too_large", t("pos.too_large", **limit), limit)
+                body = bytes(received)
             try:
                 result = await run_in_threadpool(handler, request, t, body)
             except (LoyaltyError, ScanRefusedError, CommandError, msgspec.DecodeError) as exc:

@@ -13,7 +13,7 @@ _TYPES: tuple[Any, ...] = (
     wire.IdentifyRequest, wire.Member, wire.Redeemable, wire.SaleRequest, wire.SaleAnswer,
     wire.RefundRequest, wire.RefundAnswer, wire.Problem,
 )  # fmt: skip
-PROBLEMS = (400, 401, 404, 409, 422)
+PROBLEMS = (400, 401, 404, 409, 413, 422)
 _POS_ID = r"^[A-Za-z0-9._:/-]{1,64}$"
 _MEMBER_ID = r"^[A-Za-z0-9_-]{1,40}$"
 

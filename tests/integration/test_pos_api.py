@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -154,6 +155,16 @@ def test_bad_sales_are_refused_and_record_nothing(
         r = api.http.post("/v1/sales", json={**SALE, **change}, headers={"Accept-Language": lang})
         assert (r.status_code, r.json()["code"]) == (status, code), r.text
         assert r.json()["message"] and not r.json()["message"].startswith("loyalty.")
+    assert api.sales() == 0
+
+
+def test_a_body_beyond_the_limit_is_refused_before_it_is_read_whole(api: Api) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"pos_sale_id": "' + b"x" * 200_000
+        yield b"y" * 200_000
+
+    r = api.http.post("/v1/sales", content=chunks(), headers={"Accept-Language": "th"})
+    assert (r.status_code, r.json()["code"]) == (413, "pos_too_large")
     assert api.sales() == 0
 
 
