@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loyalty import denylist, ledger, members, policy, pos_sales
+from loyalty import denylist, ledger, members, policy, pos_sales, till_records
 from loyalty.balance import Balance, compute, figures_json
 from loyalty.db import from_text, set_meta, to_text
 from loyalty.errors import BadInput, NotFound, Refused
@@ -35,6 +35,7 @@ class SaleRequest:
     authorisation: Authorisation | None = None
     override: Override | None = None
     pos: PosRef | None = None  # the POS's own sale id: recorded with the sale, once
+    app_code: till_records.AppCode | None = None  # the member's app code: spent with the sale
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,8 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
         if member is None:
             raise NotFound("unknown_member", member=req.member_id[:40])
         denylist.refuse_denied(conn, member)
+        if req.app_code is not None and till_records.app_code_spent(conn, req.app_code.code_id):
+            raise Refused("app_code_spent")  # another sale (another process) used it first
         unacked = ledger.unacked_for_member(conn, member.member_id)
         before = compute(program, member, unacked, now)
         # The tier as of now: one whose calendar year has ended is not honoured offline.
@@ -177,6 +180,11 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
             store_figures(conn, receipt_no, before, after)
             if req.pos is not None:
                 pos_sales.record(conn, "sale", req.pos, receipt_no, stamp)
+            if req.app_code is not None:
+                code = req.app_code
+                till_records.spend_app_code(
+                    conn, code.code_id, member.member_id, receipt_no, code.valid_until, now
+                )  # not spent before: checked above, in this write transaction
         else:
             entries = []
             after = _preview_after(program, member, unacked, new, now, till, req.cashier_id)

@@ -34,6 +34,16 @@ def lockout_resets(conn: sqlite3.Connection) -> list[LockoutReset]:
     return [LockoutReset(from_text(r[0]), r[1], r[2], r[3]) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class AppCode:
+    """An app code a sale is made with (its id, from the signed token, and how long it is
+    valid): the sale records it as used in its own transaction, so a code is spent exactly
+    when a sale commits with it."""
+
+    code_id: bytes
+    valid_until: dt.datetime
+
+
 def spend_app_code(
     conn: sqlite3.Connection,
     code_id: bytes,

@@ -1,7 +1,8 @@
 """The scanner as the till app's ``TillServices.scanner`` hook: ``app_code(code, now)``.
 
-Wire it in ``terminal/app/wiring.py`` with ``scanner_for(till, config)``. An app code is spent
-only by the sale it opened (``spend``, with that sale's receipt): a scan that ends in Esc, a
+Build it with ``scanner_for(till, config)`` (the app, `till sale`). An app code is spent only
+by the sale it opened (``AppCodeUse.for_sale`` goes in the ``SaleRequest``, and the sale
+records it in its own transaction): a scan that ends in Esc, a
 refused basket or a closed app leaves the code good for the next scan, another code of the
 same member shown earlier stays good too, and a spent code is refused as a replay, also after
 the till restarts (spent codes are kept in the till's SQLite, ``spent_app_codes``).
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loyalty import till_records
+from loyalty import outbox, till_records
+from loyalty.till_records import AppCode
 from scanner.codes import (
     DEFAULT_SKEW_S,
     EMPTY_DENY_LIST,
@@ -33,6 +35,7 @@ from terminal.config import Config
 
 if TYPE_CHECKING:
     from loyalty.db import Database
+    from loyalty.till import Till
 
 # Refusals the member cache cannot do better on. A bad check digit or "not a member code" is
 # left to the cache instead: a typed phone number or member id is neither a card nor an app code.
@@ -54,6 +57,11 @@ class AppCodeUse:
     code_id: bytes
     member_id: str
     valid_until: dt.datetime
+
+    def for_sale(self, member_id: str) -> AppCode | None:
+        """What a sale for ``member_id`` records as spent in its own transaction; None when
+        the code is another member's (it is not that sale's to spend)."""
+        return AppCode(self.code_id, self.valid_until) if member_id == self.member_id else None
 
 
 class _SpentGuard:
@@ -133,14 +141,31 @@ class TillScanner:
         return use if result.kind is CodeKind.APP else None
 
     def spend(self, use: AppCodeUse, receipt_no: str, now: dt.datetime) -> None:
-        """The sale ``receipt_no`` committed with this code: it is used, here and after a
-        restart. Other codes shown for the same member stay good."""
+        """The sale ``receipt_no`` committed with this code (and recorded it in the till's
+        SQLite, ``SaleRequest.app_code``): this process refuses it from memory too. Other codes
+        shown for the same member stay good."""
         self.replay_guard.first_use(use.code_id, use.valid_until, now)
-        if self.db is not None:
-            with self.db.write() as conn:
-                till_records.spend_app_code(
-                    conn, use.code_id, use.member_id, receipt_no, use.valid_until, now
-                )
 
     def close(self) -> None:
         """Nothing to release (the camera reader is started and stopped by the app)."""
+
+
+def scanner_for(till: Till, config: Config) -> TillScanner:
+    """The till's scanner: the keys and deny-list head office sent (kept in the till's file by
+    sync) plus any key files under ``<data_dir>/keys``; spent codes are read from the till."""
+    keys = (
+        dict(load_public_keys(config.data_dir / "keys"))
+        if (config.data_dir / "keys").is_dir()
+        else {}
+    )
+    keys.update(outbox.public_keys(till))
+    file_scanner = TillScanner.from_config(config) if (config.data_dir / "keys").is_dir() else None
+    denied = outbox.deny_list(till)
+    deny = DenyList(revoked_cards=denied, blocked_members=denied)
+    if file_scanner is not None:
+        deny = DenyList(
+            revoked_cards=deny.revoked_cards | file_scanner.deny.revoked_cards,
+            blocked_members=deny.blocked_members | file_scanner.deny.blocked_members,
+        )
+    skew = int(config.raw.get("scan_skew_s", 120))
+    return TillScanner(keys, deny, skew, db=till.db)  # spent codes kept in the till

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from loyalty import ledger, members, policy, refunds, reports, sales, till_records
@@ -220,13 +220,13 @@ class TillServices:
             return sales.preview(self.till, req, self.now())
 
     def sell(self, req: SaleRequest, app_code: AppCodeUse | None = None) -> SaleResult:
-        """Commit the sale; ``app_code``, the code scanned for it, is used only now (a code
-        of another member is not this sale's)."""
+        """Commit the sale; ``app_code``, the code scanned for it, is spent in the sale's own
+        transaction (a code of another member is not this sale's)."""
+        code = app_code.for_sale(req.member_id) if app_code is not None else None
         with self.lock:
-            result = sales.sale(self.till, req, self.now())
-        code = app_code if app_code is not None and app_code.member_id == req.member_id else None
-        if self.scanner is not None and code is not None:
-            self.scanner.spend(code, result.receipt_no, self.now())
+            result = sales.sale(self.till, replace(req, app_code=code), self.now())
+        if self.scanner is not None and app_code is not None and code is not None:
+            self.scanner.spend(app_code, result.receipt_no, self.now())
         if self.sync is not None:
             if req.authorisation is not None:
                 self.sync.capture(req.authorisation, result.receipt_no)

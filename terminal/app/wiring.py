@@ -7,36 +7,14 @@ file by sync) plus any key files under ``<data_dir>/keys``.
 
 from __future__ import annotations
 
-from loyalty import outbox
 from loyalty.till import Till
-from scanner.codes import DenyList
-from scanner.keys import load_public_keys
 from terminal.app.services import Clock, TillServices, system_clock
 from terminal.auth import cashiers_from
 from terminal.config import Config
 from terminal.printing import ReceiptPrinter
-from terminal.scanning import TillScanner
+from terminal.scanning import scanner_for
 from terminal.shopper_feed import ShopperDisplaySettings
 from terminal.syncing import HeadOfficeLink
-
-
-def scanner_for(till: Till, config: Config) -> TillScanner:
-    keys = (
-        dict(load_public_keys(config.data_dir / "keys"))
-        if (config.data_dir / "keys").is_dir()
-        else {}
-    )
-    keys.update(outbox.public_keys(till))
-    file_scanner = TillScanner.from_config(config) if (config.data_dir / "keys").is_dir() else None
-    denied = outbox.deny_list(till)
-    deny = DenyList(revoked_cards=denied, blocked_members=denied)
-    if file_scanner is not None:
-        deny = DenyList(
-            revoked_cards=deny.revoked_cards | file_scanner.deny.revoked_cards,
-            blocked_members=deny.blocked_members | file_scanner.deny.blocked_members,
-        )
-    skew = int(config.raw.get("scan_skew_s", 120))
-    return TillScanner(keys, deny, skew, db=till.db)  # spent codes kept in the till
 
 
 def build_services(

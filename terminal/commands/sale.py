@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from typing import Any
 
 from loyalty import sales
+from loyalty.members import Member
 from loyalty.money import format_plain
 from loyalty.sales import SaleRequest, SaleResult
 from loyalty.till import Till
+from loyalty.till_records import AppCode
+from scanner.codes import PREFIX
 from terminal.cli_language import cli_language
 from terminal.commands.authority import cashier_id, manager_override
 from terminal.commands.common import balance_json, basket, entry_json, open_till
 from terminal.config import Config
+from terminal.errors import CommandError
 from terminal.i18n import translator
+from terminal.scanning import ScanRefusedError, scanner_for
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sale", help="record a sale for a member")
-    p.add_argument("--member", required=True, help="member id, card number or phone number")
+    p.add_argument(
+        "--member", required=True, help="app code, member id, card number or phone number"
+    )
     p.add_argument("--total", help="basket total, e.g. 12.50")
     p.add_argument(
         "--line",
@@ -48,7 +56,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     till, cfg = open_till(args)
     try:
         program = till.program
-        member = till.find_member(args.member)
+        member, code = member_of(till, cfg, args.member)
         cashier = cashier_id(args, cfg)
         override = manager_override(args, cfg, till)
         req = SaleRequest(
@@ -58,6 +66,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             reward_id=args.redeem,
             payment_points=args.pay_points,
             override=override,
+            app_code=code,  # spent in the sale's own transaction
         )
         result = sales.preview(till, req) if args.preview else sales.sale(till, req)
         out = sale_json(result, program.minor_units)
@@ -66,6 +75,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return out
     finally:
         till.close()
+
+
+def member_of(till: Till, cfg: Config, typed: str) -> tuple[Member, AppCode | None]:
+    """The member ``--member`` names, and the app code when it was one: checked like a scan
+    at the app (signature, expiry, deny-list, and not spent by an earlier sale). Anything
+    else is looked up in the member cache as before."""
+    if not typed.strip().upper().startswith(PREFIX):
+        return till.find_member(typed), None
+    try:
+        use = scanner_for(till, cfg).app_code(typed, dt.datetime.now(dt.UTC))
+    except ScanRefusedError as exc:
+        raise CommandError(f"scan.refused.{exc.refused.reason.value}") from exc
+    if use is None:
+        return till.find_member(typed), None
+    return till.member(use.member_id), use.for_sale(use.member_id)
 
 
 def sale_json(r: SaleResult, digits: int) -> dict[str, Any]:

@@ -171,6 +171,7 @@ class PosService:
         request = sales.SaleRequest(
             member_id=member_id, cashier_id=cashier, lines=lines, reward_id=req.reward_id,
             payment_points=req.payment_points, pos=PosRef(req.pos_sale_id, digest),
+            app_code=use.for_sale(member_id) if use is not None else None,
         )  # fmt: skip
         try:
             result = sales.sale(self.till, request, now)

@@ -26,7 +26,7 @@ from terminal.app import messages as m
 from terminal.app.screens.idle import IdleScreen
 from terminal.app.screens.sale import SaleScreen
 from terminal.app.services import TillServices
-from terminal.app.wiring import scanner_for
+from terminal.scanning import scanner_for
 from tests.printer_server import FakeNetworkPrinter
 from tests.ui.conftest import make_app, make_services
 from tests.ui.test_flows import SIZE, events, scan, settle, sign_in, text_of, type_in
