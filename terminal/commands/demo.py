@@ -102,7 +102,7 @@ def samples(data: Path) -> Path:
 def run(args: argparse.Namespace) -> None:
     from terminal.app.app import build_app
     from terminal.app.wiring import build_services
-    from terminal.pos.serve import start_if_configured
+    from terminal.pos.serve import start_if_configured, tap_the_app
 
     folder = Path(tempfile.mkdtemp(prefix="till-demo-"))
     server = None
@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> None:
         api = start_if_configured(
             services.till, config, services.scanner, services.printer, services.display
         )
+        tap_the_app(services, api)
         where = f"head office {server.url}" if server else "no head office (offline)"
         if api is not None and api.api is not None:
             where += f", POS API {api.api.url} (token in {data / 'pos_api.token'})"

@@ -23,13 +23,14 @@ def run(args: argparse.Namespace) -> None:
         raise CommandError(
             "cli.error.no_cashiers", file=str(config.config_file or config.data_dir / "config.toml")
         )
-    from terminal.pos.serve import start_if_configured
+    from terminal.pos.serve import start_if_configured, tap_the_app
 
     services = build_services(config)
     keymap = config.raw.get("keys") or {}
     api = start_if_configured(
         services.till, config, services.scanner, services.printer, services.display
     )
+    tap_the_app(services, api)
     try:
         build_app(services, config.language, keymap).run()
     finally:

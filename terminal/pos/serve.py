@@ -13,6 +13,7 @@ and the printer bridge's (``[printer_bridge]``, see terminal/pos/bridge.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import threading
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from loyalty.till import Till
 from terminal.config import Config
 from terminal.pos.app import create_app
 from terminal.pos.bridge import BridgeSettings, Notice, PrinterBridge
+from terminal.pos.presence import PresenceTap
 from terminal.pos.service import PosService, ShopperEvents
 from terminal.pos.token import ensure_token, token_path
 from terminal.printing import ReceiptPrinter
@@ -188,3 +190,14 @@ def start_if_configured(
         return None
     side.start()
     return side
+
+
+def tap_the_app(services: Any, side: PosSide | None) -> None:
+    """With the printer bridge on, a member the cashier identifies on the till's own screen is
+    the one the POS's next receipt is for: the app's display hook notes them
+    (``PresenceTap``), and still feeds the shopper display when there is one."""
+    if side is None or side.bridge is None:
+        return
+    services.display = PresenceTap(
+        services.display, side.bridge.service.presence, lambda: dt.datetime.now(dt.UTC)
+    )
