@@ -143,6 +143,10 @@ class Translator:
         """The text for ``key`` in the plural form that ``n`` takes in this language."""
         return self._lookup(key, n).format_map(_Lenient(params, n=self.number(n)))
 
+    def template(self, key: str) -> str:
+        """The text for ``key`` with its ``{name}`` placeholders still in it."""
+        return self._lookup(key, None)
+
     def has(self, key: str) -> bool:
         try:
             self._lookup(key, None)

@@ -163,7 +163,8 @@ class HeadOfficeLink:
                 )
             )
         elif status.state == "failed":
-            self._emit(m.SyncFailed(status.code or "other", asked=status.reason == "manual"))
+            manual = status.reason == "manual"
+            self._emit(m.SyncFailed(status.code or "other", manual, dict(status.params)))
 
 
 def refresh_members(till: Till, config: Config) -> bool:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual import events
 from textual.app import App
@@ -23,7 +24,7 @@ from terminal.app.bidi import VisualOrder, bidi_mode
 from terminal.app.services import TillServices
 from terminal.auth import Cashier
 from terminal.i18n import LANGUAGES, Translator, translator
-from terminal.messages import describe
+from terminal.messages import describe, sync_reason
 
 
 class TillApp(App[None]):
@@ -433,9 +434,11 @@ class TillApp(App[None]):
     def on_sync_failed(self, event: m.SyncFailed) -> None:
         self.online = False
         self.sync_progress = -1
-        self.tell_failure(event.reason, "app.sync.failed", asked=event.asked)
+        self.tell_failure(event.reason, "app.sync.failed", event.asked, event.params)
 
-    def tell_failure(self, code: str, key: str, asked: bool) -> None:
+    def tell_failure(
+        self, code: str, key: str, asked: bool, params: Mapping[str, Any] | None = None
+    ) -> None:
         """A head-office failure as one toast (``key`` wraps the reason). What the cashier
         asked for (F5, F8) is always answered; a background sync that fails as the cashier was
         just told (a failed F8, then the sync behind it, with head office hung) says nothing
@@ -443,14 +446,16 @@ class TillApp(App[None]):
         if not asked and code == self._told_failure:
             return
         self._told_failure = code
-        self.notify(self.t(key, reason=self.sync_reason(code)), severity="warning")
+        self.notify(self.t(key, reason=self.sync_reason(code, params)), severity="warning")
 
-    def sync_reason(self, code: str) -> str:
-        """A sync error code as the cashier reads it (never the raw code on its own); inside
-        "Sync failed: …", so the fallback is the reason alone (sync.error.other, which `till`
-        commands print on their own, starts with "sync failed" itself)."""
-        key = f"sync.error.{code}"
-        return self.t(key) if self.t.has(key) else self.t("app.sync.unknown_answer")
+    def sync_reason(self, code: str, params: Mapping[str, Any] | None = None) -> str:
+        """A sync error code as the cashier reads it (never the raw code on its own, nor a
+        raw placeholder); inside "Sync failed: …", so the fallback is the reason alone
+        (sync.error.other, which `till` commands print on their own, starts with "sync failed"
+        itself)."""
+        terminal_id = self.services.till.terminal_id
+        fallback = "app.sync.unknown_answer"
+        return sync_reason(self.t, code, params or {}, terminal_id, fallback)
 
     def on_device_state_changed(self, event: m.DeviceStateChanged) -> None:
         if event.device == "printer":

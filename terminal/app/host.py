@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from loyalty.errors import LoyaltyError
@@ -52,11 +53,13 @@ class TillHost(Protocol):
         """A domain error as one line in the till's language."""
         ...
 
-    def sync_reason(self, code: str) -> str:
+    def sync_reason(self, code: str, params: Mapping[str, Any] | None = None) -> str:
         """A sync error code as one line in the till's language."""
         ...
 
-    def tell_failure(self, code: str, key: str, asked: bool) -> None:
+    def tell_failure(
+        self, code: str, key: str, asked: bool, params: Mapping[str, Any] | None = None
+    ) -> None:
         """A head-office failure as a toast, once however often it repeats."""
         ...
 

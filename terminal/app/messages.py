@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from textual.message import Message
 
@@ -106,6 +106,7 @@ class AuthorisationGranted(Message):
 @dataclass
 class AuthorisationFailed(Message):
     code: str  # a sync error code (sync.error.<code> in the catalogues)
+    params: dict[str, Any] = field(default_factory=dict)  # what the message names
 
 
 @dataclass
@@ -179,6 +180,7 @@ class SyncCompleted(Message):
 class SyncFailed(Message):
     reason: str
     asked: bool = False  # the cashier asked for this sync (F5); else it ran in the background
+    params: dict[str, Any] = field(default_factory=dict)  # what the reason's message names
 
 
 @dataclass

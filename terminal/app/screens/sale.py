@@ -359,7 +359,7 @@ class SaleScreen(TillScreen):
         try:
             hold = sync.authorise(member_id, points)
         except SyncFailed as exc:
-            self.post_message(m.AuthorisationFailed(exc.code))
+            self.post_message(m.AuthorisationFailed(exc.code, dict(exc.params)))
             return
         except Exception:  # noqa: BLE001 - head office down is a state, not a crash
             self.post_message(m.AuthorisationFailed("other"))
@@ -371,4 +371,4 @@ class SaleScreen(TillScreen):
         self.action_confirm()
 
     def on_authorisation_failed(self, event: m.AuthorisationFailed) -> None:
-        self.till_app.tell_failure(event.code, "app.authorise.failed", asked=True)
+        self.till_app.tell_failure(event.code, "app.authorise.failed", True, event.params)
