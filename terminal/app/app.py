@@ -277,6 +277,8 @@ class TillApp(App[None]):
         from terminal.app.screens.lock import LockScreen
 
         if self.cashier is not None and not isinstance(self.screen, LockScreen):
+            if self.services.display is not None:
+                self.services.display.closed()  # nothing of the shopper while nobody serves
             self.push_screen(LockScreen())
 
     def action_sync_now(self) -> None:
@@ -319,6 +321,7 @@ class TillApp(App[None]):
         before = self.cashier
         if isinstance(self.screen, LockScreen):
             self.pop_screen()
+        self.show_shopper_again()
         if before is None or event.cashier.cashier_id != before.cashier_id:
             self.cashier = event.cashier
             self.notify(
@@ -367,6 +370,20 @@ class TillApp(App[None]):
             )
 
     # -- the shopper display follows the sale (terminal/shopper_feed.py; never waits) -------
+    def show_shopper_again(self) -> None:
+        """After the lock: the member of the open sale again, else the idle screen."""
+        from terminal.app.screens.sale import SaleScreen
+
+        display = self.services.display
+        if display is None:
+            return
+        sale = next((s for s in self.screen_stack if isinstance(s, SaleScreen)), None)
+        if sale is not None and sale.view is not None:
+            member = sale.view.member
+            display.member_identified(member.display_name, member.language, sale.view.balance)
+        else:
+            display.cleared()
+
     def on_sale_previewed(self, event: m.SalePreviewed) -> None:
         if self.services.display is not None:
             self.services.display.basket_previewed(event.result)

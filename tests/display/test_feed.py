@@ -197,3 +197,20 @@ async def test_the_shopper_scans_their_own_code_and_the_cashier_is_told(tmp_path
         assert any("shopper scanned" in n.message for n in app._notifications)
         view = wait_for(hub, "member")
         assert view.member is not None and view.member.first_name == "Clip"
+
+
+async def test_a_locked_till_shows_the_shopper_nothing_until_unlocked(shown: TillServices) -> None:
+    app = make_app(shown)
+    hub = hub_of(shown)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await scan(pilot, "M000002")
+        await settle(pilot)
+        wait_for(hub, "member")
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert wait_for(hub, "blank").member is None
+        await type_in(pilot, "1234")
+        await settle(pilot)
+        view = wait_for(hub, "member")  # the sale is still open: its member again
+        assert view.member is not None and view.member.first_name == "Piotr"
