@@ -2,14 +2,16 @@
 
 Most terminals draw cells left to right as they are sent: Persian then reads backwards. With
 the setting ``[display] bidi = "app"`` (the default) every line of every widget passes through
-one Textual line filter, here, after Textual has laid it out and wrapped it: the Unicode
-bidirectional algorithm (python-bidi) reorders the line, each character keeping its style (a
+one Textual line filter, here, after Textual has laid it out and wrapped it: Persian letters
+are shaped first (arabic-reshaper: each letter in its joined form, initial, medial or final,
+one cell for one letter, the zero-width non-joiner respected), then the Unicode bidirectional
+algorithm (python-bidi) reorders the line, each character keeping its style (a
 cursor, a bold name), and the line's leading and trailing blanks stay where they are, so
 right-aligned text stays right-aligned. The paragraph direction is the till's language (a
 Persian till reads right to left; an English one shows a Persian name in order within a
 left-to-right line). ``bidi = "terminal"`` leaves the reordering to a terminal that does it
-(mlterm, VTE with bidi, ...), so it is not done twice. Lines without right-to-left characters
-are left as they are, at no cost.
+(mlterm, VTE with bidi, ...), which shape too, so neither is done twice. Lines without
+right-to-left characters are left as they are, at no cost.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
+from arabic_reshaper import ArabicReshaper
 from bidi import get_display
 from bidi.mirror import MIRRORED
 from rich.segment import Segment
@@ -36,6 +39,25 @@ _RTL_BLOCKS = re.compile(
     "[\u0590-\u08ff\u200f\u202b\u202e\u2067\ufb1d-\ufdff\ufe70-\ufeff"
     "\U00010800-\U00010fff\U0001e800-\U0001efff]"
 )
+
+
+# One shaped letter per letter: harakat kept (they are combining marks, no cell of their own)
+# and no ligature (lam-alef as one glyph would take one cell where Textual laid out two).
+_RESHAPER = ArabicReshaper(
+    configuration={
+        "delete_harakat": False,
+        "shift_harakat_position": False,
+        "support_ligatures": False,
+        "support_zwj": True,
+    }
+)
+
+
+def shape(text: str) -> str:
+    """``text`` with its Arabic-script letters in their joined presentation forms, one for
+    one (``text`` itself if shaping would change its length: a style keeps to its letters)."""
+    shaped = str(_RESHAPER.reshape(text))
+    return shaped if len(shaped) == len(text) else text
 
 
 def bidi_mode(raw: Mapping[str, Any]) -> BidiMode | None:
@@ -98,11 +120,12 @@ def _visual_positions(levels: list[int]) -> list[int]:
 
 @lru_cache(maxsize=4096)
 def visual(runs: tuple[tuple[str, Style | None], ...], rtl: bool) -> tuple[Segment, ...]:
-    """One line's styled runs in visual order, as python-bidi orders the line's text (with
-    bracket pairs and mirrored brackets), each character keeping its style, and the line's
-    leading and trailing blanks kept in place."""
+    """One line's styled runs, shaped, in visual order as python-bidi orders the line's text
+    (with bracket pairs and mirrored brackets), each character keeping its style, and the
+    line's leading and trailing blanks kept in place."""
     chars = [(ch, style) for text, style in runs for ch in text]
-    text = "".join(ch for ch, _ in chars)
+    text = shape("".join(ch for ch, _ in chars))  # joined across style runs, as read
+    chars = [(ch, style) for ch, (_, style) in zip(text, chars, strict=True)]
     core = text.strip(" ")
     lead = len(text) - len(text.lstrip(" "))
     base_dir = "R" if rtl else "L"
