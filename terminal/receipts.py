@@ -37,6 +37,7 @@ from printer import (
 )
 from terminal.i18n import Translator, translator
 from terminal.shown import shown
+from terminal.tier_text import next_tier
 
 REDEEMING_KINDS = ("redeem", "donate")
 
@@ -131,12 +132,8 @@ def _balance_blocks(
             out.append(Line(t("receipt.pending_release", date=release), align=Align.END))
     tier = program.tier(b.provisional_tier_id)
     out.append(Line(t("receipt.tier", tier=localised(tier.name, lang))))
-    if b.next_tier_id:
-        nxt = localised(program.tier(b.next_tier_id).name, lang)
-        if program.tier_rule.measure == "spend":
-            amount = t.money(b.to_next_tier, program.currency)
-        else:
-            amount = t.number(b.to_next_tier)
+    if gap := next_tier(t, program, b, lang):
+        nxt, amount = gap
         if b.tier_deadline:
             label = t("receipt.to_next_tier_by", tier=nxt, date=_day(t, b.tier_deadline, program))
         else:

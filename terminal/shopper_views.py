@@ -15,6 +15,7 @@ from loyalty.balance import Balance, last_day
 from loyalty.program import Program, localised
 from loyalty.sales import SaleResult
 from terminal.i18n import Translator, translator
+from terminal.tier_text import next_tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +56,8 @@ def card(program: Program, shopper: Shopper, now: dt.datetime) -> MemberCard:
         day = t.date(last_day(b.expiring_at, tz))
         figures.append(Figure(t("display.member.expiring", date=day), t.number(b.expiring_points)))
     progress, percent = t("display.member.top_tier"), 100
-    if b.next_tier_id:
-        target = localised(program.tier(b.next_tier_id).name, lang)
-        if program.tier_rule.measure == "spend":
-            amount = t.money(b.to_next_tier, program.currency)
-        else:
-            amount = t.number(b.to_next_tier)
+    if gap := next_tier(t, program, b, lang):
+        target, amount = gap
         progress = t("display.member.progress", amount=amount, tier=target)
         whole = b.tier_progress + b.to_next_tier
         percent = 100 * b.tier_progress // whole if whole > 0 else 0

@@ -12,6 +12,7 @@ from loyalty.balance import last_day
 from loyalty.program import localised
 from terminal.app.services import MemberView
 from terminal.shown import shown
+from terminal.tier_text import next_tier
 
 if TYPE_CHECKING:
     from terminal.app.host import TillHost
@@ -42,12 +43,8 @@ class MemberPanel(Static):
         if b.pending:
             when = t.date(b.pending_release_at, tz) if b.pending_release_at else "—"
             parts += ["\n", t("app.member.pending", points=t.number(b.pending), date=when)]
-        if b.next_tier_id:
-            target = localised(program.tier(b.next_tier_id).name, lang)
-            if program.tier_rule.measure == "spend":
-                amount = t.money(b.to_next_tier, program.currency)
-            else:
-                amount = t.number(b.to_next_tier)
+        if gap := next_tier(t, program, b, lang):
+            target, amount = gap
             if b.tier_deadline:
                 text = t(
                     "app.member.progress_by",
