@@ -249,6 +249,11 @@ class Tx(Protocol):
 
     def lock_till(self, terminal_id: str) -> None: ...
     def lock_members(self, member_ids: Iterable[str]) -> dict[str, str]: ...
+    def lock_free_members(self, member_ids: Iterable[str]) -> list[str]:
+        """Lock those of the members whose rows no other transaction holds, without waiting
+        for the others: the ids locked, in member order."""
+        ...
+
     def lock_changes(self) -> None: ...
 
 
@@ -308,6 +313,10 @@ class _SqliteTx:
     def lock_members(self, member_ids: Iterable[str]) -> dict[str, str]:
         """BEGIN IMMEDIATE already holds the one write lock."""
         return {}
+
+    def lock_free_members(self, member_ids: Iterable[str]) -> list[str]:
+        """BEGIN IMMEDIATE already holds the one write lock: every member is free."""
+        return sorted(set(member_ids))
 
     def lock_changes(self) -> None:
         """BEGIN IMMEDIATE already holds the one write lock."""

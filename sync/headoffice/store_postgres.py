@@ -182,6 +182,20 @@ class _PostgresTx:
         )
         return dict(rows)
 
+    def lock_free_members(self, member_ids: Iterable[str]) -> list[str]:
+        """Row locks until commit on the members no other transaction holds (``SKIP
+        LOCKED``): never waits, so it cannot deadlock either; the ids locked."""
+        ids = sorted(set(member_ids))
+        if not ids:
+            return []
+        ((where, params),) = self.matching("member_id", ids)
+        rows = self.all(
+            f"SELECT member_id FROM members WHERE {where} "
+            "ORDER BY member_id FOR UPDATE SKIP LOCKED",
+            params,
+        )
+        return [r[0] for r in rows]
+
     def lock_changes(self) -> None:
         # Change ids must become visible in id order, or a reader's cursor could skip one that
         # commits late: writers of changes take turns until they commit.

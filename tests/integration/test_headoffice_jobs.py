@@ -6,9 +6,13 @@ tills through their normal pull."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 
+import pytest
+
 from loyalty.db import utc_now
+from sync.headoffice import jobs
 from sync.headoffice.jobs import JobsReport, run_due
 from sync.headoffice.own_entries import HEADOFFICE
 from sync.headoffice.service import HeadOffice
@@ -145,3 +149,67 @@ def test_two_head_office_processes_running_the_jobs_at_once_write_each_entry_onc
         hq = shop.ho.member(member_id)
         assert (hq.balance, hq.pending, hq.expiring_points) == (0, [], 0)
         assert total_points(shop.ho, member_id) == 0
+
+
+def test_the_jobs_skip_members_a_push_holds_and_finish_them_later_in_the_same_run(
+    shop: Shop, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push holding some members' rows does not hold up the job's pages (on PostgreSQL they
+    skip those members); the run still ends with every member done, once, even when the push
+    holds them through every skipping pass (the last pass waits: no livelock)."""
+    monkeypatch.setattr(jobs, "SKIP_PAUSE", 0.01)
+    clock = Clock()
+    shop.ho.clock = clock
+    members = [f"M{i:03d}" for i in range(30)]
+    for member_id in members:
+        shop.member(member_id)
+    till, client = shop.till("ATH1", clock=clock)
+    for i, member_id in enumerate(members):
+        buy(till, member_id, 1000 + i * 100)
+    client.sync()
+    later = dt.datetime(utc_now().year + 2, 2, 1, 12, tzinfo=dt.UTC)
+    held = members[8:14]
+    postgresql = not store_url.endswith(".sqlite")
+    locked, waiting_pass = threading.Event(), threading.Event()
+
+    class Passes(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            args = record.args if isinstance(record.args, tuple) else ()
+            if "held by others" in record.msg and int(args[1]) > jobs.SKIP_PASSES:
+                waiting_pass.set()
+
+    handler = Passes()
+    logging.getLogger("sync.headoffice.jobs").addHandler(handler)
+    logging.getLogger("sync.headoffice.jobs").setLevel(logging.INFO)
+    # A push on its own connection: the members' rows locked until it commits, which it does
+    # once the job's pass that waits has begun (PostgreSQL), or after a moment (SQLite's one
+    # writer: the job waits for it).
+    push = HeadOffice(open_store(store_url))
+
+    def hold() -> None:
+        with push.store.transaction() as tx:
+            tx.lock_members(held)
+            locked.set()
+            waiting_pass.wait(30 if postgresql else 0.3)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        report = run_due(shop.ho, later, page=4)
+        skipped_then_waited = waiting_pass.is_set()
+    finally:
+        waiting_pass.set()
+        holder.join(60)
+        push.store.close()
+        logging.getLogger("sync.headoffice.jobs").removeHandler(handler)
+    assert skipped_then_waited == postgresql  # SQLite's one writer: nothing to skip
+    assert (report.members_checked, report.expire_entries) == (len(members), len(members))
+    expired = [e for e in own_entries(shop.ho) if e[1] == "expire"]
+    assert sorted(e[0] for e in expired) == members  # each member's expiry, once
+    for member_id in members:
+        hq = shop.ho.member(member_id)
+        assert (hq.balance, hq.pending, hq.expiring_points) == (0, [], 0)
+        assert total_points(shop.ho, member_id) == 0
+    again = run_due(shop.ho, later, page=4)
+    assert (again.members_changed, again.expire_entries) == (0, 0)
