@@ -8,7 +8,7 @@ sqlite-utils is imported only when a migration is pending: importing it also imp
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -63,6 +63,16 @@ def _run(db: Database, statements: str) -> None:
     for statement in statements.split(";\n"):
         if statement.strip():
             db.execute(statement)
+
+
+def _append_only(db: Database, table: str, facts: Sequence[str] = ()) -> None:
+    """Triggers that refuse deleting any row of ``table`` and changing it: any column, or only
+    ``facts`` when the table has bookkeeping columns that may still be set (the ledger's
+    ``acked_at``). Corrections are new rows, as in the ledger."""
+    columns = f"OF {', '.join(facts)} " if facts else ""
+    refusal = f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+    db.execute(f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refusal}")
+    db.execute(f"CREATE TRIGGER {table}_no_update BEFORE UPDATE {columns}ON {table} {refusal}")
 
 
 @migration
@@ -167,15 +177,8 @@ CREATE TABLE deny_list (code TEXT PRIMARY KEY, reason TEXT NOT NULL DEFAULT '') 
     )
     # The ledger and the sales are append-only: corrections are new entries. Only `acked_at`
     # may change, once, from empty to the time head office acknowledged the entry.
-    for table, facts in (("ledger", LEDGER_FACTS), ("sales", SALE_FACTS)):
-        db.execute(
-            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-        )
-        db.execute(
-            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE OF {', '.join(facts)} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-        )
+    _append_only(db, "ledger", LEDGER_FACTS)
+    _append_only(db, "sales", SALE_FACTS)
     db.execute(
         "CREATE TRIGGER ledger_ack_once BEFORE UPDATE OF acked_at ON ledger "
         "WHEN OLD.acked_at IS NOT NULL "
@@ -209,14 +212,7 @@ CREATE TABLE sale_figures (
 ) STRICT
 """,
     )
-    db.execute(
-        "CREATE TRIGGER sale_figures_no_delete BEFORE DELETE ON sale_figures "
-        "BEGIN SELECT RAISE(ABORT, 'sale_figures is append-only'); END"
-    )
-    db.execute(
-        "CREATE TRIGGER sale_figures_no_update BEFORE UPDATE ON sale_figures "
-        "BEGIN SELECT RAISE(ABORT, 'sale_figures is append-only'); END"
-    )
+    _append_only(db, "sale_figures")
 
 
 @migration
@@ -317,13 +313,10 @@ CREATE TABLE lockout_resets (
     cashier_id TEXT NOT NULL,
     manager_id TEXT NOT NULL,
     reason TEXT NOT NULL
-) STRICT;
-CREATE TRIGGER lockout_resets_no_update BEFORE UPDATE ON lockout_resets
-BEGIN SELECT RAISE(ABORT, 'lockout_resets is append-only'); END;
-CREATE TRIGGER lockout_resets_no_delete BEFORE DELETE ON lockout_resets
-BEGIN SELECT RAISE(ABORT, 'lockout_resets is append-only'); END
+) STRICT
 """,
     )
+    _append_only(db, "lockout_resets")
 
 
 @migration
@@ -340,13 +333,10 @@ CREATE TABLE spent_app_codes (
     receipt_no TEXT NOT NULL,
     valid_until TEXT NOT NULL,
     spent_at TEXT NOT NULL
-) STRICT;
-CREATE TRIGGER spent_app_codes_no_update BEFORE UPDATE ON spent_app_codes
-BEGIN SELECT RAISE(ABORT, 'spent_app_codes is append-only'); END;
-CREATE TRIGGER spent_app_codes_no_delete BEFORE DELETE ON spent_app_codes
-BEGIN SELECT RAISE(ABORT, 'spent_app_codes is append-only'); END
+) STRICT
 """,
     )
+    _append_only(db, "spent_app_codes")
 
 
 @migration
@@ -365,10 +355,7 @@ CREATE TABLE pos_sales (
     receipt_no TEXT NOT NULL UNIQUE,
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (kind, pos_sale_id)
-) STRICT;
-CREATE TRIGGER pos_sales_no_update BEFORE UPDATE ON pos_sales
-BEGIN SELECT RAISE(ABORT, 'pos_sales is append-only'); END;
-CREATE TRIGGER pos_sales_no_delete BEFORE DELETE ON pos_sales
-BEGIN SELECT RAISE(ABORT, 'pos_sales is append-only'); END
+) STRICT
 """,
     )
+    _append_only(db, "pos_sales")

@@ -58,6 +58,36 @@ def test_the_ledger_refuses_edits_and_deletions(till: Till, now: dt.datetime) ->
         conn.execute("UPDATE ledger SET acked_at = 'y' WHERE seq = 1")
 
 
+@pytest.mark.parametrize(
+    ("table", "row"),
+    [
+        ("lockout_resets", ("2026-01-01T00:00:00Z", "anna", "mgr", "forgot")),
+        ("spent_app_codes", (b"code", "M000001", "R1", "2026-01-01T00:00:00Z", "2026-01-01")),
+        ("pos_sales", ("sale", "POS-1", "f", "R1", "2026-01-01T00:00:00Z")),
+    ],
+)
+def test_every_append_only_side_table_refuses_edits_and_deletions(
+    till: Till, now: dt.datetime, table: str, row: tuple[object, ...]
+) -> None:
+    conn = till.db.conn
+    conn.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(row))})", row)
+    column = conn.execute(f"SELECT name FROM pragma_table_info('{table}')").fetchone()[0]
+    with pytest.raises(sqlite3.IntegrityError, match=f"{table} is append-only"):
+        conn.execute(f"UPDATE {table} SET {column} = {column}")
+    with pytest.raises(sqlite3.IntegrityError, match=f"{table} is append-only"):
+        conn.execute(f"DELETE FROM {table}")
+    assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 1
+
+
+def test_a_sales_printed_figures_are_kept_as_printed(till: Till, now: dt.datetime) -> None:
+    sell(till, now)
+    conn = till.db.conn
+    with pytest.raises(sqlite3.IntegrityError, match="sale_figures is append-only"):
+        conn.execute("UPDATE sale_figures SET figures_json = '{}'")
+    with pytest.raises(sqlite3.IntegrityError, match="sale_figures is append-only"):
+        conn.execute("DELETE FROM sale_figures")
+
+
 def test_tampering_behind_the_triggers_back_shows_in_the_chain(
     till: Till, now: dt.datetime
 ) -> None:
