@@ -18,7 +18,7 @@ from sync import protocol as p
 from sync.headoffice import epochs, own_entries, phone_keys
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.arithmetic import beyond_program
-from sync.headoffice.merges import merge
+from sync.headoffice.merges import announce, merge
 from sync.headoffice.once import compensate
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx
@@ -238,7 +238,8 @@ class BatchStore:
         phones = [e.phone_hash for e in req.enrolments if e.phone_hash] + [
             r.phone_hash for r in req.phone_rehashes if r.member_id in rehashed
         ]
-        touched |= merge(tx, self.program(tx), phones, stored_now, stamp, new)
+        merged = merge(tx, self.program(tx), phones, stored_now, stamp, new, own)
+        touched |= merged
         states = self._recompute(tx, touched, now, new)  # with their once_paid keys
         states = with_tier_days(tx, self.program(tx), states, now)
         overdrawn = {m.member_id for m in states if m.overdrawn}
@@ -258,11 +259,14 @@ class BatchStore:
                 msgspec.structs.replace(r, overdraft=True) if r.entry_id in flagged else r
                 for r in results
             ]
-        if own and program is not None:
+        if own:
             # Last but for the answer and the feed: the counter's lock is held to the commit.
+            program = program or self.program(tx)
+            assert program is not None  # own entries are planned only under a program
             own_entries.number(
                 tx, own, currency=program.currency, program_version=program.version, stamp=stamp
             )
+        announce(tx, merged)
         answer = p.PushAnswer(
             acked_seq=acked,
             results=results,

@@ -41,10 +41,13 @@ def merge(
     stored: Sequence[p.WireEntry],
     stamp: str,
     new: dict[str, list[StoredEntry]],
+    own: list[OwnEntry],
 ) -> set[str]:
     """Merge the duplicates of these phones (a push's enrolments and re-hashed members: see
-    phone_keys.py), move the entries of every duplicate these entries touched, and queue the
-    moves in ``new`` to fold. Returns the members changed."""
+    phone_keys.py), plan the moves of every duplicate's entries these entries touched: each
+    into ``new`` to fold and into ``own`` for the caller to number (``own_entries.number``,
+    after it locked its members: members, then head office's counter, then the feed). Returns
+    the members changed; the caller announces them with ``announce``, last."""
     found: set[str] = set()
     hashes = sorted(set(phone_hashes))
     for phone_hash in hashes:
@@ -75,20 +78,23 @@ def merge(
     for dup, into in sorted(dups.items()):
         moves += _moves(tx, dup, into, stamp)
     changed = set(found) | {dups[m] for m in found}
-    for x, entry in own_entries.write(
-        tx, moves, currency=program.currency, program_version=program.version, stamp=stamp
-    ):
+    for x, entry in own_entries.plan(tx, moves, stamp):
         new[x.member_id].append(entry)
+        own.append(x)
         changed.add(x.member_id)
-    if not changed:
-        return set()
-    # Every till, the one that pushed the duplicate too, learns of the merge from the feed.
-    tx.lock_changes()
-    tx.run(
-        "INSERT INTO changes (kind, ref, origin) VALUES (?, ?, NULL)",
-        ("members", json.dumps(sorted(changed))),
-    )
     return changed
+
+
+def announce(tx: Tx, changed: set[str]) -> None:
+    """Every till, the one that pushed the duplicate too, learns of the merge from the feed
+    (no origin: the pushing till's pulls do not skip it). Last in the push: recording a
+    change waits for other writers of changes to commit."""
+    if changed:
+        tx.lock_changes()
+        tx.run(
+            "INSERT INTO changes (kind, ref, origin) VALUES (?, ?, NULL)",
+            ("members", json.dumps(sorted(changed))),
+        )
 
 
 def _detect(tx: Tx, phone_hash: str, stamp: str) -> set[str]:

@@ -55,7 +55,8 @@ class OwnEntry:
 def lock(tx: Tx) -> int:
     """Lock head office's entry counter until the transaction ends (created at 0 the first
     time) and read it: every writer of head office's entries waits here for the one before it
-    to commit, then sees what it stored. Taken before any member's row."""
+    to commit, then sees what it stored. Taken after the members' rows (``number``), never
+    before them: members, then this counter, then the change feed."""
     row = tx.one(
         "INSERT INTO ledger_seq (terminal_id, seq) VALUES (?, 0) ON CONFLICT (terminal_id) "
         "DO UPDATE SET seq = ledger_seq.seq RETURNING seq",
@@ -114,17 +115,3 @@ def number(
     if inserted != len(rows):  # ids derive from facts that one transaction owns; never half
         raise RuntimeError("head office's own entries: a unique constraint refused one")
     tx.run("UPDATE ledger_seq SET seq = ? WHERE terminal_id = ?", (seq, HEADOFFICE))
-
-
-def write(
-    tx: Tx, entries: Sequence[OwnEntry], *, currency: str, program_version: str, stamp: str
-) -> list[tuple[OwnEntry, StoredEntry]]:
-    """Store the entries not stored before, in order, at once, the counter locked first;
-    what was stored now (to fold into the members' accounts). Must run in the caller's
-    transaction."""
-    if not entries:
-        return []
-    lock(tx)
-    out = plan(tx, entries, stamp)
-    number(tx, [e for e, _ in out], currency=currency, program_version=program_version, stamp=stamp)
-    return out
