@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sync import protocol as p
+from sync.headoffice import channel_http
 from sync.headoffice.admission import inflate
 from sync.headoffice.dashboard import WordsFor
 from sync.headoffice.dashboard.routes import Dashboard
@@ -333,6 +334,7 @@ def create_app(
         route("/dashboard/sign-in", dashboard.sign_in, "POST"),
         route("/dashboard/sign-out", dashboard.sign_out, "POST"),
         route("/dashboard/kpis.csv", dashboard.csv, "GET"),
+        *(route(path, fn, method) for path, fn, method in channel_http.routes(ho)),
     ]
     app = Starlette(
         routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)]

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from sync import protocol as p
+from sync.headoffice import channel_openapi
 from sync.headoffice.roles import ROUTE_ROLES
 
 _TYPES: tuple[Any, ...] = (
@@ -15,7 +16,7 @@ _TYPES: tuple[Any, ...] = (
     p.TillRequest, p.TillToken, p.MemberRequest, p.MemberState, p.ProgramRequest,
     p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.AlertsAnswer, p.Problem,
     p.EpochRequest, p.EpochAnswer, p.SuspendRequest, p.ChannelRequest, p.ChannelToken,
-    p.HeldAnswer, p.HeldEntry, p.HeldDecisionRequest,
+    p.HeldAnswer, p.HeldEntry, p.HeldDecisionRequest, *channel_openapi.TYPES,
 )  # fmt: skip
 
 
@@ -238,7 +239,7 @@ def openapi_document() -> dict[str, Any]:
         "/v1/channels": {
             "post": {
                 "operationId": "registerChannel",
-                "summary": "A channel's token (web shop, app); channels read members only yet",
+                "summary": "A channel's token (web shop, app): it reads members and posts its own",
                 "requestBody": _body(p.ChannelRequest),
                 "responses": _answers(201, p.ChannelToken, 409),
             }
@@ -337,6 +338,7 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    paths.update(channel_openapi.paths(_body, _answers))
     for path, operations in paths.items():
         for method, operation in operations.items():
             roles = ROUTE_ROLES[(method.upper(), path)]

@@ -3,8 +3,8 @@
 - ``admin``: head office's own staff and tools (one token, given at start).
 - ``till``: a till, by its own token (``<terminal_id>.<secret>``); it acts only as itself.
 - ``channel``: another sales channel (web shop, app), by its own token
-  (``channel:<channel_id>.<secret>``, issued by an admin). Channels may read a member's state
-  and nothing else yet: posting entries and engagement events comes with the channels issue.
+  (``channel:<channel_id>.<secret>``, issued by an admin). A channel reads a member's state
+  and posts its purchases, refunds, redemptions and engagement events (channels.py).
 
 app.py enforces this table before any handler runs, and the OpenAPI document states each
 operation's roles (``x-roles``) from the same table, so the two cannot disagree."""
@@ -17,7 +17,7 @@ PUBLIC: frozenset[str] = frozenset()  # no token needed
 CHANNEL_PREFIX = "channel:"
 
 ADMIN_ONLY = frozenset({ADMIN})
-_A, _T = ADMIN_ONLY, frozenset({TILL})
+_A, _T, _C = ADMIN_ONLY, frozenset({TILL}), frozenset({CHANNEL})
 ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/v1/health"): PUBLIC,
@@ -36,6 +36,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/tills/{terminal_id}/suspension"): _A,
     ("DELETE", "/v1/tills/{terminal_id}/suspension"): _A,
     ("POST", "/v1/channels"): _A,
+    ("DELETE", "/v1/channels/{channel_id}"): _A,
+    ("POST", "/v1/channel/purchases"): _C,
+    ("POST", "/v1/channel/refunds"): _C,
+    ("POST", "/v1/channel/redemptions"): _C,
     ("POST", "/v1/programs"): _A,
     ("POST", "/v1/keys"): _A,
     ("DELETE", "/v1/keys/{key_id}"): _A,

@@ -241,7 +241,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore, 
 
     def register_channel(self, channel_id: str, replace: bool = False) -> str:
         """A new channel token (``channel:<id>.<secret>``, shown once; head office keeps only
-        its hash). A channel reads members' states; it posts nothing yet."""
+        its hash). A channel reads members' states and posts its own entries (channels.py)."""
         secret = secrets.token_urlsafe(32)
         now = to_text(self.clock())
         with self.store.transaction() as tx:
@@ -258,6 +258,13 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore, 
                     (_hash(secret), channel_id),
                 )
         return f"{CHANNEL_PREFIX}{channel_id}.{secret}"
+
+    def revoke_channel(self, channel_id: str) -> None:
+        """A channel's token stops working at once (403 ``channel_revoked``); what it posted
+        stays in the ledger."""
+        with self.store.transaction() as tx:
+            if not tx.run("UPDATE channels SET revoked = 1 WHERE channel_id = ?", (channel_id,)):
+                raise ApiProblem(404, "unknown_channel", channel_id=channel_id)
 
     def principal(self, token: str) -> tuple[str, str]:
         """(role, who) of a bearer token: ("admin", ""), ("till", terminal id) or ("channel",

@@ -90,6 +90,24 @@ CREATE TABLE IF NOT EXISTS channels (
     revoked INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS channel_requests (
+    channel_id TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    answer {blob} NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (channel_id, idem_key)
+);
+CREATE TABLE IF NOT EXISTS channel_facts (
+    channel_id TEXT NOT NULL,
+    fact TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    total_minor BIGINT NOT NULL,
+    refunded_minor BIGINT NOT NULL,
+    detail TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (channel_id, fact)
+);
 CREATE TABLE IF NOT EXISTS till_suspensions (
     terminal_id TEXT PRIMARY KEY,
     reason TEXT NOT NULL,

@@ -26,6 +26,7 @@ _PARAMS = {
     "{code}": "NO-SUCH-CODE",
     "{alert_id}": "999999",
     "{entry_id}": "no-such-entry",
+    "{channel_id}": "NOCHANNEL9",
 }
 _ROLE_REFUSALS = {"admin_only", "role_not_allowed", "unauthorised"}
 
