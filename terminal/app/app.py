@@ -203,6 +203,9 @@ class TillApp(App[None]):
         elif isinstance(event, CameraFailed):
             self.camera_state = "offline" if event.code == "lost" else "unavailable"
 
+    def watch_cashier(self, cashier: Cashier | None) -> None:
+        self.services.cashier_on_duty = cashier.cashier_id if cashier is not None else None
+
     def refresh_counts(self) -> None:
         """The status line's "unsynced": sales and refunds, not the entries they wrote."""
         self.unsynced = self.services.till.unsynced_sales()
@@ -405,6 +408,12 @@ class TillApp(App[None]):
             self.pop_screen()
         if isinstance(self.screen, IdleScreen):
             self.screen.show_last(event.result)
+
+    def on_pos_acted(self, message: m.PosActed) -> None:
+        """What the shop's POS did through the till (terminal/app/pos_events.py)."""
+        from terminal.app.pos_events import show_pos_event
+
+        show_pos_event(self, message)
 
     def on_refund_committed(self, event: m.RefundCommitted) -> None:
         self.refresh_counts()

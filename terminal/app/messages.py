@@ -187,3 +187,13 @@ class SyncFailed(Message):
 class DeviceStateChanged(Message):
     device: str  # printer | camera | headoffice
     state: str
+
+
+@dataclass
+class PosActed(Message):
+    """The shop's POS did something through the till (terminal/pos/events.py: a member
+    identified, a sale or refund recorded, a receipt printed without loyalty); ``view``: the
+    member it concerns, as they stand after it."""
+
+    event: object
+    view: MemberView | None = None

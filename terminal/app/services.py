@@ -126,6 +126,8 @@ class TillServices:
     headoffice_down: HeadOfficeDown | None = None
     # Where device events go (the app's post_message, which is thread-safe).
     listener: Callable[[Any], object] | None = None
+    # The cashier signed in at the app now (set by the app): the POS's sales are theirs.
+    cashier_on_duty: str | None = None
 
     def __post_init__(self) -> None:
         self.pins = shared_guard(self.till.db, self.config.raw)
@@ -161,6 +163,21 @@ class TillServices:
         if self.listener is not None:
             event = m.ReceiptPrinted(receipt_no) if printed else m.PrintFailed(receipt_no, state)
             self.listener(event)
+
+    def pos_did(self, event: object) -> None:
+        """What the POS did through the till (terminal/pos/events.py), from the API's or the
+        bridge's thread: the app hears it with the member as they stand now (read here, off the
+        app's thread)."""
+        from terminal.app import messages as m
+
+        if self.listener is None:
+            return
+        member_id = getattr(event, "member_id", None)
+        if member_id is None:
+            result = getattr(event, "result", None)
+            member_id = result.after.member_id if result is not None else None
+        view = self.member_view(str(member_id)) if member_id else None
+        self.listener(m.PosActed(event, view))
 
     # -- members ----------------------------------------------------------------------------
     def identify(self, code: str) -> Member:

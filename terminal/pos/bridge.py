@@ -45,8 +45,8 @@ from printer.pos_receipt import PosReceipt, ReceiptPatterns, patterns_for, read_
 from terminal import receipts
 from terminal.errors import CommandError
 from terminal.i18n import translator
-from terminal.messages import describe
 from terminal.pos import wire
+from terminal.pos.events import PosReceiptPassed, passed_text
 from terminal.pos.presence import DEFAULT_WINDOW_S
 from terminal.pos.service import PosService
 from terminal.printing import ReceiptPrinter
@@ -121,8 +121,12 @@ class PrinterBridge:
         self._threads: list[threading.Thread] = []
 
     # -- one receipt -----------------------------------------------------------------------
-    def _tell(self, key: str, **params: Any) -> None:
-        self.on_notice(translator(self.language)(key, **params))
+    def _tell(self, error: Exception | None) -> None:
+        """A receipt went to the printer without loyalty: the cashier is told (``on_notice``
+        in the till's language, and the app's listeners in the cashier's)."""
+        event = PosReceiptPassed(error)
+        self.on_notice(passed_text(translator(self.language), event))
+        self.service.tell(event)
 
     def _forward(self, data: bytes, document: Receipt | None = None) -> None:
         receipt = document or Receipt(f"POS-{uuid.uuid4().hex[:16]}", "en", "", passthrough=data)
@@ -132,7 +136,7 @@ class PrinterBridge:
         program = self.service.till.program
         lines = [wire.Line(x.name, x.amount_minor, "general") for x in pos.lines]
         request = wire.SaleRequest(pos_id, member, program.currency, pos.total_minor, lines)
-        return self.service.sale(request, self.clock()).receipt_no
+        return self.service.sale(request, self.clock(), via="printer").receipt_no
 
     def handle(self, data: bytes) -> Outcome:
         """Record what the receipt is for and queue it with its loyalty block; whatever goes
@@ -150,7 +154,7 @@ class PrinterBridge:
         found = read_receipt(scanned.lines, self.patterns, self.service.till.program.minor_units)
         if not scanned.readable or found is None:
             self._forward(data)
-            self._tell("pos.bridge.unreadable")
+            self._tell(None)
             return Outcome(True, None, "unreadable")
         pos_id = "print:" + (found.receipt_id or hashlib.sha256(data).hexdigest()[:40])
         receipt_no = self.service.recorded_receipt(pos_id)  # printed again: the same sale
@@ -165,7 +169,7 @@ class PrinterBridge:
                 receipt_no = self._sale(found, pos_id, member)
             except (LoyaltyError, ScanRefusedError, CommandError) as exc:
                 self._forward(data)
-                self._tell("pos.bridge.refused", reason=self._describe(exc))
+                self._tell(exc)
                 return Outcome(True, None, getattr(exc, "code", "refused"))
         facts, owner = receipts.facts_from_store(self.service.till, receipt_no, self.clock())
         block = receipts.loyalty_block(facts, self.service.till.program, owner)
@@ -174,15 +178,6 @@ class PrinterBridge:
         )
         self._forward(data, document)
         return Outcome(True, receipt_no, None)
-
-    def _describe(self, exc: Exception) -> str:
-        t = translator(self.language)
-        if isinstance(exc, LoyaltyError):
-            return describe(t, exc)
-        if isinstance(exc, ScanRefusedError):
-            return t(f"scan.refused.{exc.refused.reason.value}")
-        assert isinstance(exc, CommandError)
-        return t(exc.key, **exc.params)
 
     # -- the listener ----------------------------------------------------------------------
     def start(self) -> tuple[str, int]:

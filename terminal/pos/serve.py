@@ -155,6 +155,13 @@ class PosSide:
                 printer = self._own_printer = ReceiptPrinter(till, config)
             self.bridge = PrinterBridge(service, printer, settings, on_notice)
 
+    @property
+    def service(self) -> PosService | None:
+        """The one service the API and the bridge share (None when neither is on)."""
+        if self.api is not None:
+            return self.api.service
+        return self.bridge.service if self.bridge is not None else None
+
     def start(self) -> dict[str, str]:
         """Start what is configured; where each listens."""
         out: dict[str, str] = {}
@@ -193,10 +200,17 @@ def start_if_configured(
 
 
 def tap_the_app(services: Any, side: PosSide | None) -> None:
-    """With the printer bridge on, a member the cashier identifies on the till's own screen is
-    the one the POS's next receipt is for: the app's display hook notes them
-    (``PresenceTap``), and still feeds the shopper display when there is one."""
-    if side is None or side.bridge is None:
+    """The cashier's app hears what the POS did (``services.pos_did``: a member identified, a
+    sale or refund recorded, a receipt printed without loyalty), and a sale the POS names no
+    cashier for is the signed-in cashier's (``services.cashier_on_duty``). With the printer
+    bridge on, a member the cashier identifies on the till's own screen is the one the POS's
+    next receipt is for: the app's display hook notes them (``PresenceTap``), and still feeds
+    the shopper display when there is one."""
+    if side is None or side.service is None:
+        return
+    side.service.listeners.append(services.pos_did)
+    side.service.on_duty = lambda: services.cashier_on_duty
+    if side.bridge is None:
         return
     services.display = PresenceTap(
         services.display, side.bridge.service.presence, lambda: dt.datetime.now(dt.UTC)

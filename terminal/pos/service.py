@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
@@ -30,6 +31,7 @@ from terminal.config import Config
 from terminal.errors import CommandError
 from terminal.i18n import translator
 from terminal.pos import wire
+from terminal.pos.events import PosEvent, PosIdentified, PosListener, PosRefunded, PosSold, Via
 from terminal.pos.presence import Presence
 from terminal.scanning import AppCodeUse, TillScanner
 
@@ -72,10 +74,20 @@ class PosService:
         ``display``: the shopper display, told what the POS did."""
         self.presence = presence or Presence()
         self.display = display
+        # Who else hears what the POS did (the cashier's app: terminal/pos/serve.py connects it).
+        self.listeners: list[PosListener] = []
+        # Who is signed in at the till's app (a sale the POS names no cashier for is theirs).
+        self.on_duty: Callable[[], str | None] | None = None
         self.till = till
         self.config = config
         self.scanner = scanner or TillScanner.from_config(config, till.db)
         self.profile = PrinterProfile.load(config.printer_profile, config.paper_mm)
+
+    def tell(self, event: PosEvent) -> None:
+        """Every listener hears what the POS did; none of them can stop it."""
+        for listener in list(self.listeners):
+            with contextlib.suppress(Exception):  # a screen never stops a POS sale
+                listener(event)
 
     # -- members -------------------------------------------------------------------------
     def _member(self, code: str, now: dt.datetime) -> tuple[str, AppCodeUse | None]:
@@ -93,6 +105,7 @@ class PosService:
         if self.display is not None:
             with contextlib.suppress(Exception):  # the display never stops a sale
                 self.display.member_identified(member.display_name, member.language, balance)
+        self.tell(PosIdentified(member.member_id, member.display_name, member.language, balance))
         return wire.Member(
             member.member_id, member.display_name, member.language, self._balance(balance)
         )
@@ -135,7 +148,9 @@ class PosService:
         return found[1]
 
     def _cashier(self, chosen: str | None) -> str:
-        cashier = chosen or self.config.cashier
+        """The cashier the POS named, else the one signed in at the till's app, else the
+        config's (``till api`` alone)."""
+        cashier = chosen or (self.on_duty() if self.on_duty else None) or self.config.cashier
         known = cashiers_from(self.config.raw)
         if known and cashier not in known:
             raise CommandError("cli.error.unknown_cashier", cashier=cashier[:40],
@@ -157,9 +172,12 @@ class PosService:
                            lines=format_plain(added, digits))  # fmt: skip
         return tuple(BasketLine(x.sku, x.category, x.amount_minor) for x in req.lines)
 
-    def sale(self, req: wire.SaleRequest, now: dt.datetime | None = None) -> wire.SaleAnswer:
+    def sale(
+        self, req: wire.SaleRequest, now: dt.datetime | None = None, via: Via = "api"
+    ) -> wire.SaleAnswer:
         """Record the POS's sale once: a retry of the same request answers as the first did;
-        the same POS id with another request is refused (``pos_id_reused``)."""
+        the same POS id with another request is refused (``pos_id_reused``). ``via``: the API
+        or a receipt printed through the bridge (what the cashier is told)."""
         now = now or _utcnow()
         digest = fingerprint(req)
         done = self._recorded("sale", req.pos_sale_id, digest)
@@ -183,6 +201,7 @@ class PosService:
         if self.display is not None:
             with contextlib.suppress(Exception):
                 self.display.sale_committed(result)
+        self.tell(PosSold(req.pos_sale_id, result, via, req.reward_id))
         return self.sale_answer(req.pos_sale_id, receipt_no, now)
 
     def recorded_sale(self, pos_sale_id: str, now: dt.datetime | None = None) -> wire.SaleAnswer:
@@ -217,9 +236,10 @@ class PosService:
         try:
             result = refunds.refund(self.till, sale_no, cashier, lines, now,
                                     pos=PosRef(req.pos_refund_id, digest))  # fmt: skip
-            receipt_no = result.receipt_no
         except AlreadyRecorded as again:
-            receipt_no = again.receipt_no
+            return self.refund_answer(req, again.receipt_no, now)
+        receipt_no = result.receipt_no
+        self.tell(PosRefunded(req.pos_refund_id, req.pos_sale_id, result))
         return self.refund_answer(req, receipt_no, now)
 
     # -- answers -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import replace
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Input, Static
 
@@ -15,6 +15,8 @@ from loyalty.errors import LoyaltyError
 from loyalty.sales import SaleResult
 from terminal.app import messages as m
 from terminal.app.screens.base import TillScreen
+from terminal.app.services import MemberView
+from terminal.app.widgets.member_panel import MemberPanel
 
 
 class IdleScreen(TillScreen):
@@ -30,17 +32,30 @@ class IdleScreen(TillScreen):
     def __init__(self) -> None:
         super().__init__()
         self.last: SaleResult | None = None  # the sale just made, shown until the next one
+        self.pos_view: MemberView | None = None  # the member the shop's POS last dealt with
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("app.idle.title"), classes="title")
         yield Input(id="code", placeholder=self.t("app.idle.placeholder"))
         yield Static("", id="message", classes="error")
         yield Static(self.last_text(), id="last")
+        with Vertical(id="pos"):  # shown once the shop's POS identified a member
+            yield Static(self.t("app.pos.title"), id="pos-title", classes="dim")
+            yield MemberPanel(id="pos-member")
         with VerticalScroll(id="receipt-preview"):
             yield Static("", id="receipt-text")
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
+        self._show_pos()
+
+    def relabelled(self) -> None:
+        self._show_pos()
+
+    def _show_pos(self) -> None:
+        self.query_one("#pos", Vertical).display = self.pos_view is not None
+        if self.pos_view is not None:
+            self.query_one("#pos-member", MemberPanel).show(self.pos_view)
 
     @on(Input.Submitted, "#code")
     def typed(self, event: Input.Submitted) -> None:
@@ -85,6 +100,12 @@ class IdleScreen(TillScreen):
         self.query_one("#last", Static).update(self.last_text())
         if self.services.config.raw.get("preview_receipts", True):
             self.preview(result.receipt_no)
+
+    def show_pos_member(self, view: MemberView) -> None:
+        """The member the shop's POS identified or sold to, as they stand now."""
+        self.pos_view = view
+        if self.is_mounted:
+            self._show_pos()
 
     def last_text(self) -> str:
         r = self.last
