@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from loyalty import tomlsafe
+from loyalty.engagement import EngagementRule
+from loyalty.engagement import parse as parse_engagement
 from loyalty.errors import ProgramError
 from loyalty.money import MINOR_UNITS
 
@@ -173,6 +175,7 @@ class Program:
     # chain in one country. A till's own (``till init --country``) wins.
     country: str | None = None
     limits: Limits = Limits()
+    engagement: tuple[EngagementRule, ...] = ()  # loyalty/engagement.py
 
     def reward(self, reward_id: str) -> Reward | None:
         return next((r for r in self.rewards if r.id == reward_id), None)
@@ -182,6 +185,9 @@ class Program:
 
     def promotion(self, promotion_id: str) -> Promotion | None:
         return next((p for p in self.promotions if p.id == promotion_id), None)
+
+    def engagement_rule(self, action: str) -> EngagementRule | None:
+        return next((r for r in self.engagement if r.action == action), None)
 
 
 # No amount, count or points in a program comes near this (the protocol's bound on points);
@@ -389,6 +395,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         document=text,
         country=country,
         limits=limits,
+        engagement=parse_engagement(root, limits.max_entry_points),
     )
 
 

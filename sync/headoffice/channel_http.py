@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from sync import channel_protocol as cp
 from sync import protocol as p
-from sync.headoffice import channel_entries, channels
+from sync.headoffice import channel_entries, channels, engagement
 from sync.headoffice.admission import inflate
 from sync.headoffice.rows import ApiProblem
 
@@ -29,6 +29,7 @@ POSTS: dict[str, tuple[str, type[Any], channels.Planner]] = {
     "purchase": ("/v1/channel/purchases", cp.ChannelPurchase, channel_entries.purchase),
     "refund": ("/v1/channel/refunds", cp.ChannelRefund, channel_entries.refund),
     "redemption": ("/v1/channel/redemptions", cp.ChannelRedemption, channel_entries.redemption),
+    "event": ("/v1/channel/events", cp.ChannelEvent, engagement.event),
 }
 
 

@@ -34,6 +34,13 @@ _WHAT = {
         "channelRedemption", cp.ChannelRedemption,
         "Points spent on the channel; an overdraft is refused (409 insufficient_points).",
     ),
+    "events": (
+        "channelEvent", cp.ChannelEvent,
+        "An engagement action (review written, social follow, ...) earns its program rule's "
+        "points; a capped one (409 engagement_capped), an account younger than the rule's "
+        "minimum (409 account_too_young) or an action the program has no rule for (422 "
+        "unknown_action) is refused and stores nothing.",
+    ),
 }  # fmt: skip
 
 

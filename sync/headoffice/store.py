@@ -98,6 +98,15 @@ CREATE TABLE IF NOT EXISTS channel_requests (
     created_at TEXT NOT NULL,
     PRIMARY KEY (channel_id, idem_key)
 );
+CREATE TABLE IF NOT EXISTS engagement_claims (
+    member_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    period_key TEXT NOT NULL,
+    slot BIGINT NOT NULL,
+    entry_id TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    PRIMARY KEY (member_id, action, period_key, slot)
+);
 CREATE TABLE IF NOT EXISTS channel_facts (
     channel_id TEXT NOT NULL,
     fact TEXT NOT NULL,
