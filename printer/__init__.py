@@ -24,6 +24,7 @@ from collections.abc import Callable
 from printer.device import Printer, PrinterSpec, Status, parse_printer
 from printer.document import Align, Block, Code, Direction, Emphasis, Line, Receipt, Row, Separator
 from printer.errors import PrinterError, Problem
+from printer.escpos_stream import splice_before_cut
 from printer.profile import PrinterProfile
 from printer.queue import Job, JobState, PrintQueue
 from printer.render import Mode, Rendered, render
@@ -41,7 +42,10 @@ def encoder(profile: PrinterProfile, mode: Mode = Mode.AUTO) -> Callable[[Receip
     def encode(receipt: Receipt) -> bytes:
         if receipt.passthrough_only:
             return receipt.passthrough
-        return receipt.passthrough + render(receipt, profile, mode).data
+        data = render(receipt, profile, mode).data
+        if receipt.passthrough:  # one piece of paper: ours before the POS's own cut
+            return splice_before_cut(receipt.passthrough, data)
+        return data
 
     return encode
 

@@ -92,7 +92,8 @@ class Receipt:
     copy: int = 0  # 0 for the original, n for the n-th reprint (set by the print queue)
     kick_drawer: bool = False
     # ESC/POS bytes another system (a shop's POS, through the printer bridge) printed: sent
-    # unchanged before this receipt. With no title and no blocks, they are all that is sent.
+    # unchanged, with this receipt spliced in before their final cut (printer.escpos_stream
+    # ``splice_before_cut``). With no title and no blocks, they are all that is sent.
     passthrough: bytes = b""
 
     @property

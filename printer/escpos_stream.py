@@ -41,6 +41,10 @@ class Scanned:
     unknown: tuple[str, ...]  # commands this reader does not know ("1b 26"...)
     status_requests: tuple[int, ...] = ()  # DLE EOT n: the POS asks the printer's status
     status_at: tuple[int, ...] = ()  # where each request starts in the stream
+    # Where the paper would be finished: just after the last thing printed, when only feeds,
+    # style, a cut and a drawer pulse follow it (the POS's own end of the receipt); None when
+    # the stream does not end with a cut after its last printed line (or cannot be read).
+    finish_at: int | None = None
 
     @property
     def readable(self) -> bool:
@@ -73,6 +77,15 @@ def printer_code_pages(model: str) -> dict[int, str]:
     return code_page_codecs(profile["codePages"], caps["encodings"])
 
 
+# Commands that print nothing and leave no text waiting: the paper's feeds, the cuts, the
+# drawer pulse, the status requests, init and the character style. Anything else a receipt
+# holds (text, images, barcodes, QR codes, NV graphics) is taken as printed.
+_QUIET_ESC = frozenset(b"@dJe!E-GMaRt23p{V U")
+_QUIET_GS = frozenset(b"!BVL")
+_QUIET_DLE = frozenset((0x04, 0x05, 0x14))
+_PRINT_AND_FEED = frozenset(b"dJe")
+
+
 class _Reader:
     def __init__(self, data: bytes, pages: Mapping[int, str], default_page: int) -> None:
         self.data = data
@@ -87,6 +100,8 @@ class _Reader:
         self.unknown: list[str] = []
         self.status: list[int] = []
         self.status_at: list[int] = []
+        self.printed_end = 0  # just after the last thing printed
+        self.cut_at: list[int] = []  # cuts with no text waiting in the line before them
 
     def flush_run(self) -> None:
         if self.run:
@@ -194,24 +209,54 @@ class _Reader:
         while i < n:
             b = d[i]
             if b in (ESC, GS, DLE, FS):
+                cuts = self.cuts
                 size = self.length(i)
                 if size is None or i + size > n:
                     complete = False
                     break
+                waiting = bool(self.run or self.line)
+                if self.cuts != cuts:
+                    if not waiting:
+                        self.cut_at.append(i)
+                elif not self.quiet(b, d[i + 1]):
+                    self.printed_end = i + size
+                elif waiting and b == ESC and d[i + 1] in _PRINT_AND_FEED:
+                    self.printed_end = i + size  # it prints the line waiting, then feeds
+                    self.end_line()
+                    i += size
+                    continue
                 self.flush_run()
                 i += size
                 continue
             if b in (LF, FF):
+                if self.run or self.line:
+                    self.printed_end = i + 1
                 self.end_line()
             elif b == HT:
                 self.run += b" "
             elif b >= 0x20:
                 self.run.append(b)
             i += 1
-        if self.run or self.line:
+        waiting = bool(self.run or self.line)
+        if waiting:
             self.end_line()
+        finish = self.finish_at() if complete and not self.unknown and not waiting else None
         return Scanned(tuple(self.lines), self.images, self.cuts, complete, tuple(self.unknown),
-                       tuple(self.status), tuple(self.status_at))  # fmt: skip
+                       tuple(self.status), tuple(self.status_at), finish)  # fmt: skip
+
+    @staticmethod
+    def quiet(lead: int, second: int) -> bool:
+        if lead == ESC:
+            return second in _QUIET_ESC
+        if lead == GS:
+            return second in _QUIET_GS
+        return lead == DLE and second in _QUIET_DLE
+
+    def finish_at(self) -> int | None:
+        """Just after the last thing printed, when a cut follows it (see ``Scanned``)."""
+        if any(at >= self.printed_end for at in self.cut_at):
+            return self.printed_end
+        return None
 
 
 # What a ready printer answers to DLE EOT 1-4 (Epson's fixed bits only: online, cover closed,
@@ -235,3 +280,16 @@ def without_status_requests(data: bytes, scanned: Scanned) -> bytes:
         out += data[start:at]
         start = at + 3
     return bytes(out + data[start:])
+
+
+def splice_before_cut(stream: bytes, block: bytes) -> bytes:
+    """``block`` (our own ESC/POS, e.g. the loyalty block) printed on the same piece of paper
+    as ``stream`` (the POS's receipt): spliced in after the last thing the POS printed, before
+    its feed, cut and drawer pulse, with the block's own feed and cut left out. The POS's
+    bytes stay as they were, in order. A stream that does not end with a cut (or cannot be
+    read) gets the block after it, with the block's own cut."""
+    at = scan(stream, {}).finish_at
+    if at is None:
+        return stream + block
+    end = scan(block, {}).finish_at
+    return stream[:at] + (block if end is None else block[:end]) + stream[at:]

@@ -3,7 +3,8 @@ shop's POS prints to. Each receipt it gets is read (printer.escpos_stream, print
 when it is for a member (one identified at the till a moment ago, or a member code printed on
 it) the sale is recorded once (the POS's receipt number, else the bytes' digest, is its POS
 id) and the loyalty block is added under it. Everything goes to the real printer through the
-till's print queue, the POS's bytes unchanged and first: a receipt the bridge cannot read, or
+till's print queue, the POS's bytes unchanged, with the loyalty block spliced in before the
+POS's own cut (printer.escpos_stream ``splice_before_cut``): a receipt the bridge cannot read, or
 whose sale is refused, is forwarded untouched and the cashier is told (``on_notice``).
 
 Settings, in the till's config file::

@@ -1,8 +1,9 @@
 """The receipt-printer bridge, end to end over real sockets: a test POS that is not our code's
 friend (receipts built with python-escpos directly: three layouts, code pages for Greek and
 Polish, a raster logo, barcodes and cuts) prints over TCP to the bridge, which records each
-member's sale once with the right total and sends the POS's bytes unchanged, then the
-loyalty block, to a real socket printer behind it."""
+member's sale once with the right total and sends the POS's bytes unchanged, with the
+loyalty block spliced in before the POS's own cut (one piece of paper), to a real socket
+printer behind it."""
 
 from __future__ import annotations
 
@@ -144,6 +145,17 @@ def english_48col(p: object) -> None:  # 48 columns, no receipt number, a logo m
     p.cut()  # type: ignore[attr-defined]
 
 
+def spliced(printed: bytes, sent: bytes) -> bytes:
+    """The block the printer got inside the POS's bytes, which must be unchanged around it:
+    everything the POS printed, the block, then the POS's own feed, cut and pulse."""
+    at = scan(sent, {}).finish_at
+    assert at is not None, "the POS's receipt ends with its cut"
+    assert len(printed) > len(sent)
+    assert printed[:at] == sent[:at] and printed[len(printed) - (len(sent) - at) :] == sent[at:]
+    assert scan(printed, {}).cuts == scan(sent, {}).cuts  # no cut of ours: one piece of paper
+    return printed[at : len(printed) - (len(sent) - at)]
+
+
 def identify(rig: Rig, code: str) -> None:
     r = rig.http.post("/v1/members/identify", json={"code": code})
     assert r.status_code == 200, r.text
@@ -166,15 +178,14 @@ def test_three_pos_layouts_are_recorded_once_and_printed_with_the_loyalty_block(
     for sent, printed, name in zip(
         (greek, polish, english), jobs, ("Eleni", "Piotr", "Ioana"), strict=True
     ):
-        assert printed.startswith(sent)  # the POS's bytes, unchanged, first
-        block = scan(printed[len(sent) :], printer_code_pages("TM-T20II"))
+        block = scan(spliced(printed, sent), printer_code_pages("TM-T20II"))
         assert block.readable
         text = "\n".join(block.lines)
         if name == "Ioana":  # Romanian's ș and ț are in no code page: a raster block
             assert block.images >= 1 and not text.strip()
         else:
             assert name in text, text  # the loyalty block, for this member, as text
-    greek_block = "\n".join(scan(jobs[0][len(greek) :], printer_code_pages("TM-T20II")).lines)
+    greek_block = "\n".join(scan(spliced(jobs[0], greek), printer_code_pages("TM-T20II")).lines)
     assert "Νέο υπόλοιπο" in greek_block or "υπόλοιπο" in greek_block.lower(), greek_block
     assert rig.notices == []
 
@@ -245,7 +256,7 @@ def test_the_printer_offline_behind_the_bridge_loses_nothing(rig: Rig) -> None:
     with socket.create_connection(("127.0.0.1", rig.bridge_port)) as s:
         s.sendall(b"")  # a new print nudges the queue; the worker also retries on its own
     jobs = rig.wait_printed(1)
-    assert jobs[0].startswith(english)
+    assert spliced(jobs[0], english)
 
 
 def test_a_pos_that_asks_the_printer_status_is_answered_ready(rig: Rig) -> None:
@@ -258,5 +269,40 @@ def test_a_pos_that_asks_the_printer_status_is_answered_ready(rig: Rig) -> None:
             assert len(reply) == 1 and reply[0] & 0x93 == 0x12  # fixed bits, no error bits
         pos.sendall(english)
     jobs = rig.wait_printed(1)
-    assert jobs[0].startswith(english)  # the status requests went nowhere but to us
+    assert spliced(jobs[0], english)  # the status requests went nowhere but to us
     assert rig.sales() == [("M000002", 550)]
+
+
+def test_the_block_goes_before_a_cut_and_pulse_and_a_receipt_without_a_cut_gets_ours(
+    rig: Rig,
+) -> None:
+    def cut_then_drawer(p: object) -> None:  # a POS that cuts without feeding, then kicks
+        english_48col_lines(p)
+        p.cut(mode="PART", feed=False)  # type: ignore[attr-defined]
+        p.cashdraw(2)  # type: ignore[attr-defined]
+
+    def no_cut(p: object) -> None:  # a POS that leaves the cut to the printer's user
+        english_48col_lines(p)
+
+    with_pulse = pos_receipt("TM-T88V", cut_then_drawer)
+    identify(rig, "M000002")
+    rig.print(with_pulse)
+    printed = rig.wait_printed(1)[0]
+    block = spliced(printed, with_pulse)
+    assert "Piotr" in "\n".join(scan(block, {}).lines)
+    assert printed.endswith(b"\x1dVB\x00\x1bp\x0022")  # the POS's cut, then its drawer pulse
+
+    bare = pos_receipt("TM-T88V", no_cut)
+    identify(rig, "M000003")
+    rig.print(bare)
+    printed = rig.wait_printed(2)[1]
+    assert printed.startswith(bare)  # the POS's bytes, then the block and a cut of ours
+    assert scan(printed, {}).cuts == 1 and scan(bare, {}).cuts == 0
+    assert rig.sales() == [("M000002", 550), ("M000003", 550)]
+
+
+def english_48col_lines(p: object) -> None:
+    p.text("CORNER SHOP\n")  # type: ignore[attr-defined]
+    p.text(f"{'Apples':<40}{'3.20':>8}\n")  # type: ignore[attr-defined]
+    p.text(f"{'Bread':<40}{'2.30':>8}\n")  # type: ignore[attr-defined]
+    p.text(f"{'TOTAL':<38}{'5.50 EUR':>10}\n")  # type: ignore[attr-defined]

@@ -63,3 +63,67 @@ def test_the_odoo_profile_and_overrides() -> None:
     found = read_receipt(["A PAYER  7,10"], custom)
     assert found is not None and found.total_minor == 710
     assert read_receipt(["nothing here"], PROFILES["generic"]) is None
+
+
+def pos(build: object) -> bytes:
+    """A stream as a POS builds it with python-escpos (``build`` gets the Dummy printer)."""
+    from printer._escpos import escpos, quiet
+
+    with quiet(capture_stdout=True):
+        dummy = escpos("escpos.printer").Dummy(profile="TM-T88V")
+        build(dummy)  # type: ignore[operator]
+        return bytes(dummy.output)
+
+
+BLOCK = b"\x1b@" + b"LOYALTY\nPoints: 42\n" + b"\x1bd\x06\x1dV\x00"  # ours: init, text, cut
+BLOCK_BODY = BLOCK[: BLOCK.index(b"\x1bd")]
+
+
+@pytest.mark.parametrize(
+    ("build", "finish"),
+    [
+        (lambda p: (p.text("TOTAL 5.50\n"), p.cut()), b"\x1bd\x06\x1dV\x00"),
+        (lambda p: (p.text("TOTAL 5.50\n"), p.cut(mode="PART", feed=False), p.cashdraw(2)),
+         b"\x1dVB\x00\x1bp\x0022"),
+        (lambda p: (p.text("TOTAL 5.50\n"), p.qr("https://x.test/r/1", native=True), p.cut()),
+         b"\x1bd\x06\x1dV\x00"),
+        (lambda p: (p.text("TOTAL 5.50\n\n\n"), p.set(bold=False), p.cut()), None),
+    ],
+)  # fmt: skip
+def test_the_block_goes_before_the_pos_cut_and_after_what_it_printed(
+    build: object, finish: bytes | None
+) -> None:
+    from printer.escpos_stream import splice_before_cut
+
+    stream = pos(build)
+    at = scan(stream, PAGES).finish_at
+    assert at is not None
+    out = splice_before_cut(stream, BLOCK)
+    assert out == stream[:at] + BLOCK_BODY + stream[at:]  # the POS's bytes, in order, unchanged
+    if finish is not None:
+        assert out.endswith(BLOCK_BODY + finish)  # its feed, cut and pulse finish the paper
+    assert stream[:at].rstrip(b"\n").endswith((b"5.50", b"1Q0"))  # after the last it printed
+    assert scan(out, PAGES).cuts == scan(stream, PAGES).cuts == 1  # one piece of paper
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b"TOTAL 5.50\n",  # no cut: ours
+        b"COPY 1\n\x1dV\x00TOTAL 5.50\n",  # a cut mid-way, then more printed: ours at the end
+        b"TOTAL 5.50\x1dV\x00",  # a line still waiting when it cuts: init would lose it
+        b"TOTAL 5.50\n\x1b\xf0\x1dV\x00",  # a command we do not know
+        b"TOTAL 5.50\n\x1dv0\x00\x10\x00",  # cut off mid-image (the POS disconnected)
+    ],
+)
+def test_without_a_final_cut_after_its_text_the_block_and_our_cut_follow(stream: bytes) -> None:
+    from printer.escpos_stream import splice_before_cut
+
+    assert scan(stream, PAGES).finish_at is None
+    assert splice_before_cut(stream, BLOCK) == stream + BLOCK
+
+
+def test_print_and_feed_ends_the_line_it_prints() -> None:
+    scanned = scan(b"TOTAL\x1bd\x03\x1dV\x00", PAGES)
+    assert scanned.lines == ("TOTAL",)
+    assert scanned.finish_at == len(b"TOTAL\x1bd\x03")
