@@ -38,6 +38,8 @@ MAX_POINTS = 10**12  # the protocol's bound on points
 ONCE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}(:[0-9]{4})?\Z")
 MAX_ONCE_PAID = 1000
 DAY = re.compile(r"^[0-9]{4}-[01][0-9]-[0-3][0-9]\Z")
+OFFER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")  # as loyalty.offers.OFFER_ID
+MAX_OFFERS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,8 @@ class Member:
     # A rolling tier window: (shop day, spend or points) per day still in it, as of the
     # snapshot (loyalty.tier_window); empty from an older head office (the tier is not aged).
     tier_days: tuple[tuple[str, int], ...] = ()
+    # The member's personal offers: (offer id, uses head office counts), loyalty/offers.py.
+    offers: tuple[tuple[str, int], ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -96,13 +100,14 @@ class MemberSnapshot:
     merged_into: str | None = None
     once_paid: tuple[str, ...] = field(default_factory=tuple)  # as Member.once_paid
     tier_days: tuple[tuple[str, int], ...] = field(default_factory=tuple)  # as Member.tier_days
+    offers: tuple[tuple[str, int], ...] = field(default_factory=tuple)  # as Member.offers
 
 
 _SELECT = (
     "SELECT member_id, card_number, display_name, language, status, balance, pending_json, "
     "tier_id, tier_progress, expiring_points, expiring_at, has_purchased, birthday, phone_hash, "
     "snapshot_at, (SELECT value FROM meta WHERE key = 'synced_through_at'), merged_into, "
-    "once_paid_json, tier_days_json FROM members"
+    "once_paid_json, tier_days_json, offers_json FROM members"
 )
 
 
@@ -111,7 +116,8 @@ def _member(row: sqlite3.Row) -> Member:
     pending = tuple((int(p), str(t)) for p, t in json.loads(v[6]))
     once = frozenset(str(k) for k in json.loads(v[17]))
     days = tuple((str(d), int(n)) for d, n in json.loads(v[18]))
-    return Member(*v[:6], pending, *v[7:11], bool(v[11]), *v[12:17], once, days)  # type: ignore[arg-type,call-arg]
+    offers = tuple((str(o), int(n)) for o, n in json.loads(v[19]))
+    return Member(*v[:6], pending, *v[7:11], bool(v[11]), *v[12:17], once, days, offers)  # type: ignore[arg-type,call-arg]
 
 
 def get(conn: sqlite3.Connection, member_id: str) -> Member | None:
@@ -272,14 +278,19 @@ def check_snapshot(s: MemberSnapshot) -> None:
         or not all(DAY.match(d) and -MAX_POINTS <= n <= MAX_POINTS for d, n in s.tier_days)
     ):
         raise BadInput("malformed_tier_days")
+    if s.offers and (
+        len(s.offers) > MAX_OFFERS
+        or not all(OFFER_ID.match(o) and 0 <= n <= MAX_POINTS for o, n in s.offers)
+    ):
+        raise BadInput("malformed_offer", field="offers")
 
 
 _UPSERT = (
     "INSERT INTO members (member_id, card_number, display_name, language, status, "
     "balance, pending_json, tier_id, tier_progress, expiring_points, expiring_at, "
     "has_purchased, birthday, phone_hash, snapshot_at, updated_at, merged_into, "
-    "once_paid_json, tier_days_json) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "once_paid_json, tier_days_json, offers_json) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(member_id) DO UPDATE SET card_number = excluded.card_number, "
     "display_name = excluded.display_name, language = excluded.language, "
     "status = excluded.status, balance = excluded.balance, "
@@ -288,7 +299,7 @@ _UPSERT = (
     "expiring_at = excluded.expiring_at, has_purchased = excluded.has_purchased, "
     "birthday = excluded.birthday, phone_hash = excluded.phone_hash, "
     "snapshot_at = excluded.snapshot_at, updated_at = excluded.updated_at, "
-    "tier_days_json = excluded.tier_days_json, "
+    "tier_days_json = excluded.tier_days_json, offers_json = excluded.offers_json, "
     # Head office's once-only payments only grow: a snapshot without them (an older head
     # office) keeps what an earlier one said.
     "once_paid_json = CASE WHEN excluded.once_paid_json = '[]' THEN members.once_paid_json "
@@ -335,6 +346,7 @@ def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: s
                 s.merged_into,
                 json.dumps(sorted(s.once_paid)) if s.once_paid else "[]",
                 json.dumps([list(x) for x in s.tier_days]) if s.tier_days else "[]",
+                json.dumps([list(x) for x in s.offers]) if s.offers else "[]",
             )  # fmt: skip
             for s in snapshots
         ],

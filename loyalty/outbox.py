@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loyalty import ledger, members, rehash
+from loyalty import ledger, members, offers, rehash
 from loyalty.db import from_text, set_meta, to_text
 from loyalty.errors import ProgramError
 from loyalty.ledger import Entry
@@ -55,6 +55,8 @@ class ChangePage:
     phone_keys: tuple[tuple[str, str], ...] = ()  # the chain's phone keys, the current one last
     held_decided: tuple[tuple[str, str], ...] = ()  # (entry id, released | rejected)
     takes_phone_rehashes: bool = False  # head office reads re-hashes (loyalty/rehash.py)
+    offers: tuple[Mapping[str, Any], ...] = ()  # offers' definitions (loyalty/offers.py)
+    takes_purchases: bool = False  # head office reads purchases' categories (offers.purchases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +259,7 @@ def apply_page(till: Till, page: ChangePage, now: dt.datetime | None = None) -> 
     parsed = [p for p in parsed if p.currency == current.currency]
     with till.db.write() as conn:
         n = members.upsert(conn, page.members, stamp)
+        offers.store(conn, page.offers, stamp)
         members.erase(conn, page.erased)
         for program in parsed:
             conn.execute(
@@ -290,6 +293,7 @@ def apply_page(till: Till, page: ChangePage, now: dt.datetime | None = None) -> 
         if page.phone_keys:
             set_meta(conn, "phone_keys", json.dumps([list(k) for k in page.phone_keys]))
         set_meta(conn, _TAKES_REHASHES, "1" if page.takes_phone_rehashes else "")
+        set_meta(conn, offers.TAKES_PURCHASES, "1" if page.takes_purchases else "")
         set_meta(conn, "pull_cursor", page.cursor)
         set_meta(conn, "last_pull_at", stamp)
         if page.server_time is not None:

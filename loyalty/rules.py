@@ -36,6 +36,9 @@ class MemberContext:
     # The once-only promotions this member was already paid, as ``once_key`` gives them
     # ("welcome", "birthday:2026"): what this till's own ledger and head office say.
     paid_once: frozenset[str] = frozenset()
+    # The member's personal offers with uses left today (loyalty.offers.usable): paid by the
+    # promotions' rules, under the reason "offer:<id>".
+    offers: tuple[Promotion, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,7 @@ class EarnLine:
     """One reason for points on a receipt: base, tier bonus, or a promotion."""
 
     kind: str  # ledger kind: "earn" (base, tier) or "bonus" (promotions)
-    reason: str  # "base", "tier:<id>", "promo:<id>"
+    reason: str  # "base", "tier:<id>", "promo:<id>", "offer:<id>"
     points: int
     eligible_minor: int  # the spend this line was computed on
 
@@ -180,7 +183,8 @@ def earn(
         out.append(EarnLine("earn", f"tier:{tier.id}", tier_bonus, eligible))
     today = now.astimezone(program.timezone).date()
     best_single: EarnLine | None = None
-    for promo in program.promotions:
+    candidates = [("promo", x) for x in program.promotions] + [("offer", x) for x in member.offers]
+    for source, promo in candidates:
         if not _promotion_applies(promo, member, today):
             continue
         scope = sum(
@@ -196,7 +200,7 @@ def earn(
             points = promo.bonus_points
         if points <= 0:
             continue
-        line = EarnLine("bonus", f"promo:{promo.id}", points, scope)
+        line = EarnLine("bonus", f"{source}:{promo.id}", points, scope)
         if promo.stackable:
             out.append(line)
         elif best_single is None or line.points > best_single.points:

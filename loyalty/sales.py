@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loyalty import denylist, ledger, members, policy, pos_sales, till_records
+from loyalty import denylist, ledger, members, offers, policy, pos_sales, till_records
 from loyalty.balance import Balance, compute, figures_json
 from loyalty.db import from_text, set_meta, to_text
 from loyalty.errors import BadInput, NotFound, Refused
@@ -132,7 +132,8 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
         bought = member.has_purchased or _bought_here(conn, member)
         # What this till paid, and what head office holds as paid by any till.
         paid = paid_once(conn, program, member.member_id, member.birthday) | member.once_paid
-        context = MemberContext(before.tier_id, member.birthday, bought, paid)
+        mine = offers.of_member(conn, member.offers, member.member_id, program, now)
+        context = MemberContext(before.tier_id, member.birthday, bought, paid, offers.usable(mine))
         earned = earn(program, req.lines, pricing.paid_minor, context, now)
         receipt_no = next_receipt_no(conn, till) if commit else "(preview)"
         new = _entries(member.member_id, receipt_no, pricing, earned)

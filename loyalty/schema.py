@@ -359,3 +359,20 @@ CREATE TABLE pos_sales (
 """,
     )
     _append_only(db, "pos_sales")
+
+
+@migration
+def m014_member_offers(db: Database) -> None:
+    # A member's personal offers as head office last said them: [[offer id, uses counted]]
+    # (loyalty/offers.py), and the offers' definitions, one row per offer, replaced by a newer.
+    db.execute("ALTER TABLE members ADD COLUMN offers_json TEXT NOT NULL DEFAULT '[]'")
+    _run(
+        db,
+        """
+CREATE TABLE offers (
+    offer_id TEXT PRIMARY KEY,
+    definition_json TEXT NOT NULL,
+    received_at TEXT NOT NULL
+) STRICT
+""",
+    )

@@ -34,13 +34,14 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from loyalty import members, outbox
+from loyalty import members, offers, outbox
 from loyalty.db import utc_now
 from loyalty.errors import BadInput
 from loyalty.members import MemberSnapshot
 from loyalty.policy import Authorisation
 from loyalty.till import Till
 from sync import protocol as p
+from sync.protocol_offers import WirePurchase
 
 try:
     import fcntl
@@ -283,6 +284,7 @@ class SyncClient:
             p.PushRequest(
                 terminal_id=self.till.terminal_id, entries=entries, enrolments=enrolments,
                 phone_rehashes=rehashes, epoch=self._epoch,
+                purchases=_purchases(self.till, entries),
             )
         )  # fmt: skip
         headers = {
@@ -580,6 +582,19 @@ def _problem(data: bytes) -> p.Problem | None:
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None
     return problem
+
+
+def _purchases(till: Till, entries: list[p.WireEntry]) -> list[WirePurchase]:
+    """The categories the batch's sales bought, for head office's segments (loyalty.offers),
+    once head office has said it reads them."""
+    if not till.db.meta(offers.TAKES_PURCHASES):
+        return []
+    sales = [e.receipt_no for e in entries if e.kind == "earn" and e.reason == "base"]
+    if not sales:
+        return []
+    with till.db.read() as conn:
+        found = offers.purchases(conn, till.program, [no for no in sales if no])
+    return [WirePurchase(m, day, list(categories)) for m, day, categories in found]
 
 
 def _snapshots(states: list[p.MemberState]) -> list[MemberSnapshot]:

@@ -25,6 +25,7 @@ from loyalty.members import MemberSnapshot
 from loyalty.outbox import ChangePage, PendingEnrolment
 from loyalty.rehash import PhoneRehash
 from loyalty.schema import LEDGER_KINDS
+from sync.protocol_offers import OfferDefinition, WirePurchase
 
 API_VERSION = "1"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -127,6 +128,7 @@ class PushRequest(Request, omit_defaults=True):
     # numbers it already used.
     epoch: Epoch = 0
     phone_rehashes: Annotated[list[WirePhoneRehash], Meta(max_length=MAX_BATCH)] = []
+    purchases: Annotated[list[WirePurchase], Meta(max_length=MAX_BATCH)] = []  # protocol_offers
 
 
 EntryStatus = Literal["stored", "duplicate", "conflict", "held"]
@@ -196,6 +198,9 @@ class MemberState(Answer):
     # (ISO day, spend or points), oldest first, so the till drops each day at the shop's
     # midnight on its own clock (loyalty.tier_window). Optional like ``once_paid``.
     tier_days: list[tuple[str, int]] = []
+    # The member's personal offers: (offer id, uses head office counts); their definitions
+    # come in ``ChangesAnswer.offers`` (sync/protocol_offers.py). Optional like ``once_paid``.
+    offers: list[tuple[str, int]] = []
 
 
 class PushAnswer(Answer):
@@ -313,6 +318,8 @@ class ChangesAnswer(Answer):
     # Head office reads ``PushRequest.phone_rehashes``: a till sends them only then (one that
     # predates them would refuse the whole push).
     takes_phone_rehashes: bool = False
+    offers: list[OfferDefinition] = []  # the definitions of the offers this page's members hold
+    takes_purchases: bool = False  # head office reads ``PushRequest.purchases``
 
 
 class HeldOutcome(Answer):
@@ -513,7 +520,7 @@ def snapshot(m: MemberState) -> MemberSnapshot:
         tier_progress=m.tier_progress, expiring_points=m.expiring_points,
         expiring_at=m.expiring_at, has_purchased=m.has_purchased, birthday=m.birthday,
         phone_hash=m.phone_hash, merged_into=m.merged_into, once_paid=tuple(m.once_paid),
-        tier_days=tuple(m.tier_days),
+        tier_days=tuple(m.tier_days), offers=tuple(m.offers),
     )  # fmt: skip
 
 
@@ -554,4 +561,6 @@ def change_page(a: ChangesAnswer, members: Sequence[MemberSnapshot]) -> ChangePa
         phone_keys=tuple((k.key_id, k.key) for k in a.phone_keys),
         held_decided=tuple((h.entry_id, h.decision) for h in a.held_decided),
         takes_phone_rehashes=a.takes_phone_rehashes,
+        offers=tuple(msgspec.structs.asdict(o) for o in a.offers),
+        takes_purchases=a.takes_purchases,
     )

@@ -11,14 +11,16 @@ rebuilt from the sale record, its ledger entries and the balances stored with th
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from loyalty import offers
 from loyalty.balance import Balance, last_day
 from loyalty.db import from_text
 from loyalty.ledger import Entry
 from loyalty.members import Member
-from loyalty.program import Program, localised
+from loyalty.program import Localised, Program, localised
 from loyalty.refunds import RefundResult
 from loyalty.reports import DayReport
 from loyalty.sales import SaleResult
@@ -40,6 +42,8 @@ from terminal.shown import shown
 from terminal.tier_text import next_tier
 
 REDEEMING_KINDS = ("redeem", "donate")
+# sync/headoffice/offer_uses.py's reasons: used up, not held, out of its period, above its value
+OFFER_TAKEN_BACK = ("offer_used_up", "offer_not_held", "offer_out_of_period", "offer_above_value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,8 @@ class Facts:
     before: Balance | None  # None when rebuilt after the fact
     after: Balance
     balance_at: dt.datetime | None = None  # set when `after` is the balance at a later time
+    # The names of the personal offers the till knows (loyalty/offers.py), by offer id.
+    offer_names: Mapping[str, Localised] = field(default_factory=dict)
 
 
 def _local(t: Translator, when: dt.datetime, program: Program) -> str:
@@ -82,8 +88,20 @@ def _day(t: Translator, when: dt.datetime | dt.date, program: Program) -> str:
     return t.date(when, program.timezone) if isinstance(when, dt.datetime) else t.date(when)
 
 
-def _earn_label(t: Translator, program: Program, reason: str, lang: str) -> str:
+def _earn_label(
+    t: Translator,
+    program: Program,
+    reason: str,
+    lang: str,
+    names: Mapping[str, Localised] | None = None,
+) -> str:
     kind, _, ref = reason.partition(":")
+    names = names or {}
+    offer = localised(names[ref], lang) if ref in names else ref
+    if kind == "offer":  # a personal offer of the member's
+        return t("receipt.earn.offer", offer=offer)
+    if kind in OFFER_TAKEN_BACK:  # head office took back a use it could not pay
+        return t("receipt.earn.offer_taken_back", offer=offer)
     if kind == "base":
         return t("receipt.earn.base")
     if kind == "tier":
@@ -228,7 +246,8 @@ def _points_blocks(t: Translator, f: Facts, program: Program) -> list[Block]:
     if earned:
         out.append(Line(t("receipt.earned"), Emphasis.BOLD))
         for e in earned:
-            out.append(Row(_earn_label(t, program, e.reason, lang), t.number(e.points)))
+            label = _earn_label(t, program, e.reason, lang, f.offer_names)
+            out.append(Row(label, t.number(e.points)))
     # Each reward's points on a line that names it (an experience has no amount to show
     # otherwise); points paid as money are on the payment line above and in the total here.
     for e in f.entries:
@@ -276,7 +295,7 @@ def facts_from_store(till: Till, receipt_no: str, now: dt.datetime) -> tuple[Fac
         int(record["total_minor"]), int(record["discount_minor"]), int(record["donation_minor"]),
         int(record["payment_points"]), int(record["payment_minor"]), int(record["paid_minor"]),
         record["reward_id"], record["refund_of"], tuple(till.receipt_entries(receipt_no)),
-        before, after, at,
+        before, after, at, offers.names_at_till(till),
     )  # fmt: skip
     return facts, member
 
@@ -290,7 +309,7 @@ def from_sale(result: SaleResult, req_cashier: str, till: Till, shop: Shop) -> R
         "sale", result.receipt_no, result.occurred_at, till.terminal_id, req_cashier,
         program.currency, p.total_minor, p.discount_minor, p.donation_minor, p.payment_points,
         p.payment_minor, p.paid_minor, p.reward.id if p.reward else None, None,
-        result.entries, result.before, result.after,
+        result.entries, result.before, result.after, None, offers.names_at_till(till),
     )  # fmt: skip
     return sale_or_refund(facts, program, member, shop)
 
@@ -301,7 +320,8 @@ def from_refund(result: RefundResult, cashier: str, till: Till, shop: Shop) -> R
     facts = Facts(
         "refund", result.receipt_no, result.occurred_at, till.terminal_id, cashier,
         program.currency, result.amount_minor, 0, 0, 0, 0, result.amount_minor, None,
-        result.refund_of, result.entries, result.before, result.after,
+        result.refund_of, result.entries, result.before, result.after, None,
+        offers.names_at_till(till),
     )  # fmt: skip
     return sale_or_refund(facts, program, member, shop)
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from display.hub import Hub
 from display.view import ShopperView, blank
 from loyalty.balance import Balance
+from loyalty.offers import MemberOffer
 from loyalty.program import Program
 from loyalty.sales import SaleResult
 from terminal import shopper_views as views
@@ -85,8 +86,15 @@ class ShopperFeed:
         self.pole: PoleDisplay | None = None
 
     # -- from the app's UI thread ----------------------------------------------------------
-    def member_identified(self, display_name: str, language: str, balance: Balance) -> None:
-        self._queue.put(("member", views.Shopper(language, display_name, balance)))
+    def member_identified(
+        self,
+        display_name: str,
+        language: str,
+        balance: Balance,
+        offers: tuple[MemberOffer, ...] = (),
+    ) -> None:
+        shopper = views.Shopper(language, display_name, balance, offers)
+        self._queue.put(("member", shopper))
 
     def basket_previewed(self, result: SaleResult) -> None:
         self._queue.put(("basket", result))

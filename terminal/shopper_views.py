@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from display.text import first_name
 from display.view import BasketPart, Figure, MemberCard, RewardRow, SaleEnd, ShopperView
 from loyalty.balance import Balance, last_day
+from loyalty.offers import MemberOffer
 from loyalty.program import Program, localised
 from loyalty.sales import SaleResult
 from terminal.i18n import Translator, translator
@@ -26,6 +27,7 @@ class Shopper:
     language: str
     display_name: str
     balance: Balance
+    offers: tuple[MemberOffer, ...] = ()  # their personal offers in their period now
 
 
 def _frame(t: Translator, program: Program) -> dict[str, str]:
@@ -55,6 +57,11 @@ def card(program: Program, shopper: Shopper, now: dt.datetime) -> MemberCard:
     if b.expiring_points and b.expiring_at:
         day = t.date(last_day(b.expiring_at, tz))
         figures.append(Figure(t("display.member.expiring", date=day), t.number(b.expiring_points)))
+    for o in shopper.offers:
+        if o.left:
+            name = localised(o.offer.name, lang)
+            label = t("display.member.offer", offer=name, date=t.date(o.offer.ends))
+            figures.append(Figure(label, t("display.member.offer_left", left=t.number(o.left))))
     progress, percent = t("display.member.top_tier"), 100
     if gap := next_tier(t, program, b, lang):
         target, amount = gap
@@ -76,8 +83,12 @@ def member(program: Program, shopper: Shopper, now: dt.datetime) -> ShopperView:
     return ShopperView("member", member=card(program, shopper, now), **_frame(t, program))  # type: ignore[arg-type]
 
 
-def _reason(t: Translator, program: Program, reason: str) -> str:
+def _reason(t: Translator, program: Program, reason: str, shopper: Shopper) -> str:
     kind, _, ident = reason.partition(":")
+    if kind == "offer":
+        names = {o.offer.offer_id: o.offer.name for o in shopper.offers}
+        name = localised(names[ident], t.lang) if ident in names else ident
+        return t("display.reason.offer", offer=name)
     if kind == "promo":
         promo = next((p for p in program.promotions if p.id == ident), None)
         return localised(promo.name, t.lang) if promo else t("display.reason.base")
@@ -108,7 +119,8 @@ def basket(program: Program, shopper: Shopper, result: SaleResult, now: dt.datet
     part = BasketPart(
         heading=t("display.basket.heading"),
         earns=tuple(
-            Figure(_reason(t, program, e.reason), t.number(e.points)) for e in result.earned
+            Figure(_reason(t, program, e.reason, shopper), t.number(e.points))
+            for e in result.earned
         ),
         total=Figure(t("display.basket.total"), t.number(result.points_earned)),
         rewards_heading=t("display.basket.rewards"),

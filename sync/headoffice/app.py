@@ -23,7 +23,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sync import protocol as p
-from sync.headoffice import channel_http
+from sync import protocol_offers as po
+from sync.headoffice import channel_http, offers
 from sync.headoffice.admission import inflate
 from sync.headoffice.dashboard import WordsFor
 from sync.headoffice.dashboard.routes import Dashboard
@@ -281,6 +282,14 @@ def create_app(
         await admin(request)
         return await kpis_answer(ho, request)
 
+    async def create_offer(request: Request) -> Response:
+        req = decode_request(po.OfferRequest, await _body(request))
+        answer = await run_in_threadpool(offers.create, ho, req)
+        return _json(answer, 200 if req.dry_run else 201)
+
+    async def list_offers(request: Request) -> Response:
+        return _json(await run_in_threadpool(offers.listed, ho))
+
     async def suspend(request: Request) -> Response:
         await admin(request)
         terminal_id = _path_param(request, "terminal_id", p.Identifier, "malformed_terminal_id")
@@ -330,6 +339,8 @@ def create_app(
         route("/v1/held", held, "GET"),
         route("/v1/held/{entry_id}/decision", decide_held, "POST"),
         route("/v1/reports/kpis", kpis, "GET"),
+        route("/v1/offers", list_offers, "GET"),
+        route("/v1/offers", create_offer, "POST"),
         route("/dashboard", dashboard.show, "GET"),
         route("/dashboard/sign-in", dashboard.sign_in, "POST"),
         route("/dashboard/sign-out", dashboard.sign_out, "POST"),

@@ -44,6 +44,10 @@ def beyond_program(program: Program, e: p.WireEntry) -> bool:
     """True when the entry's points cannot follow from ``program`` for its amount and kind."""
     if abs(e.points) > program.limits.max_entry_points:
         return True
+    if e.kind == "bonus" and e.reason.startswith("offer:"):
+        # A personal offer is not in the program: head office checks its use against the
+        # offer itself and takes back what it cannot pay (offer_uses.py).
+        return e.points < 0
     if e.kind in ("earn", "bonus"):
         return not 0 <= e.points <= most_points(program, e.amount_minor)
     if e.kind in ("redeem", "donate", "expire"):

@@ -15,10 +15,11 @@ import msgspec
 from loyalty.ledger import entry_hash
 from loyalty.program import Program
 from sync import protocol as p
-from sync.headoffice import epochs, own_entries, phone_keys
+from sync.headoffice import epochs, offer_uses, own_entries, phone_keys, segments
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.arithmetic import beyond_program
 from sync.headoffice.merges import announce, merge
+from sync.headoffice.offers import with_offers
 from sync.headoffice.once import compensate
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx
@@ -235,6 +236,8 @@ class BatchStore:
             )
         program = self.program(tx) if stored_now else None
         own = compensate(tx, program, stored_now, stamp, new)
+        own += offer_uses.compensate(tx, program, stored_now, stamp, new)
+        segments.remember_purchases(tx, req.purchases, stored_now)
         phones = [e.phone_hash for e in req.enrolments if e.phone_hash] + [
             r.phone_hash for r in req.phone_rehashes if r.member_id in rehashed
         ]
@@ -242,6 +245,7 @@ class BatchStore:
         touched |= merged
         states = self._recompute(tx, touched, now, new)  # with their once_paid keys
         states = with_tier_days(tx, self.program(tx), states, now)
+        states = with_offers(tx, self.program(tx), states, now)
         overdrawn = {m.member_id for m in states if m.overdrawn}
         flagged = {
             e.entry_id: e.member_id

@@ -16,6 +16,7 @@ from loyalty.program import Program
 from sync import protocol as p
 from sync.headoffice import phone_keys
 from sync.headoffice.merges import with_merges
+from sync.headoffice.offers import definitions, with_offers
 from sync.headoffice.once import with_once_paid
 from sync.headoffice.review import outcomes
 from sync.headoffice.rows import _MEMBER_COLUMNS, ApiProblem, _member_state
@@ -88,6 +89,7 @@ class ChangeFeed:
         )
         members = with_once_paid(tx, with_merges(tx, [_member_state(r) for r in rows]))
         members = with_tier_days(tx, self.program(tx), members, from_text(stamp))
+        members = with_offers(tx, self.program(tx), members, from_text(stamp))
         if len(rows) == limit:
             cursor = _cursor(epoch, "s", start, rows[-1][0])
         else:
@@ -96,7 +98,7 @@ class ChangeFeed:
             cursor=cursor, more=True if len(rows) == limit else self._has_changes(tx, start),
             members=members, erased=erased, programs=programs, public_keys=keys, denied=denied,
             server_time=stamp, phone_keys=self._phone_keys(tx), held_decided=decided,
-            takes_phone_rehashes=True,
+            takes_phone_rehashes=True, offers=definitions(tx, members), takes_purchases=True,
         )  # fmt: skip
 
     def _has_changes(self, tx: Tx, after: int) -> bool:
@@ -137,6 +139,7 @@ class ChangeFeed:
                 (erased.append(r[0]) if r[16] else members.append(_member_state(r)))
         members = with_once_paid(tx, with_merges(tx, members))
         members = with_tier_days(tx, self.program(tx), members, from_text(stamp))
+        members = with_offers(tx, self.program(tx), members, from_text(stamp))
         programs = []
         for version in list(refs["program"]):
             doc = tx.one("SELECT document FROM programs WHERE version = ?", (version,))
@@ -148,6 +151,7 @@ class ChangeFeed:
             denied=self._denied(tx, list(refs["deny"])), server_time=stamp,
             phone_keys=self._phone_keys(tx), takes_phone_rehashes=True,
             held_decided=outcomes(tx, terminal_id, list(refs["held"])),
+            offers=definitions(tx, members), takes_purchases=True,
         )  # fmt: skip
 
     def _phone_keys(self, tx: Tx) -> list[p.PhoneKey]:

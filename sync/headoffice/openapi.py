@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from sync import protocol as p
+from sync import protocol_offers as po
 from sync.headoffice import channel_openapi
 from sync.headoffice.roles import ROUTE_ROLES
 
@@ -17,6 +18,7 @@ _TYPES: tuple[Any, ...] = (
     p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.AlertsAnswer, p.Problem,
     p.EpochRequest, p.EpochAnswer, p.SuspendRequest, p.ChannelRequest, p.ChannelToken,
     p.HeldAnswer, p.HeldEntry, p.HeldDecisionRequest, *channel_openapi.TYPES,
+    po.OfferRequest, po.OfferAnswer, po.OffersAnswer,
 )  # fmt: skip
 
 
@@ -321,6 +323,26 @@ def openapi_document() -> dict[str, Any]:
                 ],
                 "responses": _report_answers(),
             }
+        },
+        "/v1/offers": {
+            "get": {
+                "operationId": "offers",
+                "description": "The personal offers, each with how many members hold it and "
+                "its uses counted chain-wide.",
+                "responses": _answers(200, po.OffersAnswer),
+            },
+            "post": {
+                "operationId": "createOffer",
+                "description": "A personal offer for a segment of members (tier, category "
+                "bought in the last N days, birthday month, lapsed N days, a list of members): "
+                "201 with how many active members it reaches. With dry_run, 200 and the count "
+                "only, warning matches_nobody or matches_everybody; creating one that reaches "
+                "nobody is refused (422 segment_matches_nobody), one that reaches everybody "
+                "needs everybody=true (422 segment_matches_everybody); an offer id in use is "
+                "409 offer_exists.",
+                "requestBody": _body(po.OfferRequest),
+                "responses": _answers(201, po.OfferAnswer, 409),
+            },
         },
         "/v1/alerts": {
             "get": {

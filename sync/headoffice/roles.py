@@ -51,6 +51,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/held"): _A,
     ("POST", "/v1/held/{entry_id}/decision"): _A,
     ("GET", "/v1/reports/kpis"): _A,
+    ("GET", "/v1/offers"): _A,
+    ("POST", "/v1/offers"): _A,
     # The dashboard's HTML pages sign admins in themselves (the admin token in a form, then a
     # session cookie: dashboard/routes.py); they are not part of the API's document.
     ("GET", "/dashboard"): PUBLIC,

@@ -35,6 +35,7 @@ from sync.headoffice.feed import ChangeFeed
 from sync.headoffice.folding import AccountFolding
 from sync.headoffice.holds import Holds
 from sync.headoffice.merges import with_merges
+from sync.headoffice.offers import with_offers
 from sync.headoffice.once import with_once_paid
 from sync.headoffice.review import HeldReview
 from sync.headoffice.roles import ADMIN, CHANNEL, CHANNEL_PREFIX, TILL
@@ -427,7 +428,8 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore, 
             )
             out.extend(_member_state(r) for r in rows)
         out = with_once_paid(tx, with_merges(tx, out))
-        return with_tier_days(tx, self.program(tx), out, self.clock())
+        out = with_tier_days(tx, self.program(tx), out, self.clock())
+        return with_offers(tx, self.program(tx), out, self.clock())
 
     def _changed(
         self, tx: Tx, changes: Sequence[tuple[str, str]], origin: str | None = None

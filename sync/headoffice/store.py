@@ -239,6 +239,33 @@ CREATE TABLE IF NOT EXISTS ledger_seq (
     terminal_id TEXT PRIMARY KEY,
     seq BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS offers (
+    offer_id TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    ends TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS offer_members (
+    member_id TEXT NOT NULL,
+    offer_id TEXT NOT NULL,
+    used BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (member_id, offer_id)
+);
+CREATE INDEX IF NOT EXISTS offer_members_offer ON offer_members (offer_id);
+CREATE TABLE IF NOT EXISTS offer_uses (
+    entry_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    offer_id TEXT NOT NULL,
+    points BIGINT NOT NULL,
+    reversed BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS member_categories (
+    member_id TEXT NOT NULL,
+    category TEXT NOT NULL,
+    last_day TEXT NOT NULL,
+    PRIMARY KEY (member_id, category)
+);
 CREATE TABLE IF NOT EXISTS changes (
     change_id {serial},
     kind TEXT NOT NULL,

@@ -369,7 +369,7 @@ class TillApp(App[None]):
         if self.services.display is not None:
             member = event.view.member
             self.services.display.member_identified(
-                member.display_name, member.language, event.view.balance
+                member.display_name, member.language, event.view.balance, event.view.offers
             )
 
     # -- the shopper display follows the sale (terminal/shopper_feed.py; never waits) -------
@@ -383,7 +383,10 @@ class TillApp(App[None]):
         sale = next((s for s in self.screen_stack if isinstance(s, SaleScreen)), None)
         if sale is not None and sale.view is not None:
             member = sale.view.member
-            display.member_identified(member.display_name, member.language, sale.view.balance)
+            view = sale.view
+            display.member_identified(
+                member.display_name, member.language, view.balance, view.offers
+            )
         else:
             display.cleared()
 

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from loyalty import ledger, members, policy, refunds, reports, sales, till_records
+from loyalty import ledger, members, offers, policy, refunds, reports, sales, till_records
 from loyalty.balance import Balance
 from loyalty.errors import NotFound
 from loyalty.members import Member
+from loyalty.offers import MemberOffer
 from loyalty.policy import Authorisation, Override
 from loyalty.program import Reward
 from loyalty.refunds import RefundResult
@@ -46,6 +47,7 @@ class MemberView:
     other_rewards: tuple[Reward, ...]
     offline_now: int = 0  # points redeemable now without head office (loyalty.policy)
     app_code: AppCodeUse | None = None  # the app code scanned for this sale: it spends it
+    offers: tuple[MemberOffer, ...] = ()  # the member's personal offers in their period now
 
 
 class PrinterHook(Protocol):
@@ -88,7 +90,13 @@ class DisplayHook(Protocol):
     """The shopper display's feed (terminal/shopper_feed.py ``ShopperFeed``): every call
     returns at once, the feed's own thread builds and publishes the view."""
 
-    def member_identified(self, display_name: str, language: str, balance: Balance) -> None: ...
+    def member_identified(
+        self,
+        display_name: str,
+        language: str,
+        balance: Balance,
+        offers: tuple[MemberOffer, ...] = (),
+    ) -> None: ...
     def basket_previewed(self, result: SaleResult) -> None: ...
     def sale_committed(self, result: SaleResult) -> None: ...
     def cleared(self) -> None: ...
@@ -212,7 +220,10 @@ class TillServices:
         usable = [r for r in program.rewards if not r.tiers or tier in r.tiers]
         affordable = tuple(r for r in usable if r.cost_points <= balance.available)
         others = tuple(r for r in program.rewards if r not in affordable)
-        return MemberView(member, balance, affordable, others, self.offline_now(balance))
+        mine = offers.at_till(self.till, member_id, self.now())
+        return MemberView(
+            member, balance, affordable, others, self.offline_now(balance), offers=mine
+        )
 
     def offline_now(self, balance: Balance) -> int:
         """What the offline policy would let this member redeem at this till now: the same

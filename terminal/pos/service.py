@@ -258,7 +258,11 @@ class PosService:
             if e.kind in ("earn", "bonus") and e.points:
                 per_reason[e.reason] += e.points
         earned = [
-            wire.Earned(reason, receipts._earn_label(t, program, reason, t.lang), points)
+            wire.Earned(
+                reason,
+                receipts._earn_label(t, program, reason, t.lang, facts.offer_names),
+                points,
+            )
             for reason, points in per_reason.items()
         ]
         redeemed = -sum(e.points for e in facts.entries if e.kind in REDEEMING)

@@ -67,6 +67,15 @@ class MemberPanel(Static):
                     "$warning",
                 ),
             ]
+        for o in view.offers:
+            if o.left:
+                text = t(
+                    "app.member.offer",
+                    offer=localised(o.offer.name, lang),
+                    date=t.date(o.offer.ends),
+                    left=t.number(o.left),
+                )
+                parts += ["\n", (text, "$success")]
         if b.includes_offline:
             as_of = t.datetime(b.as_of, tz) if b.as_of else "—"
             parts += ["\n", (t("app.member.as_of", when=as_of), "$text-muted")]

@@ -1,0 +1,203 @@
+"""Personal offers, chain-wide: defined at a real head office (SQLite and PostgreSQL) for a
+segment, pulled by two real tills over HTTP with the member, applied offline, and their uses
+counted once after sync: head office takes back what went beyond the limit, what a dishonest
+till gave itself, and gives a use back when a refund reverses it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import msgspec
+import pytest
+
+from loyalty.db import utc_now
+from loyalty.refunds import refund
+from loyalty.till import Till
+from sync import protocol_offers as po
+from sync.headoffice import offers
+from sync.headoffice.own_entries import HEADOFFICE
+from sync.headoffice.rows import ApiProblem
+from tests.sync_fixtures import Shop, assert_exactly_once, buy, postgres, shop, store_url
+
+__all__ = ["postgres", "shop", "store_url"]
+
+ATHENS = dt.timezone(dt.timedelta(hours=2))
+
+
+def today() -> dt.date:
+    return utc_now().astimezone(ATHENS).date()
+
+
+def offer(offer_id: str = "treat", **fields: object) -> po.OfferRequest:
+    day = today()
+    raw: dict[str, object] = {
+        "offer_id": offer_id,
+        "name": {"en": "Your treat", "el": "Το κέρασμά σας"},
+        "kind": "bonus",
+        "bonus_points": 150,
+        "starts": (day - dt.timedelta(days=3)).isoformat(),
+        "ends": (day + dt.timedelta(days=3)).isoformat(),
+        "uses": 1,
+        "segment": {"members": ["ANN"]},
+    }
+    raw.update(fields)
+    return msgspec.convert(raw, po.OfferRequest)
+
+
+def offer_points(shop: Shop, member_id: str) -> int:
+    """The member's offer points at head office, net of head office's own take-backs."""
+    with shop.ho.store.transaction() as tx:
+        rows = tx.all(
+            "SELECT terminal_id, kind, points, reason FROM entries WHERE member_id = ?",
+            (member_id,),
+        )
+    return sum(
+        int(points)
+        for terminal_id, kind, points, reason in rows
+        if (kind == "bonus" and reason.startswith("offer:"))
+        or (kind == "reverse" and reason.startswith("refund:offer:"))
+        or (terminal_id == HEADOFFICE and reason.startswith(("offer_", "already_rev")))
+    )
+
+
+def used(shop: Shop, member_id: str, offer_id: str) -> int:
+    with shop.ho.store.transaction() as tx:
+        row = tx.one(
+            "SELECT used FROM offer_members WHERE member_id = ? AND offer_id = ?",
+            (member_id, offer_id),
+        )
+    assert row is not None
+    return int(row[0])
+
+
+def exact_everywhere(shop: Shop, member_id: str, *tills: Till) -> None:
+    hq = shop.ho.member(member_id)
+    for till in tills:
+        local = till.balance(member_id)
+        assert local.unsynced_points == 0, till.terminal_id
+        assert local.available == hq.balance, till.terminal_id
+        assert local.pending == sum(points for points, _ in hq.pending), till.terminal_id
+
+
+def test_an_offer_used_at_two_offline_tills_counts_once(shop: Shop) -> None:
+    shop.member("ANN")
+    shop.member("BOB")
+    answer = offers.create(shop.ho, offer(uses=1))
+    assert (answer.reached, answer.warning) == (1, None)
+    athens, c_athens = shop.till("ATH1")  # each pulls Ann with her offer,
+    warsaw, c_warsaw = shop.till("WAW1")  # then the two lose touch.
+    assert athens.member("ANN").offers == (("treat", 0),)
+    assert athens.member("BOB").offers == ()
+
+    first = buy(athens, "ANN", 2500)
+    again = buy(athens, "ANN", 2500)  # one use per member: Athens pays it once
+    second = buy(warsaw, "ANN", 2500)  # and Warsaw, not knowing, in good faith
+    assert [x.points for x in first.earned if x.reason == "offer:treat"] == [150]
+    assert not [x for x in again.earned if x.reason == "offer:treat"]
+    assert [x.points for x in second.earned if x.reason == "offer:treat"] == [150]
+    assert not [x for x in buy(athens, "BOB", 2500).earned if x.reason.startswith("offer:")]
+
+    c_athens.sync()
+    c_warsaw.sync()
+    c_athens.sync()
+    assert offer_points(shop, "ANN") == 150  # counted once: Warsaw's taken back
+    assert used(shop, "ANN", "treat") == 1
+    with shop.ho.store.transaction() as tx:
+        own = tx.all("SELECT reason FROM entries WHERE terminal_id = ?", (HEADOFFICE,))
+    assert [r[0] for r in own if r[0].startswith("offer")] == ["offer_used_up:treat"]
+    assert_exactly_once(shop.ho, athens, warsaw)
+    exact_everywhere(shop, "ANN", athens, warsaw)
+    # Syncing again writes nothing more.
+    entries = shop.ho.entry_count()
+    c_warsaw.sync()
+    c_athens.sync()
+    assert shop.ho.entry_count() == entries
+    # Warsaw now knows the use is spent: it pays the offer no more.
+    assert warsaw.member("ANN").offers == (("treat", 1),)
+    assert not [x for x in buy(warsaw, "ANN", 2500).earned if x.reason == "offer:treat"]
+
+
+def test_a_refund_gives_the_use_back(shop: Shop) -> None:
+    shop.member("ANN")
+    shop.member("BOB")
+    offers.create(shop.ho, offer(uses=1))
+    athens, c_athens = shop.till("ATH1")
+    sale = buy(athens, "ANN", 2500)
+    assert any(x.reason == "offer:treat" for x in sale.earned)
+    c_athens.sync()
+    assert used(shop, "ANN", "treat") == 1
+    refund(athens, sale.receipt_no, "cashier1")
+    # Before the refund reaches head office, this till already counts the use given back.
+    assert any(x.reason == "offer:treat" for x in buy(athens, "ANN", 2500).earned)
+    c_athens.sync()
+    assert used(shop, "ANN", "treat") == 1  # the refund gave it back, the new sale took it
+    assert offer_points(shop, "ANN") == 150
+    exact_everywhere(shop, "ANN", athens)
+
+
+def test_an_expired_offer_is_not_applied(shop: Shop) -> None:
+    shop.member("ANN")
+    shop.member("BOB")
+    day = today()
+    offers.create(
+        shop.ho,
+        offer(starts=(day - dt.timedelta(days=30)).isoformat(),
+              ends=(day + dt.timedelta(days=2)).isoformat(), uses=5),
+    )  # fmt: skip
+    athens, _ = shop.till("ATH1")
+    now = utc_now()
+    assert any(x.reason == "offer:treat" for x in buy(athens, "ANN", 2500, now=now).earned)
+    later = now + dt.timedelta(days=4)  # the till's clock, after the offer's last day
+    assert not [x for x in buy(athens, "ANN", 2500, now=later).earned if "offer" in x.reason]
+    assert athens.member("ANN").offers == (("treat", 0),)
+
+
+def test_a_dishonest_till_that_gives_itself_an_offer_gets_it_taken_back(shop: Shop) -> None:
+    shop.member("ANN")
+    shop.member("EVE")
+    offers.create(shop.ho, offer(uses=1))
+    crook, client = shop.till("BAD1")
+    with crook.db.write() as conn:  # Eve is not in the segment: the till says she is,
+        conn.execute("UPDATE members SET offers_json = ? WHERE member_id = 'EVE'",
+                     (json.dumps([["treat", 0], ["vip", 0]]),))  # fmt: skip
+        conn.execute(
+            "INSERT INTO offers (offer_id, definition_json, received_at) VALUES ('vip', ?, '')",
+            (json.dumps({"offer_id": "vip", "name": {"en": "VIP"}, "kind": "bonus",
+                         "bonus_points": 5000, "starts": "2000-01-01", "ends": "2100-01-01",
+                         "uses": 9}),),
+        )  # fmt: skip
+    sale = buy(crook, "EVE", 2500)
+    assert {x.reason for x in sale.earned} >= {"offer:treat", "offer:vip"}
+    client.sync()
+    assert offer_points(shop, "EVE") == 0
+    with shop.ho.store.transaction() as tx:
+        own = sorted(r[0] for r in tx.all("SELECT reason FROM entries WHERE terminal_id = ?",
+                                          (HEADOFFICE,)))  # fmt: skip
+    assert [r for r in own if r.startswith("offer")] == [
+        "offer_not_held:treat",
+        "offer_not_held:vip",
+    ]
+    assert shop.ho.member("EVE").offers == []
+    exact_everywhere(shop, "EVE", crook)
+
+
+def test_a_segment_that_reaches_nobody_or_everybody(shop: Shop) -> None:
+    shop.member("ANN")
+    shop.member("BOB")
+    nobody = offer(segment={"tiers": ["laurel"]}, dry_run=True)
+    assert offers.create(shop.ho, nobody).warning == "matches_nobody"
+    everybody = offer(segment={}, dry_run=True)
+    dry = offers.create(shop.ho, everybody)
+    assert (dry.reached, dry.members_total, dry.warning) == (2, 2, "matches_everybody")
+    with pytest.raises(ApiProblem) as refused:
+        offers.create(shop.ho, offer(segment={"tiers": ["laurel"]}))
+    assert refused.value.code == "segment_matches_nobody"
+    with pytest.raises(ApiProblem) as refused:
+        offers.create(shop.ho, offer(segment={}))
+    assert refused.value.code == "segment_matches_everybody"
+    assert offers.listed(shop.ho).offers == []  # nothing was created
+    assert offers.create(shop.ho, offer(segment={}, everybody=True)).reached == 2
+    with pytest.raises(ApiProblem) as refused:
+        offers.create(shop.ho, offer(segment={"members": ["ANN"]}))
+    assert refused.value.code == "offer_exists"
