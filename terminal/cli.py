@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "run",
     "init",
     "enroll",
+    "engage",
     "sale",
     "refund",
     "balance",

@@ -15,7 +15,7 @@ import msgspec
 from loyalty.ledger import entry_hash
 from loyalty.program import Program
 from sync import protocol as p
-from sync.headoffice import epochs, offer_uses, own_entries, phone_keys, segments
+from sync.headoffice import engagement, epochs, offer_uses, own_entries, phone_keys, segments
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.arithmetic import beyond_program
 from sync.headoffice.merges import announce, merge
@@ -238,6 +238,7 @@ class BatchStore:
         own = compensate(tx, program, stored_now, stamp, new)
         own += offer_uses.compensate(tx, program, stored_now, stamp, new)
         segments.remember_purchases(tx, req.purchases, stored_now)
+        own += engagement.compensate(tx, program, stored_now, stamp, new)
         phones = [e.phone_hash for e in req.enrolments if e.phone_hash] + [
             r.phone_hash for r in req.phone_rehashes if r.member_id in rehashed
         ]

@@ -15,6 +15,7 @@ entry that finds none (or a too-young account), as with once-only bonuses (once.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from loyalty import engagement
@@ -22,9 +23,20 @@ from loyalty.db import from_text
 from loyalty.engagement import EngagementRule
 from loyalty.program import Program
 from sync import channel_protocol as cp
+from sync import protocol as p
+from sync.headoffice import own_entries
+from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.channels import Context, Planned, Post, claim_fact, member_row
+from sync.headoffice.own_entries import OwnEntry
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx
+
+# Head office's reasons for taking back a till's engagement entry (``<reason>:<action>``);
+# reports count them with head office's other compensations (reports/sql.py).
+CAPPED = "engagement_capped"
+TOO_YOUNG = "engagement_too_young"
+NOT_AT_TILL = "engagement_not_at_till"
+ABOVE_RULE = "engagement_above_rule"
 
 
 def event(ctx: Context, req: cp.ChannelEvent) -> Post:
@@ -90,3 +102,48 @@ def claim(
         ):
             return None
     return engagement.refusal(rule, since, when, rule.cap)
+
+
+def compensate(
+    tx: Tx,
+    program: Program | None,
+    stored: Sequence[p.WireEntry],
+    stamp: str,
+    new: dict[str, list[StoredEntry]],
+) -> list[OwnEntry]:
+    """Head office's entries that make the engagement entries among a till's ``stored`` exact
+    (a till records an ``at_till`` action offline, in good faith): each claims its slot of the
+    rule's cap; one that finds none, or an account too young, or an action the program does
+    not let a till record, is taken back whole, and points above the rule's the rest. Queued
+    in ``new`` like once.compensate's; the caller numbers them last."""
+    if program is None:
+        return []
+    out: list[OwnEntry] = []
+    since: dict[str, dt.datetime | None] = {}
+    for e in stored:
+        action = engagement.action_of(e.reason)
+        if action is None or e.kind != "bonus" or e.points <= 0:
+            continue
+        rule = program.engagement_rule(action)
+        if rule is None or not rule.at_till:
+            out.append(_take_back(e, e.points, f"{NOT_AT_TILL}:{action}"))
+            continue
+        if e.member_id not in since:
+            row = tx.one("SELECT enrolled_at FROM members WHERE member_id = ?", (e.member_id,))
+            since[e.member_id] = account_since(tx, e.member_id, row[0] if row else None)
+        when = from_text(min(e.occurred_at, stamp))
+        why = claim(tx, program, rule, e.member_id, since[e.member_id], when, e.entry_id, stamp)
+        if why is not None:
+            reason = CAPPED if why[0] == "engagement_capped" else TOO_YOUNG
+            out.append(_take_back(e, e.points, f"{reason}:{action}"))
+        elif e.points > rule.points:
+            out.append(_take_back(e, e.points - rule.points, f"{ABOVE_RULE}:{action}"))
+    planned = own_entries.plan(tx, out, stamp)
+    for x, entry in planned:
+        new[x.member_id].append(entry)
+    return [x for x, _ in planned]
+
+
+def _take_back(e: p.WireEntry, points: int, reason: str) -> OwnEntry:
+    return OwnEntry(f"engage:{e.entry_id}", e.member_id, "reverse", -points, reason,
+                    reverses=e.entry_id)  # fmt: skip

@@ -23,7 +23,9 @@ from typing import Any
 from sync.headoffice.own_entries import HEADOFFICE
 
 WHEN = "(CASE WHEN e.occurred_at < e.received_at THEN e.occurred_at ELSE e.received_at END)"
-OWN_REASONS = ("expiry", "tier_review:%", "released:%", "already_%", "above_face_value%")
+OWN_REASONS = (
+    "expiry", "tier_review:%", "released:%", "already_%", "above_face_value%", "engagement_%",
+)  # fmt: skip
 COUNTED = (
     f"(e.terminal_id <> '{HEADOFFICE}' OR "
     + " OR ".join(f"e.reason LIKE '{r}'" for r in OWN_REASONS)
