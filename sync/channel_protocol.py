@@ -91,3 +91,21 @@ class ChannelAnswer(Answer):
     points: int  # the sum of the entries' points
     entries: list[ChannelEntry]
     member: MemberState
+
+
+class EventRecord(Answer):
+    """An engagement payment head office holds (one slot of its rule's cap)."""
+
+    entry_id: str
+    member_id: str
+    action: str
+    period: str  # the period it counts in: ``2026-12``, ``2026-W49``, ``ever`` ...
+    points: int
+    source: str  # ``@channel:<id>`` or the till's id
+    occurred_at: str
+    claimed_at: str
+    event_id: str | None = None  # the channel's own id of the event
+
+
+class EventsAnswer(Answer):
+    events: list[EventRecord]

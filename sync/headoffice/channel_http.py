@@ -1,12 +1,14 @@
 """The channel routes of the head-office API: a channel (web shop, app) posts its purchases,
 refunds, redemptions and engagement events with its own token and an ``Idempotency-Key``;
-an admin revokes a channel. app.py puts them behind the roles of roles.py like every route."""
+an admin revokes a channel and lists the engagement payments. app.py puts them behind the
+roles of roles.py like every route."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -56,6 +58,14 @@ async def _body(request: Request) -> bytes:
     return body
 
 
+def _valid(value: str, kind: Any) -> bool:
+    try:
+        msgspec.convert(value, kind)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
 def routes(ho: HeadOffice) -> list[tuple[str, Handler, str]]:
     """(path, handler, method) of each channel route."""
 
@@ -71,6 +81,22 @@ def routes(ho: HeadOffice) -> list[tuple[str, Handler, str]]:
 
         return handler
 
+    async def events(request: Request) -> Response:
+        query = request.query_params
+        try:
+            limit = int(query.get("limit", "100"))
+        except ValueError:
+            raise ApiProblem(422, "malformed_limit") from None
+        if not 1 <= limit <= engagement.MAX_LIST:
+            raise ApiProblem(422, "malformed_limit")
+        member, action = query.get("member") or None, query.get("action") or None
+        if member is not None and not _valid(member, p.Identifier):
+            raise ApiProblem(422, "malformed_member_id")
+        if action is not None and not _valid(action, cp.Action):
+            raise ApiProblem(422, "malformed_action")
+        answer = await run_in_threadpool(engagement.listed, ho, member, action, limit)
+        return Response(p.encode(answer), 200, media_type=JSON)
+
     async def revoke(request: Request) -> Response:
         channel_id: str = request.path_params["channel_id"]
         await run_in_threadpool(ho.revoke_channel, channel_id)
@@ -81,4 +107,5 @@ def routes(ho: HeadOffice) -> list[tuple[str, Handler, str]]:
         for kind, (path, kind_type, planner) in POSTS.items()
     ]
     out.append(("/v1/channels/{channel_id}", revoke, "DELETE"))
+    out.append(("/v1/events", events, "GET"))
     return out

@@ -11,6 +11,7 @@ from sync import protocol as p
 
 TYPES: tuple[Any, ...] = (
     cp.ChannelPurchase, cp.ChannelRefund, cp.ChannelRedemption, cp.ChannelEvent, cp.ChannelAnswer,
+    cp.EventsAnswer, cp.EventRecord,
 )  # fmt: skip
 
 _KEY = {
@@ -76,4 +77,21 @@ def paths(
             "responses": answers(204, None, 404),
         }
     }
+    out["/v1/events"] = {
+        "get": {
+            "operationId": "engagementEvents",
+            "description": "The engagement payments head office holds, newest first: each one "
+            "slot of its rule's cap, from a channel or a till.",
+            "parameters": [
+                _query("member", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"}),
+                _query("action", {"type": "string", "pattern": "^[a-z0-9_]{1,32}$"}),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            ],
+            "responses": answers(200, cp.EventsAnswer),  # 422: a malformed query
+        }
+    }
     return out
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loyalty import engagement
 from loyalty.db import from_text
@@ -30,6 +30,9 @@ from sync.headoffice.channels import Context, Planned, Post, claim_fact, member_
 from sync.headoffice.own_entries import OwnEntry
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx
+
+if TYPE_CHECKING:
+    from sync.headoffice.service import HeadOffice
 
 # Head office's reasons for taking back a till's engagement entry (``<reason>:<action>``);
 # reports count them with head office's other compensations (reports/sql.py).
@@ -51,7 +54,7 @@ def event(ctx: Context, req: cp.ChannelEvent) -> Post:
     claim_fact(ctx, fact, member_id, 0, req.action)
     since = account_since(ctx.tx, member_id, row[5])
     why = claim(ctx.tx, ctx.program, rule, member_id, since, ctx.now,
-                ctx.entry_id(fact, rule.reason), ctx.stamp)  # fmt: skip
+                ctx.entry_id(fact, rule.reason), ctx.stamp, req.event_id)  # fmt: skip
     if why is not None:
         code, params = why
         if code == "account_too_young":
@@ -81,6 +84,7 @@ def claim(
     when: dt.datetime,
     entry_id: str,
     stamp: str,
+    ref: str | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
     """Claim a slot of the rule's cap for a payment at ``when`` (shop time decides the
     period), or say why the rule pays nothing (loyalty.engagement.refusal)."""
@@ -97,8 +101,8 @@ def claim(
     for slot in range(used + 1, rule.cap + 1):  # a slot taken meanwhile: the next one
         if tx.run(
             "INSERT INTO engagement_claims (member_id, action, period_key, slot, entry_id, "
-            "claimed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (member_id, rule.action, key, slot, entry_id, stamp),
+            "claimed_at, ref) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (member_id, rule.action, key, slot, entry_id, stamp, ref),
         ):
             return None
     return engagement.refusal(rule, since, when, rule.cap)
@@ -147,3 +151,31 @@ def compensate(
 def _take_back(e: p.WireEntry, points: int, reason: str) -> OwnEntry:
     return OwnEntry(f"engage:{e.entry_id}", e.member_id, "reverse", -points, reason,
                     reverses=e.entry_id)  # fmt: skip
+
+
+MAX_LIST = 1000
+
+
+def listed(
+    ho: HeadOffice, member_id: str | None = None, action: str | None = None, limit: int = 100
+) -> cp.EventsAnswer:
+    """The engagement payments head office holds, newest first (a member's, an action's)."""
+    where, params = [], []
+    if member_id:
+        where.append("c.member_id = ?")
+        params.append(member_id)
+    if action:
+        where.append("c.action = ?")
+        params.append(action)
+    sql = (
+        "SELECT c.entry_id, c.member_id, c.action, c.period_key, e.points, e.terminal_id, "
+        "e.occurred_at, c.claimed_at, c.ref FROM engagement_claims c JOIN entries e "
+        "ON e.entry_id = c.entry_id"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + " ORDER BY c.claimed_at DESC, c.entry_id LIMIT ?"
+    )
+    with ho.store.transaction() as tx:
+        rows = tx.all(sql, [*params, max(1, min(limit, MAX_LIST))])
+    return cp.EventsAnswer(
+        [cp.EventRecord(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], r[7], r[8]) for r in rows]
+    )

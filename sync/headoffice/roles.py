@@ -41,6 +41,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/channel/refunds"): _C,
     ("POST", "/v1/channel/redemptions"): _C,
     ("POST", "/v1/channel/events"): _C,
+    ("GET", "/v1/events"): _A,
     ("POST", "/v1/programs"): _A,
     ("POST", "/v1/keys"): _A,
     ("DELETE", "/v1/keys/{key_id}"): _A,

@@ -105,8 +105,10 @@ CREATE TABLE IF NOT EXISTS engagement_claims (
     slot BIGINT NOT NULL,
     entry_id TEXT NOT NULL,
     claimed_at TEXT NOT NULL,
+    ref TEXT,
     PRIMARY KEY (member_id, action, period_key, slot)
 );
+CREATE INDEX IF NOT EXISTS engagement_claims_time ON engagement_claims (claimed_at);
 CREATE TABLE IF NOT EXISTS channel_facts (
     channel_id TEXT NOT NULL,
     fact TEXT NOT NULL,

@@ -29,6 +29,7 @@ TEST_KEY_FILE = DEMO_KEYS_DIR / "test-2026.TEST-ONLY-private.pem"
 
 def register(subparsers: Any) -> None:
     from terminal.commands.headoffice_desk import register_desk
+    from terminal.commands.headoffice_events import register_events
     from terminal.commands.headoffice_jobs import register_jobs
     from terminal.commands.headoffice_offers import register_offers
     from terminal.commands.headoffice_report import register_report
@@ -41,6 +42,7 @@ def register(subparsers: Any) -> None:
     register_jobs(sub)
     register_report(sub)
     register_offers(sub)
+    register_events(sub)
     key_file = os.environ.get("TILL_HEADOFFICE_SIGNING_KEY")
     if key_file:
         # Head office signs member app codes with this key and publishes its public half.

@@ -85,3 +85,28 @@ def test_the_cap_holds_with_two_posts_at_once(channel_shop: ChannelShop) -> None
         assert sorted(a.status_code for a in answers) == [201, 409]
         assert {a.json().get("code") for a in answers} == {None, "engagement_capped"}
         assert shop.ho.member(member_id).pending[0][0] == 20
+
+
+def test_admin_lists_the_events(channel_shop: ChannelShop) -> None:
+    import httpx
+
+    from tests.sync_fixtures import ADMIN
+
+    shop = channel_shop
+    shop.member("ANN")
+    till, client = shop.till("ATH1")
+    web = shop.channel("web")
+    web.ok("events", _event("F-1", "social_follow"))
+    from loyalty.engagement_at_till import record
+
+    record(till, "ANN", "profile_completed", "cashier1", shop.clock.now)
+    client.sync()
+    with httpx.Client(base_url=shop.url, trust_env=False,
+                      headers={"Authorization": f"Bearer {ADMIN}"}) as admin:  # fmt: skip
+        events = admin.get("/v1/events", params={"member": "ANN"}).json()["events"]
+        seen = sorted((e["action"], e["source"], e["event_id"]) for e in events)
+        assert seen == [("profile_completed", "ATH1", None),
+                        ("social_follow", "@channel:web", "F-1")]  # fmt: skip
+        assert admin.get("/v1/events", params={"limit": 0}).json()["code"] == "malformed_limit"
+        assert admin.get("/v1/events", params={"action": "X!"}).status_code == 422
+    assert web.http.get("/v1/events").status_code == 403
