@@ -24,15 +24,15 @@ from sync.headoffice.app import create_app
 from sync.headoffice.dashboard import WordsFor
 from sync.headoffice.jobs import EVERY_SECONDS, JobSchedule
 from sync.headoffice.service import PUSH_CONCURRENCY, HeadOffice, MintCode
-from sync.headoffice.slowclients import (
+from sync.headoffice.store import open_store
+from sync.headoffice.velocity import VELOCITY_LIMIT
+from sync.redact import redact, redact_logs
+from sync.slowclients import (
     BODY_TIMEOUT_S,
     HEADER_TIMEOUT_S,
     WRITE_TIMEOUT_S,
     guarded_h11,
 )
-from sync.headoffice.store import open_store
-from sync.headoffice.velocity import VELOCITY_LIMIT
-from sync.redact import redact, redact_logs
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:

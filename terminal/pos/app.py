@@ -22,7 +22,7 @@ from terminal.messages import describe
 from terminal.pos import wire
 from terminal.pos.openapi import openapi_document
 from terminal.pos.service import PosService
-from terminal.pos.token import matches
+from terminal.pos.token import TokenFile
 from terminal.scanning import ScanRefusedError
 
 MAX_BODY = 256 * 1024
@@ -61,7 +61,7 @@ def _refusal(t: Translator, exc: Exception) -> Response:
     return _problem(400, "pos_bad_json", t("pos.bad_json"), {})
 
 
-def create_app(service: PosService, token: str) -> Starlette:
+def create_app(service: PosService, tokens: TokenFile) -> Starlette:
     default_language = service.config.language
     # One till, one writer: requests that write take turns here (the database serialises
     # them too; this keeps a burst of retries from queueing on SQLite's busy timeout).
@@ -70,7 +70,7 @@ def create_app(service: PosService, token: str) -> Starlette:
     def guarded(handler: Callable[[Request, Translator, bytes], Any]) -> Callable[..., Any]:
         async def endpoint(request: Request) -> Response:
             t = translator(_language(request, default_language))
-            if not matches(token, request.headers.get("authorization")):
+            if not tokens.allows(request.headers.get("authorization")):
                 return _problem(401, "pos_unauthorised", t("pos.unauthorised"), {})
             body = b""
             if request.method == "POST":

@@ -7,6 +7,11 @@ Settings, in the till's config file::
     enabled = true          # till run / till demo start it
     host = "127.0.0.1"      # the shop's network address to let a POS on another machine in
     port = 8760
+    header_timeout_s = 10   # a request's headers must be in this long after it began
+    body_timeout_s = 10     # and its body (256 KiB at most) this long after the headers
+    write_timeout_s = 30    # a POS that does not read its answer is cut off (not with TLS)
+    tls_cert = ""           # PEM files: serve HTTPS instead of HTTP (see docs/pos.md)
+    tls_key = ""
 
 and the printer bridge's (``[printer_bridge]``, see terminal/pos/bridge.py).
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,12 +28,14 @@ from typing import Any, cast
 import uvicorn
 
 from loyalty.till import Till
+from sync.slowclients import guarded_h11
 from terminal.config import Config
+from terminal.errors import CommandError
 from terminal.pos.app import create_app
 from terminal.pos.bridge import BridgeSettings, Notice, PrinterBridge
 from terminal.pos.presence import PresenceTap
 from terminal.pos.service import PosService, ShopperEvents
-from terminal.pos.token import ensure_token, token_path
+from terminal.pos.token import TokenFile, token_path
 from terminal.printing import ReceiptPrinter
 from terminal.scanning import TillScanner
 
@@ -39,14 +47,27 @@ class ApiSettings:
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    # Slow or idle clients are cut off (sync/slowclients.py): a POS's request is small.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
+    write_timeout_s: float = 30.0
+    tls_cert: str = ""
+    tls_key: str = ""
 
     @classmethod
     def from_config(cls, config: Config) -> ApiSettings:
         raw: Any = config.raw.get("pos_api") or {}
         if not isinstance(raw, dict):
             raw = {}
-        return cls(bool(raw.get("enabled", False)), str(raw.get("host", "127.0.0.1")),
-                   int(raw.get("port", DEFAULT_PORT)))  # fmt: skip
+        d = cls()
+        return cls(
+            bool(raw.get("enabled", False)), str(raw.get("host", d.host)),
+            int(raw.get("port", DEFAULT_PORT)),
+            float(raw.get("header_timeout_s", d.header_timeout_s)),
+            float(raw.get("body_timeout_s", d.body_timeout_s)),
+            float(raw.get("write_timeout_s", d.write_timeout_s)),
+            str(raw.get("tls_cert", "")), str(raw.get("tls_key", "")),
+        )  # fmt: skip
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -76,11 +97,11 @@ class ApiServer:
     ) -> None:
         """``scanner``: the app's own (so an app code spent at the POS is spent on screen too);
         ``display``: the shopper display the POS's members and sales are shown on."""
-        settings = ApiSettings.from_config(config)
+        settings = self.settings = ApiSettings.from_config(config)
         self.host = host or settings.host
         self.port = settings.port if port is None else port
         self.service = PosService(till, config, scanner, display=display)
-        self.app = create_app(self.service, ensure_token(config.data_dir))
+        self.app = create_app(self.service, TokenFile(config.data_dir))
         self.sock: socket.socket | None = None
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
@@ -89,12 +110,29 @@ class ApiServer:
     def url(self) -> str:
         assert self.sock is not None
         host, port = self.sock.getsockname()[:2]
-        return f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
+        scheme = "https" if self.settings.tls_cert else "http"
+        return f"{scheme}://{host}:{port}" if ":" not in host else f"{scheme}://[{host}]:{port}"
 
     def start(self) -> str:
+        s = self.settings
+        tls: dict[str, Any] = {}
+        write_s: float | None = s.write_timeout_s
+        if s.tls_cert:
+            tls = {"ssl_certfile": s.tls_cert, "ssl_keyfile": s.tls_key or None}
+            # The write deadline watches the transport's write buffer (limits of 0), which
+            # asyncio's TLS transport never reports drained: every answer would hang. Under
+            # TLS the request deadlines stay, and asyncio's TLS handshake timeout.
+            write_s = None
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="off",
+            timeout_keep_alive=30,
+            http=guarded_h11(s.header_timeout_s, s.body_timeout_s, write_s), **tls,
+        )  # fmt: skip
+        try:
+            config.load()  # here, so a certificate that cannot be used is said, not a dead thread
+        except (OSError, ssl.SSLError) as exc:
+            raise CommandError("pos.tls_unusable", file=s.tls_cert, detail=str(exc)[:200]) from exc
         self.sock = bind(self.host, self.port)
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
-                                lifespan="off", timeout_keep_alive=30)  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True, name="pos-api"

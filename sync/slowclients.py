@@ -1,14 +1,17 @@
-"""Slow clients are cut off: uvicorn (0.55, h11) has no timeout for reading a request. Its
-keep-alive timer only runs between requests and restarts on every byte, and a connection that
-sends nothing is never timed out, so a client trickling a byte every few seconds (or thousands
-of them) holds its connection for ever (uvicorn issue #157: --timeout-request-start and
---timeout-request-complete were planned, never built).
+"""Slow clients are cut off, at head office (sync/headoffice/serve.py) and at the till's API
+for the shop's POS (terminal/pos/serve.py): uvicorn (0.55, h11) has no timeout for reading a
+request. Its keep-alive timer only runs between requests and restarts on every byte, and a
+connection that sends nothing is never timed out, so a client trickling a byte every few
+seconds (or thousands of them) holds its connection for ever (uvicorn issue #157:
+--timeout-request-start and --timeout-request-complete were planned, never built).
 
 ``guarded_h11(header_s, body_s)`` is uvicorn's own h11 protocol with two deadlines per request:
 its headers must be complete ``header_s`` after the connection opened or the request's first
 byte arrived, and its body ``body_s`` after the headers. Neither is extended by more bytes;
 the time head office takes to answer is not counted. When one passes the connection is closed
-(with a 408 when no request is under way). Healthy clients never come near either.
+(with a 408 when no request is under way). Healthy clients never come near either. It needs
+only uvicorn and h11, which the till has (the shopper display and the till API use them), so
+it lives outside sync/headoffice, which the till never imports.
 
 Answers have a deadline too. A client that sends its request and then reads the answer slowly,
 or not at all (its TCP window full), left uvicorn's handler waiting on flow control and the
