@@ -18,7 +18,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from loyalty import members
@@ -37,8 +37,11 @@ MAX_MULTIPLIER = 1000  # 10x
 MAX_BONUS = 100_000
 MAX_CATEGORIES = 50
 MAX_OFFERS_PER_MEMBER = 100
-OfferKind = Literal["multiplier", "bonus"]
-KINDS: tuple[str, ...] = ("multiplier", "bonus")
+# A multiplier or bonus on a sale's spend, or a reward of the program's catalogue at the
+# member's own points cost (``cost_points``, 0 = free).
+OfferKind = Literal["multiplier", "bonus", "reward"]
+KINDS: tuple[str, ...] = ("multiplier", "bonus", "reward")
+MAX_COST = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +57,14 @@ class Offer:
     ends: dt.date
     uses: int  # per member
     stackable: bool
+    reward_id: str = ""  # reward: the program's reward it offers ...
+    cost_points: int = 0  # ... at this cost in points
 
     def promotion(self) -> Promotion:
         """The offer as a promotion of one sale: ``rules.earn`` pays it by the same rules."""
+        kind: Literal["multiplier", "bonus"] = "bonus" if self.kind == "bonus" else "multiplier"
         return Promotion(
-            id=self.offer_id, name=self.name, kind=self.kind,
+            id=self.offer_id, name=self.name, kind=kind,
             multiplier_percent=self.multiplier_percent, bonus_points=self.bonus_points,
             trigger="always", starts=self.starts, ends=self.ends, weekdays=frozenset(),
             categories=self.categories, min_spend_minor=self.min_spend_minor,
@@ -74,13 +80,17 @@ class Offer:
             "multiplier_percent": self.multiplier_percent, "bonus_points": self.bonus_points,
             "categories": sorted(self.categories), "min_spend_minor": self.min_spend_minor,
             "starts": self.starts.isoformat(), "ends": self.ends.isoformat(), "uses": self.uses,
-            "stackable": self.stackable,
+            "stackable": self.stackable, "reward_id": self.reward_id,
+            "cost_points": self.cost_points,
         }  # fmt: skip
 
 
 def face_value(program: Program, offer: Offer, amount_minor: int) -> int:
     """The most one use of ``offer`` pays on ``amount_minor`` of spend in its categories (what
-    a ledger entry of it records as its amount): head office takes back anything above."""
+    a ledger entry of it records as its amount): head office takes back anything above. A
+    reward pays no points: 0."""
+    if offer.kind == "reward":
+        return 0
     if offer.kind == "bonus":
         return offer.bonus_points
     return points_for(program, max(0, amount_minor)) * (offer.multiplier_percent - 100) // 100
@@ -134,6 +144,9 @@ def parse(data: Mapping[str, Any]) -> Offer:
     stackable = data.get("stackable", True)
     if not isinstance(stackable, bool):
         raise BadInput("malformed_offer", field="stackable")
+    reward_id = data.get("reward_id") or ""
+    if not isinstance(reward_id, str):
+        raise BadInput("malformed_offer", field="reward_id")
     offer = Offer(
         offer_id=offer_id,
         name=dict(name),
@@ -146,7 +159,11 @@ def parse(data: Mapping[str, Any]) -> Offer:
         ends=_day(data, "ends"),
         uses=_int(data, "uses", 1, 1, MAX_USES),
         stackable=stackable,
+        reward_id=reward_id,
+        cost_points=_int(data, "cost_points", 0, 0, MAX_COST),
     )
+    if kind == "reward" and not OFFER_ID.match(offer.reward_id):
+        raise BadInput("malformed_offer", field="reward_id")
     if kind == "multiplier" and offer.multiplier_percent <= 100:
         raise BadInput("malformed_offer", field="multiplier_percent")
     if kind == "bonus" and offer.bonus_points < 1:
@@ -202,19 +219,20 @@ def names(conn: sqlite3.Connection) -> dict[str, Localised]:
 def local_uses(conn: sqlite3.Connection, member_id: str) -> dict[str, int]:
     """Uses of each offer this till made that head office has not counted yet: its own
     unacknowledged offer entries, less those a refund reversed in full (one whose reversal is
-    unacknowledged while the use was counted gives that use back, -1)."""
+    unacknowledged while the use was counted gives that use back, -1). A personal reward's
+    use is not given back by a refund."""
     rows = conn.execute(
-        "SELECT e.reason, e.points, e.acked_at IS NULL, "
+        "SELECT e.reason, CASE WHEN e.kind = 'bonus' THEN e.points END, e.acked_at IS NULL, "
         "COALESCE((SELECT -SUM(r.points) FROM ledger r WHERE r.reverses = e.entry_id), 0), "
         "(SELECT COUNT(*) FROM ledger r WHERE r.reverses = e.entry_id AND r.acked_at IS NULL) "
-        "FROM ledger e WHERE e.member_id = ? AND e.kind = 'bonus' AND e.reason LIKE 'offer:%' "
-        "AND e.points > 0",
+        "FROM ledger e WHERE e.member_id = ? AND e.reason LIKE 'offer:%' "
+        "AND ((e.kind = 'bonus' AND e.points > 0) OR e.kind IN ('redeem', 'donate'))",
         (member_id,),
     ).fetchall()
     out: dict[str, int] = {}
     for reason, points, unacked, reversed_points, unacked_reversals in rows:
         offer_id = reason[len(REASON) :]
-        given_back = reversed_points >= points
+        given_back = points is not None and reversed_points >= points
         if unacked and not given_back:
             out[offer_id] = out.get(offer_id, 0) + 1
         elif not unacked and given_back and unacked_reversals:
@@ -258,7 +276,30 @@ def of_member(
 
 def usable(offers: Sequence[MemberOffer]) -> tuple[Promotion, ...]:
     """The offers a sale may pay now (uses left), as promotions for ``rules.earn``."""
-    return tuple(o.offer.promotion() for o in offers if o.left > 0)
+    return tuple(o.offer.promotion() for o in offers if o.left > 0 and o.offer.kind != "reward")
+
+
+def personal_rewards(
+    program: Program, offers: Sequence[MemberOffer]
+) -> tuple[Program, dict[str, str]]:
+    """The program as this member may redeem it now: each reward a personal offer with uses
+    left names at the offer's cost (whatever the member's tier), and which offer each such
+    reward's redemption uses (reward id -> offer id)."""
+    personal: dict[str, MemberOffer] = {}
+    for o in offers:
+        if o.offer.kind == "reward" and o.left > 0 and program.reward(o.offer.reward_id):
+            best = personal.get(o.offer.reward_id)
+            if best is None or o.offer.cost_points < best.offer.cost_points:
+                personal[o.offer.reward_id] = o
+    if not personal:
+        return program, {}
+    rewards = tuple(
+        replace(r, cost_points=personal[r.id].offer.cost_points, tiers=frozenset())
+        if r.id in personal
+        else r
+        for r in program.rewards
+    )
+    return replace(program, rewards=rewards), {k: o.offer.offer_id for k, o in personal.items()}
 
 
 def at_till(till: Till, member_id: str, now: dt.datetime | None = None) -> tuple[MemberOffer, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from loyalty import denylist, ledger, members, offers, policy, pos_sales, till_records
@@ -103,8 +103,10 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
             raise Refused("app_code_spent")  # another sale (another process) used it first
         unacked = ledger.unacked_for_member(conn, member.member_id)
         before = compute(program, member, unacked, now)
+        mine = offers.of_member(conn, member.offers, member.member_id, program, now)
+        priced, personal = offers.personal_rewards(program, mine)  # at the member's own cost
         # The tier as of now: one whose calendar year has ended is not honoured offline.
-        pricing = price(program, req.lines, req.reward_id, req.payment_points, before.tier_id)
+        pricing = price(priced, req.lines, req.reward_id, req.payment_points, before.tier_id)
         limit = program.limits.max_sale_minor
         if pricing.total_minor > limit:
             raise BadInput("sale_too_large", total_minor=pricing.total_minor, limit_minor=limit,
@@ -132,11 +134,10 @@ def _sale(till: Till, req: SaleRequest, now: dt.datetime, commit: bool) -> SaleR
         bought = member.has_purchased or _bought_here(conn, member)
         # What this till paid, and what head office holds as paid by any till.
         paid = paid_once(conn, program, member.member_id, member.birthday) | member.once_paid
-        mine = offers.of_member(conn, member.offers, member.member_id, program, now)
         context = MemberContext(before.tier_id, member.birthday, bought, paid, offers.usable(mine))
         earned = earn(program, req.lines, pricing.paid_minor, context, now)
         receipt_no = next_receipt_no(conn, till) if commit else "(preview)"
-        new = _entries(member.member_id, receipt_no, pricing, earned)
+        new = _entries(member.member_id, receipt_no, pricing, earned, personal)
         check_entries(program, new)
         offline = mode != "online"
         if commit:
@@ -242,15 +243,23 @@ def paid_once(
 
 
 def _entries(
-    member_id: str, receipt_no: str, pricing: Pricing, earned: Sequence[EarnLine]
+    member_id: str,
+    receipt_no: str,
+    pricing: Pricing,
+    earned: Sequence[EarnLine],
+    personal: Mapping[str, str],
 ) -> list[NewEntry]:
     out: list[NewEntry] = []
     reward = pricing.reward
     if reward is not None:
         kind = "donate" if reward.effect == "donation" else "redeem"
         amount = pricing.donation_minor if kind == "donate" else pricing.discount_minor
+        # A personal offer's reward names the offer: head office counts its use.
+        reason = (
+            f"offer:{personal[reward.id]}" if reward.id in personal else f"reward:{reward.effect}"
+        )
         out.append(NewEntry(member_id, kind, -reward.cost_points, amount, receipt_no,
-                            reward_id=reward.id, reason=f"reward:{reward.effect}"))  # fmt: skip
+                            reward_id=reward.id, reason=reason))  # fmt: skip
     if pricing.payment_points:
         out.append(NewEntry(member_id, "redeem", -pricing.payment_points, pricing.payment_minor,
                             receipt_no, reason="points_payment"))  # fmt: skip

@@ -40,6 +40,8 @@ class OfferDefinition(_Answer):
     min_spend_minor: int = 0
     uses: int = 1
     stackable: bool = True
+    reward_id: str = ""  # kind reward: the program's reward, at ``cost_points``
+    cost_points: int = 0
 
 
 class Segment(_Request, omit_defaults=True):
@@ -62,7 +64,7 @@ class OfferRequest(_Request):
 
     offer_id: OfferId
     name: Name
-    kind: Literal["multiplier", "bonus"]
+    kind: Literal["multiplier", "bonus", "reward"]
     starts: Day
     ends: Day
     segment: Segment
@@ -72,6 +74,8 @@ class OfferRequest(_Request):
     min_spend_minor: Annotated[int, Meta(ge=0, le=10**12)] = 0
     uses: Annotated[int, Meta(ge=1, le=1000)] = 1
     stackable: bool = True
+    reward_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{0,64}\Z")] = ""
+    cost_points: Annotated[int, Meta(ge=0, le=1_000_000)] = 0
     dry_run: bool = False
     everybody: bool = False  # yes, every active member: else such a segment is refused
 

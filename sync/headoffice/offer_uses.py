@@ -28,6 +28,7 @@ from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.own_entries import OwnEntry
 from sync.headoffice.store import Tx
 
+REDEEMING = ("redeem", "donate")  # a personal reward's use
 USED_UP = "offer_used_up"  # beyond the offer's uses per member
 NOT_HELD = "offer_not_held"  # the member does not hold the offer (or it does not exist)
 OUT_OF_PERIOD = "offer_out_of_period"
@@ -56,9 +57,23 @@ def compensate(
 
 
 def _offer_id(e: p.WireEntry) -> str | None:
-    if e.kind == "bonus" and e.points > 0 and e.reason.startswith(rules.REASON):
+    if not e.reason.startswith(rules.REASON):
+        return None
+    if (e.kind == "bonus" and e.points > 0) or e.kind in REDEEMING:
         return e.reason[len(rules.REASON) :]
     return None
+
+
+def _undue(program: Program, e: p.WireEntry, reason: str, tx: Tx) -> OwnEntry | None:
+    """Head office's entry for a use it cannot count: the bonus's points taken back, or for a
+    personal reward the points the catalogue asks for it that the member did not pay."""
+    if e.kind == "bonus":
+        return _take_back(tx, e, e.points, reason)
+    reward = program.reward(e.reward_id or "")
+    charge = (reward.cost_points if reward else 0) + e.points  # e.points: minus what was paid
+    if charge <= 0:
+        return None
+    return OwnEntry(f"offer:{e.entry_id}", e.member_id, "adjust", -charge, reason)
 
 
 def _definitions(tx: Tx, ids: Sequence[str]) -> dict[str, rules.Offer]:
@@ -77,15 +92,20 @@ def _uses(tx: Tx, program: Program, stored: Sequence[p.WireEntry], stamp: str) -
         return []
     uses.sort(key=lambda u: (u[0], u[1], u[2]))  # row locks in one order: no deadlock
     known = _definitions(tx, sorted({u[1] for u in uses}))
-    out: list[OwnEntry] = []
+    out: list[OwnEntry | None] = []
     for member_id, offer_id, _, e in uses:
         offer = known.get(offer_id)
         day = from_text(min(e.occurred_at, stamp)).astimezone(program.timezone).date()
-        if offer is None:
-            out.append(_take_back(tx, e, e.points, f"{NOT_HELD}:{offer_id}"))
+        rewarding = e.kind in REDEEMING
+        if (
+            offer is None
+            or rewarding != (offer.kind == "reward")
+            or (rewarding and e.reward_id != offer.reward_id)
+        ):
+            out.append(_undue(program, e, f"{NOT_HELD}:{offer_id}", tx))
             continue
         if not offer.on(day):
-            out.append(_take_back(tx, e, e.points, f"{OUT_OF_PERIOD}:{offer_id}"))
+            out.append(_undue(program, e, f"{OUT_OF_PERIOD}:{offer_id}", tx))
             continue
         counted = tx.run(
             "UPDATE offer_members SET used = used + 1 "
@@ -98,19 +118,25 @@ def _uses(tx: Tx, program: Program, stored: Sequence[p.WireEntry], stamp: str) -
                 (member_id, offer_id),
             )
             problem = USED_UP if held else NOT_HELD
-            out.append(_take_back(tx, e, e.points, f"{problem}:{offer_id}"))
+            out.append(_undue(program, e, f"{problem}:{offer_id}", tx))
             continue
         tx.run(
             "INSERT INTO offer_uses (entry_id, member_id, offer_id, points, reversed) "
             "VALUES (?, ?, ?, ?, 0)",
             (e.entry_id, member_id, offer_id, e.points),
         )
+        if rewarding:  # paid less than the offer's own cost: the rest
+            if -e.points < offer.cost_points:
+                short = offer.cost_points + e.points
+                out.append(OwnEntry(f"offer-excess:{e.entry_id}", member_id, "adjust", -short,
+                                    f"{ABOVE_VALUE}:{offer_id}"))  # fmt: skip
+            continue
         face = rules.face_value(program, offer, e.amount_minor)
         if e.points > face:
             out.append(
                 _take_back(tx, e, e.points - face, f"{ABOVE_VALUE}:{offer_id}", "offer-excess")
             )
-    return out
+    return [x for x in out if x is not None]
 
 
 def _give_back(tx: Tx, stored: Sequence[p.WireEntry]) -> None:

@@ -37,6 +37,7 @@ def definition(req: po.OfferRequest) -> po.OfferDefinition:
         ends=req.ends, multiplier_percent=req.multiplier_percent,
         bonus_points=req.bonus_points, categories=sorted(set(req.categories)),
         min_spend_minor=req.min_spend_minor, uses=req.uses, stackable=req.stackable,
+        reward_id=req.reward_id, cost_points=req.cost_points,
     )  # fmt: skip
     try:
         rules.parse(msgspec.structs.asdict(d))
@@ -63,6 +64,8 @@ def create(ho: Any, req: po.OfferRequest) -> po.OfferAnswer:
         program = ho.program(tx)
         if tx.one("SELECT 1 FROM offers WHERE offer_id = ?", (d.offer_id,)) is not None:
             raise ApiProblem(409, "offer_exists", offer=d.offer_id)
+        if d.kind == "reward" and (program is None or program.reward(d.reward_id) is None):
+            raise ApiProblem(422, "malformed_offer", field="reward_id")  # not in the catalogue
         if d.ends < segments.today(program, now).isoformat():
             raise ApiProblem(422, "malformed_offer", field="ends")  # over before it could start
         total = segments.active_members(tx)

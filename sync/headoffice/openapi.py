@@ -333,7 +333,9 @@ def openapi_document() -> dict[str, Any]:
             },
             "post": {
                 "operationId": "createOffer",
-                "description": "A personal offer for a segment of members (tier, category "
+                "description": "A personal offer (a multiplier or bonus on categories, or a "
+                "reward of the catalogue at the member's own cost) for a segment of members "
+                "(tier, category "
                 "bought in the last N days, birthday month, lapsed N days, a list of members): "
                 "201 with how many active members it reaches. With dry_run, 200 and the count "
                 "only, warning matches_nobody or matches_everybody; creating one that reaches "

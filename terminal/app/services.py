@@ -215,12 +215,13 @@ class TillServices:
     def member_view(self, member_id: str) -> MemberView:
         member = self.till.member(member_id)
         balance = self.till.balance(member_id, self.now())
-        program = self.till.program
+        mine = offers.at_till(self.till, member_id, self.now())
+        # A personal reward offer: that reward at the member's own cost.
+        program, _ = offers.personal_rewards(self.till.program, mine)
         tier = balance.tier_id  # as of now: a tier whose year has ended is not offered
         usable = [r for r in program.rewards if not r.tiers or tier in r.tiers]
         affordable = tuple(r for r in usable if r.cost_points <= balance.available)
         others = tuple(r for r in program.rewards if r not in affordable)
-        mine = offers.at_till(self.till, member_id, self.now())
         return MemberView(
             member, balance, affordable, others, self.offline_now(balance), offers=mine
         )

@@ -2,7 +2,9 @@
 (sync/headoffice/offers.py), on head office's database and clock, as JSON.
 
     till headoffice offers create --id bday-may --name "Birthday treat" --name el="..." \\
-        --kind bonus --bonus 300 --starts 2026-05-01 --ends 2026-05-31 --uses 1 \\
+        --kind bonus --bonus 300 | --kind multiplier --multiplier 300 --category fresh |
+        --kind reward --reward coffee --cost 0 \\
+        --starts 2026-05-01 --ends 2026-05-31 --uses 1 \\
         --birthday-month 5 [--tier oak ...] [--bought fresh --bought-days 30] \\
         [--lapsed-days 90] [--member M000001 ...] [--dry-run] [--everybody]
 
@@ -29,10 +31,14 @@ def register_offers(subparsers: Any) -> None:
         "--name", action="append", required=True, metavar="[LANG=]TEXT",
         help="its name (English first; el=..., pl=... for the other languages)",
     )  # fmt: skip
-    create.add_argument("--kind", required=True, choices=("multiplier", "bonus"))
+    create.add_argument("--kind", required=True, choices=("multiplier", "bonus", "reward"))
     create.add_argument("--multiplier", type=int, default=100, metavar="PERCENT",
                         help="multiplier: 300 = three times the base points")  # fmt: skip
     create.add_argument("--bonus", type=int, default=0, metavar="POINTS", help="bonus points")
+    create.add_argument("--reward", default="", metavar="ID",
+                        help="reward: the program's reward it offers")  # fmt: skip
+    create.add_argument("--cost", type=int, default=0, metavar="POINTS",
+                        help="reward: at this cost in points (default 0: free)")  # fmt: skip
     create.add_argument("--category", action="append", default=[], help="on these categories")
     create.add_argument("--min-spend", type=int, default=0, metavar="MINOR",
                         help="least spend in its categories, in minor units")  # fmt: skip
@@ -81,6 +87,7 @@ def request(args: argparse.Namespace) -> Any:
         "bonus_points": args.bonus, "categories": args.category,
         "min_spend_minor": args.min_spend, "uses": args.uses,
         "stackable": not args.not_stackable, "dry_run": args.dry_run,
+        "reward_id": args.reward, "cost_points": args.cost,
         "everybody": args.everybody,
         "segment": {
             k: v

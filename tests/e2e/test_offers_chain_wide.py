@@ -12,7 +12,10 @@ import msgspec
 import pytest
 
 from loyalty.db import utc_now
+from loyalty.errors import Refused
 from loyalty.refunds import refund
+from loyalty.rules import BasketLine
+from loyalty.sales import SaleRequest, sale
 from loyalty.till import Till
 from sync import protocol_offers as po
 from sync.headoffice import offers
@@ -201,3 +204,52 @@ def test_a_segment_that_reaches_nobody_or_everybody(shop: Shop) -> None:
     with pytest.raises(ApiProblem) as refused:
         offers.create(shop.ho, offer(segment={"members": ["ANN"]}))
     assert refused.value.code == "offer_exists"
+
+
+def test_a_personal_free_coffee_used_at_two_offline_tills_is_charged_once(shop: Shop) -> None:
+    shop.member("ANN")
+    shop.member("BOB")
+    offers.create(shop.ho, offer("coffee4u", kind="reward", reward_id="coffee", cost_points=0))
+    athens, c_athens = shop.till("ATH1")
+    warsaw, c_warsaw = shop.till("WAW1")
+    coffee = BasketLine("CAFE-001", "coffee", 280)
+    # Ann has no points yet: the coffee costs her nothing, once at each till in good faith.
+    first = sale(athens, SaleRequest("ANN", "cashier1", (coffee,), reward_id="coffee"))
+    second = sale(warsaw, SaleRequest("ANN", "cashier1", (coffee,), reward_id="coffee"))
+    assert first.pricing.discount_minor == second.pricing.discount_minor == 280
+    assert first.pricing.redeemed_points == second.pricing.redeemed_points == 0
+    with pytest.raises(Refused):  # a second use at the same till costs the catalogue's 250
+        sale(athens, SaleRequest("ANN", "cashier1", (coffee,), reward_id="coffee"))
+    c_athens.sync()
+    c_warsaw.sync()
+    c_athens.sync()
+    assert used(shop, "ANN", "coffee4u") == 1
+    with shop.ho.store.transaction() as tx:
+        own = tx.all(
+            "SELECT kind, points, reason FROM entries WHERE terminal_id = ? AND member_id = ?",
+            (HEADOFFICE, "ANN"),
+        )
+    # Warsaw's coffee is charged at the catalogue's price (250 points: Ann goes below zero,
+    # as an offline redemption may; head office flags it and offsets it later).
+    assert [(k, int(n), r) for k, n, r in own] == [("adjust", -250, "offer_used_up:coffee4u")]
+    assert_exactly_once(shop.ho, athens, warsaw)
+    exact_everywhere(shop, "ANN", athens, warsaw)
+
+
+def test_a_till_that_stretches_an_offer_past_its_end_gets_it_taken_back(shop: Shop) -> None:
+    shop.member("ANN")
+    shop.member("BOB")
+    offers.create(shop.ho, offer(uses=3))
+    crook, client = shop.till("BAD1")
+    later = utc_now() + dt.timedelta(days=10)  # after the offer's last day
+    assert not [x for x in buy(crook, "ANN", 2500, now=later).earned if "offer" in x.reason]
+    with crook.db.write() as conn:  # the till moves the offer's end in its own database
+        (text,) = conn.execute("SELECT definition_json FROM offers").fetchone()
+        stretched = {**json.loads(text), "ends": "2100-01-01"}
+        conn.execute("UPDATE offers SET definition_json = ?", (json.dumps(stretched),))
+    assert [x.points for x in buy(crook, "ANN", 2500, now=later).earned if "offer" in x.reason]
+    shop.ho.clock = lambda: later  # head office's clock too is past the offer's end
+    client.sync()
+    assert offer_points(shop, "ANN") == 0
+    assert used(shop, "ANN", "treat") == 0
+    exact_everywhere(shop, "ANN", crook)

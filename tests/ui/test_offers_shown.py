@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from textual.widgets import OptionList
+
 from loyalty import offers
 from loyalty.rules import BasketLine
 from loyalty.sales import SaleRequest, preview, sale
@@ -77,3 +79,24 @@ def test_the_shopper_display_and_the_receipt_name_the_offer(services: TillServic
     now_left = offers.at_till(till, "M000002", NOW)
     left = views.card(till.program, views.Shopper("pl", "Piotr", balance, now_left), NOW)
     assert "Pozostałe użycia: 1" in [f.value for f in left.figures]
+
+
+async def test_a_personal_reward_is_offered_at_the_members_own_cost(
+    services: TillServices,
+) -> None:
+    coffee = {**TREAT, "offer_id": "coffee4u", "kind": "reward", "reward_id": "coffee",
+              "cost_points": 0, "name": {"en": "Coffee on us"}}  # fmt: skip
+    till = services.till
+    with till.db.write() as conn:
+        offers.store(conn, [coffee], "2026-11-25T00:00:00.000000Z")
+        conn.execute("UPDATE members SET offers_json = '[[\"coffee4u\", 0]]' "
+                     "WHERE member_id = 'M000003'")  # fmt: skip
+    app = make_app(services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await type_in(pilot, "M000003")  # Ioana, 300 points: the catalogue's coffee is 250
+        await settle(pilot)
+        rewards = app.screen.query_one("#rewards", OptionList)
+        labels = [str(rewards.get_option_at_index(i).prompt) for i in range(rewards.option_count)]
+        assert any("coffee" in x.lower() and x.endswith("— 0 points") for x in labels), labels
+        assert "Offer: Coffee on us" in text_of(app, "#member")
