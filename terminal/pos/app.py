@@ -101,6 +101,9 @@ def create_app(service: PosService, tokens: TokenFile) -> Starlette:
         with writing:
             return service.sale(req)
 
+    def preview(request: Request, t: Translator, body: bytes) -> wire.PreviewAnswer:
+        return service.preview(msgspec.json.decode(body, type=wire.PreviewRequest))
+
     def sale_answer(request: Request, t: Translator, body: bytes) -> wire.SaleAnswer:
         return service.recorded_sale(request.path_params["pos_sale_id"])
 
@@ -118,6 +121,7 @@ def create_app(service: PosService, tokens: TokenFile) -> Starlette:
             Route("/v1/members/identify", guarded(identify), methods=["POST"]),
             Route("/v1/members/{member_id}/redeemable", guarded(redeemable), methods=["GET"]),
             Route("/v1/sales", guarded(sale), methods=["POST"]),
+            Route("/v1/sales/preview", guarded(preview), methods=["POST"]),
             Route("/v1/sales/{pos_sale_id:path}", guarded(sale_answer), methods=["GET"]),
             Route("/v1/refunds", guarded(refund), methods=["POST"]),
         ]

@@ -11,7 +11,7 @@ from terminal.pos import wire
 
 _TYPES: tuple[Any, ...] = (
     wire.IdentifyRequest, wire.Member, wire.Redeemable, wire.SaleRequest, wire.SaleAnswer,
-    wire.RefundRequest, wire.RefundAnswer, wire.Problem,
+    wire.PreviewRequest, wire.PreviewAnswer, wire.RefundRequest, wire.RefundAnswer, wire.Problem,
 )  # fmt: skip
 PROBLEMS = (400, 401, 404, 409, 413, 422)
 _POS_ID = r"^[A-Za-z0-9._:/-]{1,64}$"
@@ -83,6 +83,10 @@ def openapi_document() -> dict[str, Any]:
         "/v1/sales": _post(
             "record the POS's sale once (idempotent on pos_sale_id)", wire.SaleRequest,
             wire.SaleAnswer,
+        ),
+        "/v1/sales/preview": _post(
+            "what a basket would earn and cost, shown to the shopper; nothing recorded",
+            wire.PreviewRequest, wire.PreviewAnswer,
         ),
         "/v1/sales/{pos_sale_id}": _get(
             "the answer a recorded sale got", "pos_sale_id", _POS_ID, wire.SaleAnswer

@@ -40,9 +40,12 @@ REDEEMING = ("redeem", "donate")
 
 class ShopperEvents(Protocol):
     """What the shopper display hears of the POS (terminal/shopper_feed.py ``ShopperFeed``):
-    the member the POS identified, then the sale it recorded. Both return at once."""
+    the member the POS identified, the basket it previewed, then the sale it recorded. Each
+    returns at once."""
 
     def member_identified(self, display_name: str, language: str, balance: Balance) -> None: ...
+
+    def basket_previewed(self, result: sales.SaleResult) -> None: ...
 
     def sale_committed(self, result: sales.SaleResult) -> None: ...
 
@@ -157,7 +160,7 @@ class PosService:
                                file=str(self.config.config_file or "config.toml"))  # fmt: skip
         return cashier
 
-    def _basket(self, req: wire.SaleRequest) -> tuple[BasketLine, ...]:
+    def _basket(self, req: wire.SaleRequest | wire.PreviewRequest) -> tuple[BasketLine, ...]:
         program = self.till.program
         if req.currency != program.currency:
             raise BadInput("pos_currency_mismatch", currency=req.currency,
@@ -203,6 +206,38 @@ class PosService:
                 self.display.sale_committed(result)
         self.tell(PosSold(req.pos_sale_id, result, via, req.reward_id))
         return self.sale_answer(req.pos_sale_id, receipt_no, now)
+
+    def preview(
+        self, req: wire.PreviewRequest, now: dt.datetime | None = None
+    ) -> wire.PreviewAnswer:
+        """What the basket would earn and cost now; the shopper display shows it as it shows
+        a basket the cashier types. Nothing is recorded (an app code is not spent)."""
+        now = now or _utcnow()
+        lines = self._basket(req)
+        cashier = self._cashier(req.cashier)
+        member_id, _use = self._member(req.member, now)
+        request = sales.SaleRequest(
+            member_id=member_id, cashier_id=cashier, lines=lines, reward_id=req.reward_id,
+            payment_points=req.payment_points,
+        )  # fmt: skip
+        result = sales.preview(self.till, request, now)
+        if self.display is not None:
+            with contextlib.suppress(Exception):
+                self.display.basket_previewed(result)
+        member = self.till.member(member_id)
+        t = translator(member.language)
+        program = self.till.program
+        earned = [
+            wire.Earned(x.reason, receipts._earn_label(t, program, x.reason, t.lang), x.points)
+            for x in result.earned
+            if x.points
+        ]
+        p = result.pricing
+        return wire.PreviewAnswer(
+            member_id, program.currency, p.total_minor, p.discount_minor, p.payment_minor,
+            p.paid_minor, p.reward.id if p.reward else None, earned, result.points_earned,
+            p.redeemed_points, result.after.available,
+        )  # fmt: skip
 
     def recorded_sale(self, pos_sale_id: str, now: dt.datetime | None = None) -> wire.SaleAnswer:
         """The answer the sale recorded under this POS id got (NotFound when there is none)."""

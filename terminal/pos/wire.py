@@ -51,6 +51,18 @@ class SaleRequest(Request):
     cashier: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
 
 
+class PreviewRequest(Request):
+    """A basket before payment: what it would earn and cost; nothing is recorded."""
+
+    member: Code
+    currency: Currency
+    total_minor: Minor
+    lines: Annotated[list[Line], Meta(max_length=500)] = []
+    reward_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    payment_points: Points = 0
+    cashier: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+
+
 class RefundLine(Request):
     sku: Sku
     amount_minor: Minor
@@ -135,6 +147,23 @@ class SaleAnswer(Answer):
     paid_minor: int
     reward_id: str | None
     loyalty: LoyaltyBlock
+
+
+class PreviewAnswer(Answer):
+    """What the basket would earn and cost if sold now (nothing recorded; the sale itself may
+    still differ if the balance changes before it)."""
+
+    member_id: str
+    currency: str
+    total_minor: int
+    discount_minor: int
+    payment_minor: int
+    paid_minor: int
+    reward_id: str | None
+    earned: list[Earned]
+    points_earned: int
+    points_redeemed: int
+    balance_after: int
 
 
 class RefundAnswer(Answer):

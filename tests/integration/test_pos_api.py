@@ -232,3 +232,28 @@ def test_a_scanned_app_code_identifies_and_is_spent_by_its_sale(api: Api) -> Non
     r = api.http.post("/v1/members/identify", json={"code": forged})
     assert r.status_code == 422 and r.json()["code"].startswith("scan_")
     assert api.sales() == 1
+
+
+def test_a_preview_records_nothing_spends_no_app_code_and_matches_the_sale(api: Api) -> None:
+    code = app_code("M000002", nonce=9)
+    basket = {k: v for k, v in SALE.items() if k != "pos_sale_id"}
+    basket = {**basket, "member": code, "reward_id": "five-off", "payment_points": 500}
+    r = api.http.post("/v1/sales/preview", json=basket)
+    assert r.status_code == 200, r.text
+    would = r.json()
+    assert would["member_id"] == "M000002" and would["points_redeemed"] == 500 + 500
+    assert (
+        would["paid_minor"]
+        == would["total_minor"] - would["discount_minor"] - would["payment_minor"]
+    )
+    assert api.sales() == 0
+    assert api.http.post("/v1/sales/preview", json=basket).json() == would  # again: the same
+    sold = api.http.post("/v1/sales", json={**basket, "pos_sale_id": "PV-1"})
+    assert sold.status_code == 200, sold.text  # the app code was not spent by the preview
+    body = sold.json()
+    assert body["loyalty"]["points_earned"] == would["points_earned"]
+    assert body["paid_minor"] == would["paid_minor"]
+    assert body["loyalty"]["balance"]["available"] == would["balance_after"]
+    bad = api.http.post("/v1/sales/preview", json={**basket, "currency": "PLN"})
+    assert (bad.status_code, bad.json()["code"]) == (422, "pos_currency_mismatch")
+    assert api.sales() == 1
