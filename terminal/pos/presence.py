@@ -43,10 +43,12 @@ class PresenceTap:
         self.presence = presence
         self.clock = clock
 
-    def member_identified(self, display_name: str, language: str, balance: Any) -> None:
+    def member_identified(
+        self, display_name: str, language: str, balance: Any, offers: tuple[Any, ...] = ()
+    ) -> None:
         self.presence.identified(str(balance.member_id), self.clock())
         if self.inner is not None:
-            self.inner.member_identified(display_name, language, balance)
+            self.inner.member_identified(display_name, language, balance, offers)
 
     def basket_previewed(self, result: Any) -> None:
         if self.inner is not None:
