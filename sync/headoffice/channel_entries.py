@@ -10,6 +10,7 @@ from loyalty.db import from_text
 from loyalty.errors import BadInput
 from loyalty.rules import BasketLine, MemberContext, earn, once_key, reversal
 from sync import channel_protocol as cp
+from sync.headoffice import segments
 from sync.headoffice.channels import Context, Planned, Post, claim_fact, member_row
 from sync.headoffice.rows import ApiProblem
 
@@ -39,6 +40,8 @@ def purchase(ctx: Context, req: cp.ChannelPurchase) -> Post:
     )
     member = MemberContext(row[1], row[2], bool(row[3]), paid)
     when = from_text(occurred)
+    day = when.astimezone(ctx.program.timezone).date().isoformat()
+    segments.remember(ctx.tx, sorted({(member_id, x.category, day) for x in lines}))  # offers'
     out: list[Planned] = []
     for line in earn(ctx.program, lines, total, member, when):
         if line.kind == "bonus" and not _claim_once(ctx, member_id, fact, line.reason, when,

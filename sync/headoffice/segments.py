@@ -121,6 +121,14 @@ def remember_purchases(
             for category in x.categories
         }  # fmt: skip
     )
+    remember(tx, rows)
+
+
+def remember(tx: Tx, rows: Sequence[tuple[str, str, str]]) -> None:
+    """(member, category, shop day) bought: keep each member's last day per category (from a
+    till's push or a channel's order)."""
+    if not rows:
+        return
     tx.many(
         "INSERT INTO member_categories (member_id, category, last_day) VALUES (?, ?, ?) "
         "ON CONFLICT (member_id, category) DO UPDATE SET last_day = excluded.last_day "

@@ -15,9 +15,10 @@ from sync import protocol as p
 from sync import protocol_offers as po
 from sync.headoffice import offers
 from sync.headoffice.openapi import openapi_document
+from tests.channel_fixtures import ChannelShop, channel_shop, line
 from tests.sync_fixtures import ADMIN, Shop, buy, postgres, shop, store_url
 
-__all__ = ["postgres", "shop", "store_url"]
+__all__ = ["channel_shop", "postgres", "shop", "store_url"]
 
 
 def request(segment: dict[str, object], offer_id: str = "o1", **fields: object) -> po.OfferRequest:
@@ -114,3 +115,14 @@ def test_the_admin_api_over_http(shop: Shop) -> None:
         assert [(o["offer"]["offer_id"], o["reached"], o["used"]) for o in listed] == [("o1", 1, 0)]
     doc = openapi_document()["paths"]["/v1/offers"]
     assert doc["post"]["x-roles"] == doc["get"]["x-roles"] == ["admin"]
+
+
+def test_a_web_order_counts_for_a_category_segment(channel_shop: ChannelShop) -> None:
+    shop = channel_shop
+    for member_id in ("ANN", "BOB"):
+        shop.member(member_id)
+    web = shop.channel("web")
+    web.ok("purchases", {"member_id": "ANN", "order_id": "W-1", "lines": [line(3000, "wine")]})
+    asked = request({"bought_category": "wine", "bought_days": 7})
+    december = msgspec.structs.replace(asked, starts="2026-12-01", ends="2026-12-31")
+    assert offers.create(shop.ho, december).reached == 1
