@@ -127,8 +127,13 @@ def remember_purchases(
 def remember(tx: Tx, rows: Sequence[tuple[str, str, str]]) -> None:
     """(member, category, shop day) bought: keep each member's last day per category (from a
     till's push or a channel's order)."""
-    if not rows:
+    last: dict[tuple[str, str], str] = {}
+    for member_id, category, day in rows:  # one row a key: PostgreSQL's upsert of many rows
+        key = (member_id, category)  # may not touch one row twice
+        last[key] = max(day, last.get(key, day))
+    if not last:
         return
+    rows = sorted((m, c, day) for (m, c), day in last.items())
     tx.many(
         "INSERT INTO member_categories (member_id, category, last_day) VALUES (?, ?, ?) "
         "ON CONFLICT (member_id, category) DO UPDATE SET last_day = excluded.last_day "

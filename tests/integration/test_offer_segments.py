@@ -79,6 +79,7 @@ def test_a_category_bought_in_the_last_days(shop: Shop) -> None:
         line = BasketLine("SKU-9", category, 1500)
         sale(till, SaleRequest(member_id, "cashier1", (line,)), now - dt.timedelta(days=days_ago))
 
+    basket("ANN", "fresh", 50)  # twice in one push, days apart: the later counts
     basket("ANN", "fresh", 3)
     basket("BOB", "fresh", 40)
     basket("CAT", "wine", 1)
