@@ -56,6 +56,28 @@ class PosReceipt:
     lines: tuple[PosLine, ...]  # empty when the lines found do not add up to the total
     receipt_id: str | None
     member_code: str | None
+    currency: str | None = None  # ISO 4217, when the total line names one (€, zł, EUR...)
+
+
+# Currency signs and words receipts print beside a total; ISO codes themselves are known too.
+_CURRENCY_MARKS: dict[str, str] = {
+    "€": "EUR", "ZŁ": "PLN", "ZL": "PLN", "LEI": "RON", "฿": "THB", "บาท": "THB", "£": "GBP",
+    "$": "USD", "US$": "USD", "ریال": "IRR", "﷼": "IRR", "KČ": "CZK", "FT": "HUF",
+    "ЛВ": "BGN", "ЛВ.": "BGN", "CHF": "CHF", "₺": "TRY", "₴": "UAH",
+}  # fmt: skip
+
+
+def currency_of(text: str) -> str | None:
+    """The currency a total line names beside its amount (None: it names none we know)."""
+    from babel.numbers import list_currencies
+
+    for token in re.findall(r"[^\d\s.,:;()*=-]+", text):
+        mark = token.upper()
+        if mark in _CURRENCY_MARKS:
+            return _CURRENCY_MARKS[mark]
+        if re.fullmatch(r"[A-Z]{3}", token) and token in list_currencies():
+            return str(token)
+    return None
 
 
 def amount_minor(text: str, digits: int = 2) -> int:
@@ -101,6 +123,8 @@ def read_receipt(
     found = total_re.search(lines[total_at])
     assert found is not None
     total = amount_minor(found.group("amount"), digits)
+    line = lines[total_at]
+    currency = currency_of(line[: found.start("amount")] + " " + line[found.end("amount") :])
     items: list[PosLine] = []
     for text in lines[:total_at]:
         m = line_re.search(text)
@@ -116,4 +140,4 @@ def read_receipt(
             receipt_id = m.group("id")
         if member is None and (m := member_re.search(text)):
             member = m.group("code")
-    return PosReceipt(total, tuple(items), receipt_id, member)
+    return PosReceipt(total, tuple(items), receipt_id, member, currency)

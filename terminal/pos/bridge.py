@@ -136,7 +136,10 @@ class PrinterBridge:
     def _sale(self, pos: PosReceipt, pos_id: str, member: str) -> str:
         program = self.service.till.program
         lines = [wire.Line(x.name, x.amount_minor, "general") for x in pos.lines]
-        request = wire.SaleRequest(pos_id, member, program.currency, pos.total_minor, lines)
+        # A total printed in another currency is refused (pos_currency_mismatch), not counted
+        # as the program's: 17,49 zł is not EUR 17.49.
+        currency = pos.currency or program.currency
+        request = wire.SaleRequest(pos_id, member, currency, pos.total_minor, lines)
         return self.service.sale(request, self.clock(), via="printer").receipt_no
 
     def handle(self, data: bytes) -> Outcome:

@@ -125,12 +125,12 @@ def greek_80mm(p: object) -> None:  # 42 columns, code page CP737, a raster logo
     p.cut()  # type: ignore[attr-defined]
 
 
-def polish_58mm(p: object) -> None:  # 32 columns, code page CP852, member card printed
+def polish_58mm(p: object, currency: str = "EUR") -> None:  # 32 columns, CP852, card printed
     p.text("SKLEP ŻÓŁW\n")  # type: ignore[attr-defined]
     p.text("Paragon nr: PL/2026/0042\n")  # type: ignore[attr-defined]
     p.text(f"{'Chleb żytni':<24}{'7,50':>8}\n")  # type: ignore[attr-defined]
     p.text(f"{'Masło':<24}{'9,99':>8}\n")  # type: ignore[attr-defined]
-    p.text(f"{'Razem':<20}{'17,49 zł':>12}\n")  # type: ignore[attr-defined]
+    p.text(f"{'Razem':<20}{'17,49 ' + currency:>12}\n")  # type: ignore[attr-defined]
     p.text("Karta: 4000 0000 0010\n")  # type: ignore[attr-defined]
     p.qr("https://example.test/r/42")  # type: ignore[attr-defined]
     p.cut(mode="PART")  # type: ignore[attr-defined]
@@ -306,3 +306,11 @@ def english_48col_lines(p: object) -> None:
     p.text(f"{'Apples':<40}{'3.20':>8}\n")  # type: ignore[attr-defined]
     p.text(f"{'Bread':<40}{'2.30':>8}\n")  # type: ignore[attr-defined]
     p.text(f"{'TOTAL':<38}{'5.50 EUR':>10}\n")  # type: ignore[attr-defined]
+
+
+def test_a_total_in_another_currency_is_not_counted_and_prints_untouched(rig: Rig) -> None:
+    zloty = pos_receipt("TM-T20II", lambda p: polish_58mm(p, "zł"))
+    rig.print(zloty)  # Piotr's card printed on it; the program counts in EUR
+    assert rig.wait_printed(1) == [zloty]
+    assert rig.sales() == []
+    assert len(rig.notices) == 1 and "PLN" in rig.notices[0] and "EUR" in rig.notices[0]

@@ -156,7 +156,7 @@ async def test_a_receipt_printed_through_the_bridge_shows_on_the_cashiers_screen
             assert sold["receipt_no"] in text_of(app, "#last")
             assert "Piotr" in text_of(app, "#pos-member")
 
-            blocked = ["SKLEP", f"{'Razem':<20}{'17,49 zł':>12}", "Karta: 4000 0000 0036"]
+            blocked = ["SKLEP", f"{'Razem':<20}{'17,49 EUR':>12}", "Karta: 4000 0000 0036"]
             print_on_the_pos(pos_receipt(blocked))  # M000004's card: blocked
             await until(pilot, lambda: "blocked" in toasts(app)[-1])
             assert app._notifications  # the warning stays on screen a while

@@ -127,3 +127,16 @@ def test_print_and_feed_ends_the_line_it_prints() -> None:
     scanned = scan(b"TOTAL\x1bd\x03\x1dV\x00", PAGES)
     assert scanned.lines == ("TOTAL",)
     assert scanned.finish_at == len(b"TOTAL\x1bd\x03")
+
+
+@pytest.mark.parametrize(
+    ("total_line", "currency"),
+    [
+        ("TOTAL  EUR 42.50", "EUR"), ("Razem   17,49 zł", "PLN"), ("TOTAL   € 4.98", "EUR"),
+        ("TOTAL DE PLATĂ   12,00 lei", "RON"), ("TOTAL   4.98", None),
+        ("TOTAL DUE   4.98", None), ("ΣΥΝΟΛΟ   EUR 19,30", "EUR"), ("TOTAL  USD 5.00", "USD"),
+    ],
+)  # fmt: skip
+def test_the_currency_a_total_names_is_read(total_line: str, currency: str | None) -> None:
+    found = read_receipt(["SHOP", total_line], patterns_for("generic"))
+    assert found is not None and found.currency == currency
