@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loyalty import ledger, members, offers, rehash
+from loyalty import channel_activity, ledger, members, offers, rehash
 from loyalty.db import from_text, set_meta, to_text
 from loyalty.errors import ProgramError
 from loyalty.ledger import Entry
@@ -57,6 +57,7 @@ class ChangePage:
     takes_phone_rehashes: bool = False  # head office reads re-hashes (loyalty/rehash.py)
     offers: tuple[Mapping[str, Any], ...] = ()  # offers' definitions (loyalty/offers.py)
     takes_purchases: bool = False  # head office reads purchases' categories (offers.purchases)
+    channel_activity: tuple[Mapping[str, Any], ...] = ()  # loyalty/channel_activity.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +261,7 @@ def apply_page(till: Till, page: ChangePage, now: dt.datetime | None = None) -> 
     with till.db.write() as conn:
         n = members.upsert(conn, page.members, stamp)
         offers.store(conn, page.offers, stamp)
+        channel_activity.store(conn, page.channel_activity, stamp)
         members.erase(conn, page.erased)
         for program in parsed:
             conn.execute(

@@ -376,3 +376,30 @@ CREATE TABLE offers (
 ) STRICT
 """,
     )
+
+
+@migration
+def m015_channel_activity(db: Database) -> None:
+    # A member's posts on the channels (web shop, app) as head office's pull brought them
+    # (loyalty/channel_activity.py): kept as they came, shown on the member panel and on a
+    # receipt. ``stored_at`` is this till's clock when it learned of one: a receipt shows only
+    # those it knew of when it was printed, so a reprint shows the same.
+    _run(
+        db,
+        """
+CREATE TABLE channel_activity (
+    channel_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('purchase', 'refund', 'redemption', 'event')),
+    ref TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    action TEXT,
+    occurred_at TEXT NOT NULL,
+    stored_at TEXT NOT NULL,
+    PRIMARY KEY (channel_id, kind, ref)
+) STRICT;
+CREATE INDEX channel_activity_member ON channel_activity (member_id, occurred_at)
+""",
+    )
+    _append_only(db, "channel_activity")

@@ -25,6 +25,7 @@ from loyalty.members import MemberSnapshot
 from loyalty.outbox import ChangePage, PendingEnrolment
 from loyalty.rehash import PhoneRehash
 from loyalty.schema import LEDGER_KINDS
+from sync.protocol_activity import ChannelActivity
 from sync.protocol_offers import OfferDefinition, WirePurchase
 
 API_VERSION = "1"
@@ -320,6 +321,8 @@ class ChangesAnswer(Answer):
     takes_phone_rehashes: bool = False
     offers: list[OfferDefinition] = []  # the definitions of the offers this page's members hold
     takes_purchases: bool = False  # head office reads ``PushRequest.purchases``
+    # The newest channel posts of this page's members (sync/protocol_activity.py).
+    channel_activity: list[ChannelActivity] = []
 
 
 class HeldOutcome(Answer):
@@ -563,4 +566,5 @@ def change_page(a: ChangesAnswer, members: Sequence[MemberSnapshot]) -> ChangePa
         takes_phone_rehashes=a.takes_phone_rehashes,
         offers=tuple(msgspec.structs.asdict(o) for o in a.offers),
         takes_purchases=a.takes_purchases,
+        channel_activity=tuple(msgspec.structs.asdict(x) for x in a.channel_activity),
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from loyalty import offers
 from loyalty.balance import Balance, last_day
+from loyalty.channel_activity import Activity
 from loyalty.db import from_text
 from loyalty.ledger import Entry
 from loyalty.members import Member
@@ -37,6 +38,7 @@ from printer import (
     Row,
     Separator,
 )
+from terminal import channel_text
 from terminal.i18n import Translator, translator
 from terminal.shown import shown
 from terminal.tier_text import next_tier
@@ -78,6 +80,8 @@ class Facts:
     balance_at: dt.datetime | None = None  # set when `after` is the balance at a later time
     # The names of the personal offers the till knows (loyalty/offers.py), by offer id.
     offer_names: Mapping[str, Localised] = field(default_factory=dict)
+    # The member's newest channel activity the till knew of at the sale (terminal/channel_text).
+    online: tuple[Activity, ...] = ()
 
 
 def _local(t: Translator, when: dt.datetime, program: Program) -> str:
@@ -265,6 +269,9 @@ def _points_blocks(t: Translator, f: Facts, program: Program) -> list[Block]:
     if given:
         out.append(Row(t("receipt.points_returned"), t.number(given)))
     out += _balance_blocks(t, program, f.after, f.before, f.balance_at)
+    if f.online:  # already in the balance: what the member did on the channels lately
+        out.append(Line(t("receipt.online.title"), Emphasis.BOLD))
+        out += [Row(channel_text.label(t, program, a), channel_text.points(t, a)) for a in f.online]
     return out
 
 
@@ -296,6 +303,7 @@ def facts_from_store(till: Till, receipt_no: str, now: dt.datetime) -> tuple[Fac
         int(record["payment_points"]), int(record["payment_minor"]), int(record["paid_minor"]),
         record["reward_id"], record["refund_of"], tuple(till.receipt_entries(receipt_no)),
         before, after, at, offers.names_at_till(till),
+        channel_text.recent(till, member.member_id, from_text(str(record["occurred_at"]))),
     )  # fmt: skip
     return facts, member
 
@@ -310,6 +318,7 @@ def from_sale(result: SaleResult, req_cashier: str, till: Till, shop: Shop) -> R
         program.currency, p.total_minor, p.discount_minor, p.donation_minor, p.payment_points,
         p.payment_minor, p.paid_minor, p.reward.id if p.reward else None, None,
         result.entries, result.before, result.after, None, offers.names_at_till(till),
+        channel_text.recent(till, member.member_id, result.occurred_at),
     )  # fmt: skip
     return sale_or_refund(facts, program, member, shop)
 
@@ -321,7 +330,7 @@ def from_refund(result: RefundResult, cashier: str, till: Till, shop: Shop) -> R
         "refund", result.receipt_no, result.occurred_at, till.terminal_id, cashier,
         program.currency, result.amount_minor, 0, 0, 0, 0, result.amount_minor, None,
         result.refund_of, result.entries, result.before, result.after, None,
-        offers.names_at_till(till),
+        offers.names_at_till(till), channel_text.recent(till, member.member_id, result.occurred_at),
     )  # fmt: skip
     return sale_or_refund(facts, program, member, shop)
 

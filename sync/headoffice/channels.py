@@ -41,6 +41,7 @@ from sync import protocol as p
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx, is_contention
+from sync.protocol_activity import PER_MEMBER, ChannelActivity
 
 if TYPE_CHECKING:
     from sync.headoffice.service import HeadOffice
@@ -245,6 +246,13 @@ def _store(ctx: Context, kind: str, post: Post) -> cp.ChannelAnswer:
     if entries:
         ho._recompute(tx, [post.member_id], ctx.now, {post.member_id: folded})
         _number(ctx, post, entries)
+        tx.run(
+            "INSERT INTO channel_activity (channel_id, kind, ref, member_id, points, amount_minor, "
+            "action, occurred_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (ctx.channel_id, kind, post.ref, post.member_id, sum(e.points for _, e in entries),
+             post.total_minor, post.detail if kind == "event" else None,
+             post.occurred_at, ctx.stamp),
+        )  # fmt: skip
         ho._changed(tx, [("members", json.dumps([post.member_id]))])
     states = ho._members(tx, [post.member_id])
     return cp.ChannelAnswer(
@@ -283,3 +291,22 @@ def _number(ctx: Context, post: Post, entries: Sequence[tuple[str, Planned]]) ->
     if tx.insert_new("entries", _COLUMNS, rows) != len(rows):
         raise RuntimeError("a channel's entry: a unique constraint refused one")
     tx.run("UPDATE ledger_seq SET seq = ? WHERE terminal_id = ?", (seq, terminal))
+
+
+def recent_activity(tx: Tx, member_ids: Sequence[str]) -> list[ChannelActivity]:
+    """The newest channel posts of each of the members (``PER_MEMBER``), for the pull."""
+    out: list[ChannelActivity] = []
+    for where, params in tx.matching("member_id", sorted(set(member_ids))):
+        rows = tx.all(
+            "SELECT member_id, channel_id, kind, ref, points, amount_minor, occurred_at, action "
+            f"FROM channel_activity WHERE {where} ORDER BY member_id, occurred_at DESC, ref",
+            params,
+        )
+        taken: dict[str, int] = {}
+        for r in rows:
+            if taken.setdefault(r[0], 0) < PER_MEMBER:
+                taken[r[0]] += 1
+                out.append(
+                    ChannelActivity(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6], r[7])
+                )
+    return out

@@ -61,7 +61,8 @@ def event(ctx: Context, req: cp.ChannelEvent) -> Post:
             raise ApiProblem(409, "account_too_young", member=member_id, **params)
         raise ApiProblem(409, "engagement_capped", member=member_id, **params)
     entry = Planned(rule.reason, "bonus", rule.points, rule.reason)
-    return Post(member_id, fact, req.event_id, None, ctx.when(req.occurred_at), [entry])
+    return Post(member_id, fact, req.event_id, None, ctx.when(req.occurred_at), [entry],
+                detail=req.action)  # fmt: skip
 
 
 def account_since(tx: Tx, member_id: str, enrolled_at: str | None) -> dt.datetime | None:

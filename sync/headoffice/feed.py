@@ -15,6 +15,7 @@ from loyalty.db import from_text, to_text
 from loyalty.program import Program
 from sync import protocol as p
 from sync.headoffice import phone_keys
+from sync.headoffice.channels import recent_activity
 from sync.headoffice.merges import with_merges
 from sync.headoffice.offers import definitions, with_offers
 from sync.headoffice.once import with_once_paid
@@ -99,6 +100,7 @@ class ChangeFeed:
             members=members, erased=erased, programs=programs, public_keys=keys, denied=denied,
             server_time=stamp, phone_keys=self._phone_keys(tx), held_decided=decided,
             takes_phone_rehashes=True, offers=definitions(tx, members), takes_purchases=True,
+            channel_activity=recent_activity(tx, [m.member_id for m in members]),
         )  # fmt: skip
 
     def _has_changes(self, tx: Tx, after: int) -> bool:
@@ -152,6 +154,7 @@ class ChangeFeed:
             phone_keys=self._phone_keys(tx), takes_phone_rehashes=True,
             held_decided=outcomes(tx, terminal_id, list(refs["held"])),
             offers=definitions(tx, members), takes_purchases=True,
+            channel_activity=recent_activity(tx, [m.member_id for m in members]),
         )  # fmt: skip
 
     def _phone_keys(self, tx: Tx) -> list[p.PhoneKey]:

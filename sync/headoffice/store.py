@@ -109,6 +109,19 @@ CREATE TABLE IF NOT EXISTS engagement_claims (
     PRIMARY KEY (member_id, action, period_key, slot)
 );
 CREATE INDEX IF NOT EXISTS engagement_claims_time ON engagement_claims (claimed_at);
+CREATE TABLE IF NOT EXISTS channel_activity (
+    channel_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    points BIGINT NOT NULL,
+    amount_minor BIGINT NOT NULL,
+    action TEXT,
+    occurred_at TEXT NOT NULL,
+    stored_at TEXT NOT NULL,
+    PRIMARY KEY (channel_id, kind, ref)
+);
+CREATE INDEX IF NOT EXISTS channel_activity_member ON channel_activity (member_id, occurred_at);
 CREATE TABLE IF NOT EXISTS channel_facts (
     channel_id TEXT NOT NULL,
     fact TEXT NOT NULL,

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from loyalty import ledger, members, offers, policy, refunds, reports, sales, till_records
 from loyalty.balance import Balance
+from loyalty.channel_activity import Activity
 from loyalty.errors import NotFound
 from loyalty.members import Member
 from loyalty.offers import MemberOffer
@@ -25,6 +26,7 @@ from loyalty.sales import SaleRequest, SaleResult
 from loyalty.till import Enrolment, Till
 from loyalty.till_records import LockoutReset
 from printer import Job
+from terminal import channel_text
 from terminal.auth import Cashier, LockedOut
 from terminal.config import Config
 from terminal.pin_lockout import SharedPinGuard, shared_guard
@@ -48,6 +50,7 @@ class MemberView:
     offline_now: int = 0  # points redeemable now without head office (loyalty.policy)
     app_code: AppCodeUse | None = None  # the app code scanned for this sale: it spends it
     offers: tuple[MemberOffer, ...] = ()  # the member's personal offers in their period now
+    online: tuple[Activity, ...] = ()  # their newest activity on the channels (web shop, app)
 
 
 class PrinterHook(Protocol):
@@ -223,8 +226,9 @@ class TillServices:
         affordable = tuple(r for r in usable if r.cost_points <= balance.available)
         others = tuple(r for r in program.rewards if r not in affordable)
         return MemberView(
-            member, balance, affordable, others, self.offline_now(balance), offers=mine
-        )
+            member, balance, affordable, others, self.offline_now(balance), offers=mine,
+            online=channel_text.recent(self.till, member.member_id),
+        )  # fmt: skip
 
     def offline_now(self, balance: Balance) -> int:
         """What the offline policy would let this member redeem at this till now: the same

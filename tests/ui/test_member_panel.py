@@ -108,3 +108,32 @@ async def test_nothing_is_redeemable_offline_on_a_snapshot_too_old(
             assert "Redeemable offline now: 0" in panel(app)
     finally:
         services.close()
+
+
+async def test_the_panel_shows_what_the_member_did_online(services: TillServices) -> None:
+    """Channel activity the pull brought (loyalty/channel_activity.py) is on the panel, the
+    newest first, in the cashier's language."""
+    from loyalty import channel_activity
+
+    rows = [
+        {"member_id": "M000001", "channel_id": "web", "kind": kind, "ref": ref, "points": pts,
+         "amount_minor": amount, "occurred_at": f"2026-11-2{day}T10:00:00.000000Z",
+         "action": action}
+        for kind, ref, pts, amount, day, action in (
+            ("purchase", "W-1", 150, 2500, 1, None),
+            ("event", "R-1", 50, 0, 2, "review_written"),
+            ("redemption", "X-1", -300, 0, 3, None),
+        )
+    ]  # fmt: skip
+    with services.till.db.write() as conn:
+        channel_activity.store(conn, rows, "2026-11-24T10:00:00.000000Z")
+    app = make_app(services)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await sign_in(pilot)
+        await type_in(pilot, "M000001")
+        await settle(pilot)
+        panel = text_of(app, "#member")
+        lines = [x for x in panel.splitlines() if "online" in x or "Thank you" in x]
+        assert lines == ["Points used online — points: 300",
+                         "Thank you: Review written — points: 50",
+                         "Bought online, €25.00 — points: 150"]  # fmt: skip

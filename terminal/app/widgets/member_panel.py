@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from loyalty.balance import last_day
 from loyalty.program import localised
+from terminal import channel_text
 from terminal.app.services import MemberView
 from terminal.shown import shown
 from terminal.tier_text import next_tier
@@ -76,6 +77,8 @@ class MemberPanel(Static):
                     left=t.number(o.left),
                 )
                 parts += ["\n", (text, "$success")]
+        for a in view.online:
+            parts += ["\n", (channel_text.line(t, program, a), "$text-muted")]
         if b.includes_offline:
             as_of = t.datetime(b.as_of, tz) if b.as_of else "—"
             parts += ["\n", (t("app.member.as_of", when=as_of), "$text-muted")]
