@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from loyalty.db import to_text
-from sync.headoffice import own_entries, phone_keys
+from sync.headoffice import offers, own_entries, phone_keys
 from sync.headoffice.accounts import StoredEntry, _window_start, load_state
 from sync.headoffice.folding import _WRITE_ACCOUNT
 from sync.headoffice.own_entries import OwnEntry
@@ -62,6 +62,7 @@ class JobsReport(msgspec.Struct):
     points_expired: int = 0
     tier_changes: int = 0
     phone_keys_retired: list[str] = msgspec.field(default_factory=list)
+    offers_given: int = 0  # members who entered a running offer's segment (offers.refresh)
 
 
 def run_due(ho: HeadOffice, now: dt.datetime | None = None, page: int = PAGE) -> JobsReport:
@@ -77,6 +78,7 @@ def run_due(ho: HeadOffice, now: dt.datetime | None = None, page: int = PAGE) ->
     report = JobsReport(ran_at=to_text(now))
     with ho.store.transaction() as tx:
         report.phone_keys_retired = phone_keys.retire_due(tx, now)
+    report.offers_given = offers.refresh(ho, now)
     after = ""
     skipped: list[str] = []
     while True:

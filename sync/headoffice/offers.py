@@ -84,22 +84,40 @@ def create(ho: Any, req: po.OfferRequest) -> po.OfferAnswer:
             (d.offer_id, p.encode(d).decode(), p.encode(req.segment).decode(), d.ends,
              to_text(now)),
         )  # fmt: skip
-        segments.insert_into(tx, d.offer_id, req.segment, program, now)
-        ids = [
-            r[0]
-            for r in tx.all(
-                "SELECT member_id FROM offer_members WHERE offer_id = ? ORDER BY member_id",
-                (d.offer_id,),
-            )
-        ]
-        ho._changed(
-            tx,
-            [
-                ("members", json.dumps(ids[i : i + CHANGE_CHUNK]))
-                for i in range(0, len(ids), CHANGE_CHUNK)
-            ],
-        )
+        ids = segments.insert_into(tx, d.offer_id, req.segment, program, now)
+        _changed(ho, tx, ids)
         return msgspec.structs.replace(answer, reached=len(ids))
+
+
+def _changed(ho: Any, tx: Tx, ids: Sequence[str]) -> None:
+    """The members for the feed: every till pulls them again, with their offers."""
+    ho._changed(
+        tx,
+        [
+            ("members", json.dumps(list(ids[i : i + CHANGE_CHUNK])))
+            for i in range(0, len(ids), CHANGE_CHUNK)
+        ],
+    )
+
+
+def refresh(ho: Any, now: dt.datetime | None = None) -> int:
+    """Run the segment of every offer not yet ended again (head office's jobs, daily): a
+    member who entered it since (lapsed now, enrolled with a birthday in the month, bought
+    the category) gets the offer too; none loses it. How many members got one now."""
+    now = now or ho.clock()
+    decode = msgspec.json.Decoder(po.Segment).decode
+    given = 0
+    with ho.store.transaction() as tx:
+        program = ho.program(tx)
+        day = segments.today(program, now).isoformat()
+        rows = tx.all(
+            "SELECT offer_id, segment FROM offers WHERE ends >= ? ORDER BY offer_id", (day,)
+        )
+        for offer_id, segment in rows:
+            ids = segments.insert_into(tx, offer_id, decode(segment), program, now)
+            _changed(ho, tx, ids)
+            given += len(ids)
+    return given
 
 
 def listed(ho: Any) -> po.OffersAnswer:

@@ -91,17 +91,21 @@ def active_members(tx: Tx) -> int:
 
 def insert_into(
     tx: Tx, offer_id: str, segment: Segment, program: Program | None, now: dt.datetime
-) -> int:
-    """Give the offer to every member of the segment (``offer_members``), in the database:
-    the members reached."""
-    total = 0
+) -> list[str]:
+    """Give the offer to every member of the segment who has not got it (``offer_members``),
+    in the database: the members it was given to now."""
+    out: list[str] = []
     for where, params in pieces(tx, segment, program, now):
-        total += tx.run(
-            "INSERT INTO offer_members (member_id, offer_id, used) "
-            f"SELECT m.member_id, ?, 0 FROM members m WHERE {where} ON CONFLICT DO NOTHING",
-            [offer_id, *params],
-        )
-    return total
+        out += [
+            r[0]
+            for r in tx.all(
+                "INSERT INTO offer_members (member_id, offer_id, used) "
+                f"SELECT m.member_id, ?, 0 FROM members m WHERE {where} "
+                "ON CONFLICT DO NOTHING RETURNING member_id",
+                [offer_id, *params],
+            )
+        ]
+    return sorted(out)
 
 
 def remember_purchases(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 
 import msgspec
 import pytest
@@ -253,3 +254,34 @@ def test_a_till_that_stretches_an_offer_past_its_end_gets_it_taken_back(shop: Sh
     assert offer_points(shop, "ANN") == 0
     assert used(shop, "ANN", "treat") == 0
     exact_everywhere(shop, "ANN", crook)
+
+
+def test_two_tills_pushing_the_same_use_at_once_count_it_once(shop: Shop) -> None:
+    """The last use of several members' offers, paid at two tills that then push at the same
+    moment: on PostgreSQL both pushes reach the count concurrently, and one waits for the
+    other's row."""
+    members = [f"M{i}" for i in range(8)]
+    for member_id in [*members, "OUT"]:
+        shop.member(member_id)
+    offers.create(shop.ho, offer(segment={"members": members}, uses=1))
+    (athens, c_athens), (warsaw, c_warsaw) = shop.till("ATH1"), shop.till("WAW1")
+    for member_id in members:
+        buy(athens, member_id, 2500)
+        buy(warsaw, member_id, 2500)
+    start = threading.Barrier(2)
+
+    def push(client: object) -> None:
+        start.wait()
+        client.sync(pull=False)  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=push, args=(c,)) for c in (c_athens, c_warsaw)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    c_athens.sync()
+    c_warsaw.sync()
+    for member_id in members:
+        assert offer_points(shop, member_id) == 150, member_id
+        assert used(shop, member_id, "treat") == 1
+        exact_everywhere(shop, member_id, athens, warsaw)

@@ -127,3 +127,26 @@ def test_a_web_order_counts_for_a_category_segment(channel_shop: ChannelShop) ->
     asked = request({"bought_category": "wine", "bought_days": 7})
     december = msgspec.structs.replace(asked, starts="2026-12-01", ends="2026-12-31")
     assert offers.create(shop.ho, december).reached == 1
+
+
+def test_the_daily_jobs_give_the_offer_to_who_entered_its_segment(shop: Shop) -> None:
+    from sync.headoffice.jobs import run_due
+
+    for member_id in ("ANN", "BOB", "CAT"):
+        shop.member(member_id)
+    till, client = shop.till("T1")
+    now = utc_now()
+    buy(till, "ANN", 2500, now=now - dt.timedelta(days=100))
+    buy(till, "BOB", 2500, now=now - dt.timedelta(days=60))
+    buy(till, "CAT", 2500, now=now - dt.timedelta(days=1))
+    client.sync()
+    winback = request({"lapsed_days": 90}, "winback", dry_run=False,
+                      ends=(now.date() + dt.timedelta(days=60)).isoformat())  # fmt: skip
+    assert offers.create(shop.ho, winback).reached == 1  # Ann
+    assert run_due(shop.ho).offers_given == 0  # nobody new yet
+    later = now + dt.timedelta(days=40)  # Bob has lapsed too by now; Cat has not
+    shop.ho.clock = lambda: later
+    assert run_due(shop.ho, later).offers_given == 1
+    client.sync()
+    assert [m for m in ("ANN", "BOB", "CAT") if till.member(m).offers] == ["ANN", "BOB"]
+    assert run_due(shop.ho, later).offers_given == 0  # each once
