@@ -91,7 +91,8 @@ def create_app(service: PosService, tokens: TokenFile) -> Starlette:
         return endpoint
 
     def identify(request: Request, t: Translator, body: bytes) -> wire.Member:
-        return service.identify(msgspec.json.decode(body, type=wire.IdentifyRequest))
+        address = request.client.host if request.client else None
+        return service.identify(msgspec.json.decode(body, type=wire.IdentifyRequest), None, address)
 
     def redeemable(request: Request, t: Translator, body: bytes) -> wire.Redeemable:
         return service.redeemable(request.path_params["member_id"])

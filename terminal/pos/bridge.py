@@ -17,6 +17,7 @@ Settings, in the till's config file::
     # total = '^TOTAL\\s+(?P<amount>...)'   line = ...   receipt_id = ...   member = ...
     code_page = 0             # the POS's code page before it selects one (ESC t)
     member_window_s = 180     # how long a member identified at the till waits for a receipt
+    lanes = "shared"          # or "by_address": one member per POS address (two lanes, one till)
     idle_s = 1.0              # a receipt ends when the POS closes or pauses this long
 """
 
@@ -68,6 +69,7 @@ class BridgeSettings:
     code_page: int = 0
     member_window_s: float = DEFAULT_WINDOW_S
     idle_s: float = 1.0
+    lanes: str = "shared"
 
     @classmethod
     def from_raw(cls, raw: Any) -> BridgeSettings:
@@ -78,6 +80,7 @@ class BridgeSettings:
             tuple((k, str(raw[k])) for k in PATTERN_KEYS if k in raw),
             int(raw.get("code_page", 0)), float(raw.get("member_window_s", DEFAULT_WINDOW_S)),
             float(raw.get("idle_s", 1.0)),
+            "by_address" if raw.get("lanes") == "by_address" else "shared",
         )  # fmt: skip
 
     def receipt_patterns(self) -> ReceiptPatterns:
@@ -142,17 +145,18 @@ class PrinterBridge:
         request = wire.SaleRequest(pos_id, member, currency, pos.total_minor, lines)
         return self.service.sale(request, self.clock(), via="printer").receipt_no
 
-    def handle(self, data: bytes) -> Outcome:
+    def handle(self, data: bytes, address: str | None = None) -> Outcome:
         """Record what the receipt is for and queue it with its loyalty block; whatever goes
-        wrong, the POS's bytes are queued for the printer unchanged."""
+        wrong, the POS's bytes are queued for the printer unchanged. ``address``: the POS's
+        (its lane, when lanes are kept apart)."""
         try:
-            return self._handle(data)
+            return self._handle(data, address)
         except Exception:  # never lose a POS receipt to a bug of ours
             log.exception("printer bridge: a receipt was forwarded without loyalty")
             self._forward(data)
             return Outcome(True, None, "error")
 
-    def _handle(self, data: bytes) -> Outcome:
+    def _handle(self, data: bytes, address: str | None) -> Outcome:
         scanned = scan(data, self.pages, self.settings.code_page)
         data = without_status_requests(data, scanned)  # the bridge answered them itself
         found = read_receipt(scanned.lines, self.patterns, self.service.till.program.minor_units)
@@ -164,7 +168,7 @@ class PrinterBridge:
         receipt_no = self.service.recorded_receipt(pos_id)  # printed again: the same sale
         if receipt_no is None:
             member = found.member_code or self.service.presence.take(
-                self.clock(), self.settings.member_window_s
+                self.clock(), self.settings.member_window_s, address
             )
             if member is None:  # not a member's sale
                 self._forward(data)
@@ -220,6 +224,10 @@ class PrinterBridge:
 
     def _serve(self, conn: socket.socket) -> None:
         """Read receipts until the POS closes: a receipt ends at the close or at a pause."""
+        try:
+            address: str | None = str(conn.getpeername()[0])
+        except OSError:
+            address = None
         buf = bytearray()
         answered = 0
         conn.settimeout(self.settings.idle_s)
@@ -229,7 +237,7 @@ class PrinterBridge:
                     chunk = conn.recv(65536)
                 except TimeoutError:
                     if buf:
-                        self.handle(bytes(buf))
+                        self.handle(bytes(buf), address)
                         buf.clear()
                         answered = 0
                     if self._stop.is_set():
@@ -247,7 +255,7 @@ class PrinterBridge:
                     buf.clear()
                     answered = 0
         if buf:
-            self.handle(bytes(buf))
+            self.handle(bytes(buf), address)
 
     def stop(self) -> None:
         self._stop.set()

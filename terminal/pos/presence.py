@@ -1,6 +1,11 @@
 """Who was identified at the till a moment ago: the printer bridge gives the next POS receipt
 to that member. One member at a time, for a few minutes, taken by the receipt it is for (the
-next shopper's receipt is never credited to the last one)."""
+next shopper's receipt is never credited to the last one).
+
+With two POS lanes printing through one till, "the last member" may be the other lane's:
+``by_address`` keeps one member per lane instead, a lane being the network address the POS
+calls the API and prints from (docs/pos.md, "Which member a printed receipt is for"). The
+till's own screen is then no lane: a member the cashier scans there is not taken by receipts."""
 
 from __future__ import annotations
 
@@ -10,25 +15,43 @@ from collections.abc import Callable
 from typing import Any
 
 DEFAULT_WINDOW_S = 180
+SCREEN = ""  # the till's own screen (and, when lanes are not kept apart, every POS)
 
 
 class Presence:
-    def __init__(self) -> None:
+    def __init__(self, by_address: bool = False, window_s: float = DEFAULT_WINDOW_S) -> None:
         self._lock = threading.Lock()
-        self._member: tuple[str, dt.datetime] | None = None
+        self.by_address = by_address
+        self.window_s = window_s
+        self._members: dict[str, tuple[str, dt.datetime]] = {}
 
-    def identified(self, member_id: str, now: dt.datetime) -> None:
-        with self._lock:
-            self._member = (member_id, now)
+    def _lane(self, address: str | None) -> str:
+        return address or SCREEN if self.by_address else SCREEN
 
-    def take(self, now: dt.datetime, window_s: float = DEFAULT_WINDOW_S) -> str | None:
-        """The member identified within the last ``window_s`` seconds, once."""
+    def _fresh(self, at: dt.datetime, now: dt.datetime, window_s: float) -> bool:
+        return dt.timedelta(0) <= now - at <= dt.timedelta(seconds=window_s)
+
+    def identified(self, member_id: str, now: dt.datetime, address: str | None = None) -> None:
+        """``address``: the POS's, for the API; None for the till's own screen."""
         with self._lock:
-            found, self._member = self._member, None
+            self._members = {  # lanes gone quiet are forgotten: a few POS at most
+                lane: (m, at)
+                for lane, (m, at) in self._members.items()
+                if self._fresh(at, now, self.window_s)
+            }
+            self._members[self._lane(address)] = (member_id, now)
+
+    def take(
+        self, now: dt.datetime, window_s: float | None = None, address: str | None = None
+    ) -> str | None:
+        """The member identified within the last ``window_s`` seconds (for this address's
+        lane when lanes are kept apart), once."""
+        with self._lock:
+            found = self._members.pop(self._lane(address), None)
         if found is None:
             return None
         member_id, at = found
-        return member_id if dt.timedelta(0) <= now - at <= dt.timedelta(seconds=window_s) else None
+        return member_id if self._fresh(at, now, window_s or self.window_s) else None
 
 
 class PresenceTap:

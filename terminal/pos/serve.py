@@ -191,6 +191,8 @@ class PosSide:
             )
             if not isinstance(printer, ReceiptPrinter):
                 printer = self._own_printer = ReceiptPrinter(till, config)
+            service.presence.by_address = settings.lanes == "by_address"
+            service.presence.window_s = settings.member_window_s
             self.bridge = PrinterBridge(service, printer, settings, on_notice)
 
     @property

@@ -99,11 +99,14 @@ class PosService:
             return self.till.member(use.member_id).member_id, use
         return self.till.find_member(code).member_id, None
 
-    def identify(self, req: wire.IdentifyRequest, now: dt.datetime | None = None) -> wire.Member:
+    def identify(
+        self, req: wire.IdentifyRequest, now: dt.datetime | None = None, address: str | None = None
+    ) -> wire.Member:
+        """``address``: the POS's network address (its lane, for the printer bridge)."""
         now = now or _utcnow()
         member_id, _use = self._member(req.code, now)
         member = self.till.member(member_id)
-        self.presence.identified(member.member_id, now)
+        self.presence.identified(member.member_id, now, address)
         balance = self.till.balance(member_id, now)
         if self.display is not None:
             with contextlib.suppress(Exception):  # the display never stops a sale

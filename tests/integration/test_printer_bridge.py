@@ -314,3 +314,51 @@ def test_a_total_in_another_currency_is_not_counted_and_prints_untouched(rig: Ri
     assert rig.wait_printed(1) == [zloty]
     assert rig.sales() == []
     assert len(rig.notices) == 1 and "PLN" in rig.notices[0] and "EUR" in rig.notices[0]
+
+
+@pytest.mark.parametrize("lanes", ["shared", "by_address"])
+def test_two_pos_lanes_sharing_one_till(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lanes: str
+) -> None:
+    """Lane A (127.0.0.2) identifies Eleni, lane B (127.0.0.3) Piotr, then A prints. Shared,
+    A's receipt goes to the last member identified (Piotr), as documented; by address, each
+    lane's receipt is its own member's."""
+    for name in ("TILL_CONFIG", "TILL_LANGUAGE", "TILL_CASHIER", "TILL_PRINTER"):
+        monkeypatch.delenv(name, raising=False)
+    printer = FakeNetworkPrinter(timeout=2)
+    extra = f'printer = "{printer.url}"\n\n[printer_bridge]\nenabled = true\nport = 0\n'
+    folder = make_data_dir(tmp_path / "data", extra + f'idle_s = 0.3\nlanes = "{lanes}"\n')
+    till = Till.open(folder)
+    side = PosSide(till, config_mod.load(str(folder)), api=True, port=0)
+    where = side.start()
+    port = int(where["printer_bridge"].rsplit(":", 1)[1])
+    token = token_path(folder).read_text(encoding="utf-8").strip()
+    rig = Rig(till, printer, port, httpx.Client(), [])
+
+    def lane(address: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=where["url"], headers={"Authorization": f"Bearer {token}"},
+            transport=httpx.HTTPTransport(local_address=address), timeout=30,
+        )  # fmt: skip
+
+    def print_from(address: str, data: bytes) -> None:
+        with socket.create_connection(("127.0.0.1", port), 5, (address, 0)) as pos:
+            pos.sendall(data)
+
+    receipt = pos_receipt("TM-T88V", english_48col)
+    try:
+        with lane("127.0.0.2") as a, lane("127.0.0.3") as b:
+            assert a.post("/v1/members/identify", json={"code": "M000001"}).status_code == 200
+            assert b.post("/v1/members/identify", json={"code": "M000002"}).status_code == 200
+            print_from("127.0.0.2", receipt)
+            rig.wait_printed(1)
+            print_from("127.0.0.3", receipt.replace(b"Bread", b"Bagel"))
+            rig.wait_printed(2)
+        if lanes == "by_address":
+            assert rig.sales() == [("M000001", 550), ("M000002", 550)]
+        else:  # the last identified, taken once: lane B's receipt finds nobody
+            assert rig.sales() == [("M000002", 550)]
+    finally:
+        side.stop()
+        till.close()
+        printer.close()
