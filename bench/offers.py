@@ -16,7 +16,8 @@ machine.
    ``generate_series``; then ANALYZE.
 2. Timed: for each segment, its dry run (a count) and its creation (offer_members, the feed's
    change rows), beside the raw SQL of the same segment: a hand-written ``INSERT ... SELECT``
-   of the same members into a bare table.
+   of the same members into a bare table; then the jobs' daily run of every segment again
+   (``offers.refresh``, nobody new).
 3. Pull bytes (not timed): one full pull page (2,000 members) of the members an offer reached,
    encoded as head office sends it, beside the same page without the offers (the pull before
    this change), plain and gzip-compressed; and one typical member's state alone.
@@ -209,6 +210,9 @@ def main() -> int:
                     reached_ids = [r[0] for r in tx.all(
                         "SELECT member_id FROM offer_members WHERE offer_id = ? "
                         "ORDER BY member_id LIMIT 2000", (f"o{i}",))]  # fmt: skip
+        t0 = time.perf_counter()
+        again = offers.refresh(ho)  # the daily job: every running segment again, none new
+        out["refresh_s"], out["refresh_given"] = round(time.perf_counter() - t0, 2), again
         out["pull"] = pull_bytes(ho, reached_ids)
         store.close()
     finally:
@@ -221,6 +225,8 @@ def main() -> int:
         print(f"  {s['segment']:<32} reached {s['reached']:>9,}  dry run {s['dry_run_s']:6.2f} s"
               f"  create {s['create_s']:6.2f} s   raw SQL {s['raw_sql_s']:6.2f} s"
               f" ({s['raw_reached']:,})")  # fmt: skip
+    print(f"  the jobs' run of all {len(out['segments'])} segments again: "
+          f"{out['refresh_s']} s ({out['refresh_given']} new)")  # fmt: skip
     u = out["pull"]
     print(f"  pull page of {u['page_members']:,} members: {u['page_bytes']:,} B "
           f"(before offers {u['page_bytes_before']:,} B, +{u['page_growth_percent']}%), "

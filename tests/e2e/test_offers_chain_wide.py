@@ -285,3 +285,22 @@ def test_two_tills_pushing_the_same_use_at_once_count_it_once(shop: Shop) -> Non
         assert offer_points(shop, member_id) == 150, member_id
         assert used(shop, member_id, "treat") == 1
         exact_everywhere(shop, member_id, athens, warsaw)
+
+
+def test_a_multiplier_paid_above_its_value_keeps_only_its_value(shop: Shop) -> None:
+    shop.member("ANN")
+    shop.member("BOB")
+    offers.create(shop.ho, offer(kind="multiplier", multiplier_percent=300, bonus_points=0,
+                                 categories=["fresh"]))  # fmt: skip
+    crook, client = shop.till("BAD1")
+    with crook.db.write() as conn:  # 10x instead of 3x, in the till's own copy
+        (text,) = conn.execute("SELECT definition_json FROM offers").fetchone()
+        greedy = {**json.loads(text), "multiplier_percent": 1000}
+        conn.execute("UPDATE offers SET definition_json = ?", (json.dumps(greedy),))
+    fresh = BasketLine("FR-1", "fresh", 2000)  # 20 base points: the offer is worth 40
+    paid = sale(crook, SaleRequest("ANN", "cashier1", (fresh,)))
+    assert [x.points for x in paid.earned if x.reason == "offer:treat"] == [180]
+    client.sync()
+    assert offer_points(shop, "ANN") == 40
+    assert used(shop, "ANN", "treat") == 1
+    exact_everywhere(shop, "ANN", crook)
