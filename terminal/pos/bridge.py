@@ -161,6 +161,9 @@ class PrinterBridge:
         data = without_status_requests(data, scanned)  # the bridge answered them itself
         found = read_receipt(scanned.lines, self.patterns, self.service.till.program.minor_units)
         if not scanned.readable or found is None:
+            # Most likely the member's own receipt: they are not left waiting for the next
+            # shopper's (the cashier records this sale at the till, scanning them again).
+            self.service.presence.take(self.clock(), self.settings.member_window_s, address)
             self._forward(data)
             self._tell(None)
             return Outcome(True, None, "unreadable")

@@ -224,6 +224,10 @@ def test_a_stream_cut_off_mid_receipt_is_forwarded_untouched_and_the_cashier_tol
     assert set(jobs[0][len(broken) :].split(b"\x10\x04")) <= {b"", b"\x01", b"\x02", b"\x04"}
     assert rig.sales() == []
     assert len(rig.notices) == 1 and "could not read" in rig.notices[0]
+    # Eleni's receipt, most likely: the next shopper's receipt is not hers.
+    rig.print(pos_receipt("TM-T88V", english_48col))
+    rig.wait_printed(2)
+    assert rig.sales() == []
 
 
 def test_a_refused_sale_still_prints_and_the_cashier_is_told(rig: Rig) -> None:
