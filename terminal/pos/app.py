@@ -11,6 +11,8 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -61,7 +63,11 @@ def _refusal(t: Translator, exc: Exception) -> Response:
     return _problem(400, "pos_bad_json", t("pos.bad_json"), {})
 
 
-def create_app(service: PosService, tokens: TokenFile) -> Starlette:
+def create_app(
+    service: PosService, tokens: TokenFile, allow_origins: tuple[str, ...] = ()
+) -> Starlette:
+    """``allow_origins``: the web origins whose pages may call the API from a browser (a POS
+    that runs in one, such as Odoo's: CORS, Starlette's middleware); none by default."""
     default_language = service.config.language
     # One till, one writer: requests that write take turns here (the database serialises
     # them too; this keeps a burst of retries from queueing on SQLite's busy timeout).
@@ -125,5 +131,16 @@ def create_app(service: PosService, tokens: TokenFile) -> Starlette:
             Route("/v1/sales/preview", guarded(preview), methods=["POST"]),
             Route("/v1/sales/{pos_sale_id:path}", guarded(sale_answer), methods=["GET"]),
             Route("/v1/refunds", guarded(refund), methods=["POST"]),
+        ],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(allow_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "Accept-Language"],
+                max_age=600,
+            )  # fmt: skip
         ]
+        if allow_origins
+        else [],
     )

@@ -12,6 +12,7 @@ Settings, in the till's config file::
     write_timeout_s = 30    # a POS that does not read its answer is cut off (not with TLS)
     tls_cert = ""           # PEM files: serve HTTPS instead of HTTP (see docs/pos.md)
     tls_key = ""
+    allow_origins = []      # web origins whose pages may call it from a browser (Odoo's POS)
 
 and the printer bridge's (``[printer_bridge]``, see terminal/pos/bridge.py).
 """
@@ -53,6 +54,7 @@ class ApiSettings:
     write_timeout_s: float = 30.0
     tls_cert: str = ""
     tls_key: str = ""
+    allow_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Config) -> ApiSettings:
@@ -67,7 +69,15 @@ class ApiSettings:
             float(raw.get("body_timeout_s", d.body_timeout_s)),
             float(raw.get("write_timeout_s", d.write_timeout_s)),
             str(raw.get("tls_cert", "")), str(raw.get("tls_key", "")),
+            _origins(raw.get("allow_origins")),
         )  # fmt: skip
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    """The origins a browser POS may call from: a list (or one string); never "*" (a page of
+    any site could then drive the till with a token it obtained)."""
+    values = [value] if isinstance(value, str) else list(value or ())
+    return tuple(str(x).rstrip("/") for x in values if str(x).strip() not in ("", "*"))
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -101,7 +111,7 @@ class ApiServer:
         self.host = host or settings.host
         self.port = settings.port if port is None else port
         self.service = PosService(till, config, scanner, display=display)
-        self.app = create_app(self.service, TokenFile(config.data_dir))
+        self.app = create_app(self.service, TokenFile(config.data_dir), settings.allow_origins)
         self.sock: socket.socket | None = None
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None

@@ -219,3 +219,37 @@ def test_a_certificate_that_cannot_be_read_is_a_clear_refusal(
     finally:
         server.stop()
         till.close()
+
+
+def test_a_browser_pos_may_call_only_from_the_origins_allowed(
+    tmp_path: Path, clean_env: None
+) -> None:
+    folder = tmp_path / "data"
+    shop = "https://shop.example.odoo.com"
+    server, till = serve(folder, f'allow_origins = ["{shop}/", "*"]\n')
+    token = token_path(folder).read_text(encoding="utf-8").strip()
+    asks = {"Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type"}  # fmt: skip
+    try:
+        with httpx.Client(base_url=server.url) as browser:
+            ok = browser.options("/v1/sales", headers={"Origin": shop, **asks})
+            assert ok.status_code == 200
+            assert ok.headers["access-control-allow-origin"] == shop
+            assert "authorization" in ok.headers["access-control-allow-headers"].lower()
+            other = browser.options("/v1/sales", headers={"Origin": "https://evil.test", **asks})
+            assert "access-control-allow-origin" not in other.headers  # "*" was not taken
+            page = {"Origin": shop, "Authorization": f"Bearer {token}"}
+            r = browser.post("/v1/members/identify", json=IDENTIFY, headers=page)
+            assert r.status_code == 200 and r.headers["access-control-allow-origin"] == shop
+            r = browser.post("/v1/members/identify", json=IDENTIFY, headers={"Origin": shop})
+            assert r.status_code == 401  # CORS lets the page ask; the token still decides
+    finally:
+        server.stop()
+        till.close()
+    plain, till = serve(tmp_path / "other")
+    try:  # none allowed by default: no browser page may read an answer
+        r = httpx.options(f"{plain.url}/v1/sales", headers={"Origin": shop, **asks})
+        assert "access-control-allow-origin" not in r.headers
+    finally:
+        plain.stop()
+        till.close()
