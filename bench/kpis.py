@@ -11,10 +11,15 @@ themselves); the default is a twentieth so it runs in a few minutes on a shared 
    entries generated inside PostgreSQL (``generate_series``): receipts of an earn line and a
    promotion bonus or a redemption, some refunds, donations and expiries, spread evenly over
    the year before ``now``, each member enrolled at one of the tills; then ANALYZE.
+   Then the summaries (sync/headoffice/reports/summaries.py) are built from that ledger as
+   the migration of an existing database builds them (``summaries.ensure``, timed apart:
+   "summaries built in").
 2. Timed, each three times (the best is printed): the whole report for the last month by day
-   and for the year by month, chain-wide and for one till; beside it the raw aggregate of the
-   same rows (points by kind over the same range, one GROUP BY), the floor any report over
-   those rows pays.
+   and for the year by month, chain-wide and for one till, read from the summaries; beside it
+   the raw aggregate of the same rows (points by kind over the same range, one GROUP BY of the
+   ledger), the floor a report read from the ledger pays; with ``--ledger`` also the same
+   report read from the ledger itself (``report(..., summaries=False)``; minutes at the
+   issue's size).
 """
 
 from __future__ import annotations
@@ -33,7 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loyalty.db import to_text  # noqa: E402
 from loyalty.program import parse_program  # noqa: E402
-from sync.headoffice.reports import cohorts, health, ledger, members, report  # noqa: E402
+from sync.headoffice.reports import (  # noqa: E402
+    from_summaries,
+    health,
+    members,
+    report,
+    summaries,
+)
 from sync.headoffice.reports.period import period  # noqa: E402
 from sync.headoffice.store import open_store  # noqa: E402
 from sync.testing import TempPostgres  # noqa: E402
@@ -111,14 +122,13 @@ def parts(store: Any, program: Any, asked: Any) -> dict[str, float]:
     whole report warmed the cache): where the report's time goes."""
     asked = replace(asked, dialect=store.dialect)
     steps: dict[str, Callable[[Any], Any]] = {
-        "per_bucket": lambda tx: ledger.per_bucket(tx, asked),
-        "rewards": lambda tx: ledger.rewards(tx, asked, program),
-        "buying": lambda tx: members.buying(tx, asked),
-        "tiers": lambda tx: members.tiers(tx, asked),
+        "buckets+buying+cohorts": lambda tx: from_summaries.figures(tx, asked),
+        "rewards": lambda tx: from_summaries.rewards(tx, asked, program),
+        "tiers": lambda tx: (members.distribution(tx), from_summaries.tier_reviews(tx, asked)),
         "outstanding": lambda tx: members.outstanding(tx, program, NOW),
-        "cohorts": lambda tx: cohorts.cohorts(tx, asked),
-        "tills": lambda tx: health.tills(tx, NOW, asked.shop),
-    }
+        "tills": lambda tx: health.tills(tx, NOW, asked.shop,
+                                         from_summaries.last_pushes(tx, asked.shop)),
+    }  # fmt: skip
     out = {}
     for name, step in steps.items():
         with store.transaction() as tx:
@@ -144,6 +154,8 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--tills", type=int, default=100)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--ledger", action="store_true",
+                        help="also time each report read from the ledger itself")  # fmt: skip
     args = parser.parse_args()
     program = parse_program((ROOT / "fixtures" / "program.toml").read_text(encoding="utf-8"))
     pg = TempPostgres(SETTINGS)
@@ -152,10 +164,16 @@ def main() -> int:
         t0 = time.perf_counter()
         load(store, args.members, args.entries, args.tills)
         loaded = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with store.transaction() as tx:
+            summaries.ensure(tx, str(program.timezone))
+        built = time.perf_counter() - t0
+        with store.transaction() as tx:
+            tx.run("ANALYZE")
         out: dict[str, Any] = {
             "members": args.members, "entries": args.entries, "tills": args.tills,
             "settings": SETTINGS,
-            "load_s": round(loaded, 1), "reports": [],
+            "load_s": round(loaded, 1), "summaries_s": round(built, 1), "reports": [],
         }  # fmt: skip
         cases = [
             ("month", "2026-11-01", "2026-11-30", "day"),
@@ -169,9 +187,16 @@ def main() -> int:
                     report(store, program, NOW, s, e, b, t)))  # fmt: skip
                 doc = docs[-1]
                 floor = best(lambda a=asked, t=shop: raw(store, a.lo, a.hi, t))
+                from_ledger = None
+                if args.ledger:
+                    from_ledger = round(best(lambda s=start, e=end, b=by, t=shop: report(
+                        store, program, NOW, s, e, b, t, summaries=False), runs=1), 3)  # fmt: skip
+                    same = report(store, program, NOW, start, end, by, shop, summaries=False)
+                    assert same == doc, "the summaries and the ledger disagree"
                 out["reports"].append({
                     "range": name, "by": by, "shop": shop or "chain",
                     "report_s": round(took, 3), "raw_aggregate_s": round(floor, 3),
+                    "ledger_report_s": from_ledger,
                     "ratio": round(took / floor, 1) if floor else None,
                     "points_issued": doc["period"]["points_issued"],
                     "parts_s": parts(store, program, asked),
@@ -183,11 +208,14 @@ def main() -> int:
         print(json.dumps(out))
     else:
         print(f"members {args.members:,}  entries {args.entries:,}  tills {args.tills}  "
-              f"(loaded in {out['load_s']} s, not timed)")  # fmt: skip
+              f"(loaded in {out['load_s']} s, summaries built in {out['summaries_s']} s; "
+              "not timed)")  # fmt: skip
         for r in out["reports"]:
             print(f"{r['range']:>5} by {r['by']:<5} {r['shop']:>5}: report {r['report_s']:7.3f} s"
                   f"   raw aggregate {r['raw_aggregate_s']:7.3f} s   x{r['ratio']}"
-                  f"   (points issued {r['points_issued']:,})")  # fmt: skip
+                  f"   (points issued {r['points_issued']:,})"
+                  + (f"   from the ledger {r['ledger_report_s']:.3f} s"
+                     if r["ledger_report_s"] is not None else ""))  # fmt: skip
             print("      parts: " + "  ".join(f"{k} {v}" for k, v in r["parts_s"].items()))
     return 0
 

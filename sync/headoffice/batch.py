@@ -21,6 +21,7 @@ from sync.headoffice.arithmetic import beyond_program
 from sync.headoffice.merges import announce, merge
 from sync.headoffice.offers import with_offers
 from sync.headoffice.once import compensate
+from sync.headoffice.reports import summaries
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx
 from sync.headoffice.tier_days import with_tier_days
@@ -264,6 +265,13 @@ class BatchStore:
                 msgspec.structs.replace(r, overdraft=True) if r.entry_id in flagged else r
                 for r in results
             ]
+        if stored_now:
+            ids = {e.entry_id for e in stored_now}
+            summaries.stored(
+                tx,
+                [row for row in fresh if row[0] in ids],
+                [(e.terminal_id, e.occurred_at, stamp) for e in entries if e.entry_id in flagged],
+            )
         if own:
             # Last but for the answer and the feed: the counter's lock is held to the commit.
             program = program or self.program(tx)

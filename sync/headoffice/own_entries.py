@@ -114,4 +114,7 @@ def number(
     inserted = tx.insert_new("entries", _COLUMNS, rows)
     if inserted != len(rows):  # ids derive from facts that one transaction owns; never half
         raise RuntimeError("head office's own entries: a unique constraint refused one")
+    from sync.headoffice.reports import summaries  # (imports this module)
+
+    summaries.stored(tx, rows)
     tx.run("UPDATE ledger_seq SET seq = ? WHERE terminal_id = ?", (seq, HEADOFFICE))

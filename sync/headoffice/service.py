@@ -37,6 +37,7 @@ from sync.headoffice.holds import Holds
 from sync.headoffice.merges import with_merges
 from sync.headoffice.offers import with_offers
 from sync.headoffice.once import with_once_paid
+from sync.headoffice.reports import summaries
 from sync.headoffice.review import HeldReview
 from sync.headoffice.roles import ADMIN, CHANNEL, CHANNEL_PREFIX, TILL
 from sync.headoffice.rows import (
@@ -325,6 +326,8 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore, 
                     (program.version,),
                 )
                 self._changed(tx, [("program", program.version)])
+                # Reports count shop days in the program's time zone: a new zone, new days.
+                summaries.ensure(tx, str(program.timezone))
         return program.version
 
     # -- push ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from loyalty.files import private_database
+from sync.headoffice.shop_days import shop_day
 
 if TYPE_CHECKING:
     from sync.headoffice.store_postgres import PostgresStore
@@ -286,6 +287,43 @@ CREATE TABLE IF NOT EXISTS changes (
     kind TEXT NOT NULL,
     ref TEXT NOT NULL,
     origin TEXT
+);
+CREATE INDEX IF NOT EXISTS members_enrolled ON members (enrolled_at);
+CREATE TABLE IF NOT EXISTS kpi_days (
+    terminal_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    points_issued BIGINT NOT NULL,
+    points_redeemed BIGINT NOT NULL,
+    points_expired BIGINT NOT NULL,
+    points_reversed BIGINT NOT NULL,
+    points_adjusted BIGINT NOT NULL,
+    member_spend_minor BIGINT NOT NULL,
+    purchases BIGINT NOT NULL,
+    redeeming_purchases BIGINT NOT NULL,
+    offline_redemptions BIGINT NOT NULL,
+    overdrafts BIGINT NOT NULL,
+    buyers {blob} NOT NULL,
+    PRIMARY KEY (terminal_id, day)
+);
+CREATE INDEX IF NOT EXISTS kpi_days_day ON kpi_days (day);
+CREATE TABLE IF NOT EXISTS kpi_counts (
+    terminal_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    figure TEXT NOT NULL,
+    key TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    points BIGINT NOT NULL,
+    amount_minor BIGINT NOT NULL,
+    PRIMARY KEY (terminal_id, day, figure, key)
+);
+CREATE TABLE IF NOT EXISTS kpi_tills (
+    terminal_id TEXT PRIMARY KEY,
+    last_received TEXT NOT NULL,
+    oldest_occurred TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kpi_members (
+    no {serial},
+    member_id TEXT NOT NULL UNIQUE
 )
 """
 
@@ -298,6 +336,7 @@ class Tx(Protocol):
     def run(self, sql: str, params: Sequence[Any] = ()) -> int: ...
     def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int: ...
 
+    dialect: str  # the store's: "sqlite" or "postgresql"
     row_version: str  # SQL for a row's version: it changes whenever the row is written
 
     def matching(self, column: str, values: Sequence[str]) -> list[tuple[str, list[Any]]]:
@@ -346,6 +385,7 @@ def _in_lists(column: str, values: Sequence[str], size: int = 500) -> list[tuple
 
 
 class _SqliteTx:
+    dialect = "sqlite"
     row_version = "NULL"  # one writer: a row cannot change under the transaction that reads it
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -405,6 +445,8 @@ class SqliteStore:
         if self.path != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
+        # The shop day of a time, as PostgreSQL's AT TIME ZONE gives it (reports read by day).
+        conn.create_function("shop_day", 2, shop_day, deterministic=True)
         self.conn = conn
         self.lock = threading.Lock()
         with self.transaction() as tx:
@@ -415,6 +457,7 @@ class SqliteStore:
                     )
                 )
             _init_settings(tx)
+            migrate(tx)
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTx]:
@@ -462,6 +505,24 @@ def _init_settings(tx: Any) -> None:
         "INSERT INTO settings (key, value) VALUES ('phone_keys', ?) ON CONFLICT DO NOTHING",
         (keys,),
     )
+
+
+def migrate(tx: Any) -> None:
+    """What an existing database needs that CREATE ... IF NOT EXISTS cannot give it: the
+    KPI summaries of the ledger it already holds (reports/summaries.py)."""
+    from loyalty.program import parse_program
+    from sync.headoffice.reports import summaries
+
+    if summaries.zone_of(tx) is not None:
+        return
+    zone = None
+    row = tx.one(
+        "SELECT p.document FROM settings s JOIN programs p ON p.version = s.value "
+        "WHERE s.key = 'program_version'"
+    )
+    if row is not None:
+        zone = str(parse_program(row[0], "head office program").timezone)
+    summaries.migrate(tx, zone)
 
 
 def open_store(url: str) -> SqliteStore | PostgresStore:

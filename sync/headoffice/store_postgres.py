@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from sync.headoffice.store import Row, _init_settings, _insert_skipping, statements
+from sync.headoffice.store import Row, _init_settings, _insert_skipping, migrate, statements
 
 _INSERT_VALUES = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(([?, ]+)\)(.*)", re.S)
 _UPDATE_SET = re.compile(r"UPDATE (\w+) SET ((?:\w+ = \?, )*\w+ = \?) WHERE (\w+) = \?", re.S)
@@ -80,6 +80,7 @@ def _bulk_update(conn: Any, text: str, versioned: bool = False) -> str:
 
 
 class _PostgresTx:
+    dialect = "postgresql"
     row_version = "xmin::text"  # the transaction that wrote this version of the row
 
     def __init__(self, conn: Any) -> None:
@@ -239,6 +240,7 @@ class PostgresStore:
             if not options[0] or f"fillfactor={_FILLFACTOR}" not in options[0]:
                 tx.conn.execute(f"ALTER TABLE members SET (fillfactor = {_FILLFACTOR})")
             _init_settings(tx)
+            migrate(tx)
 
     def _connect(self) -> Any:
         try:

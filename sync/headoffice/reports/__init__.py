@@ -7,6 +7,8 @@ PostgreSQL. Points and money are exact integers; rates are exact fractions with 
 ``ReportError`` with a code, never a figure) and returns one JSON-ready document:
 
 - ``buckets``: per day, week or month (ledger.py);
+- read from the summaries head office keeps as entries arrive (summaries.py,
+  from_summaries.py), or from the ledger itself: the same figures;
 - ``period``: buying members, repeat-purchase rate, purchase frequency, active members
   (members.py), the bucket figures summed, rewards by type and donations per charity;
 - ``tiers``, ``outstanding`` (as of now, chain-wide), ``cohorts`` (cohorts.py), ``tills``
@@ -24,7 +26,7 @@ from typing import Any
 
 from loyalty.db import to_text
 from loyalty.program import Program
-from sync.headoffice.reports import cohorts, health, ledger, members
+from sync.headoffice.reports import cohorts, from_summaries, health, ledger, members
 from sync.headoffice.reports.period import GROUPINGS, MAX_DAYS, Period, ReportError, period
 from sync.headoffice.reports.rates import Rate, per
 
@@ -45,8 +47,11 @@ def report(
     end: str | None = None,
     by: str = "day",
     shop: str | None = None,
+    summaries: bool = True,
 ) -> dict[str, Any]:
-    """The whole report for a period; raises ReportError for bad input."""
+    """The whole report for a period; raises ReportError for bad input. Read from the
+    summaries kept at push time when they count the program's shop days (``summaries``
+    False: from the ledger itself, as the tests compare)."""
     if program is None:
         raise ReportError("no_program")
     asked = replace(period(program.timezone, now, start, end, by, shop), dialect=store.dialect)
@@ -54,18 +59,29 @@ def report(
         if shop is not None and tx.one("SELECT 1 FROM tills WHERE terminal_id = ?",
                                        (shop,)) is None:  # fmt: skip
             raise ReportError("unknown_shop", shop=shop[:80])
-        buckets = ledger.per_bucket(tx, asked)
-        whole = _whole(buckets, members.buying(tx, asked))
-        whole.update(ledger.rewards(tx, asked, program))
+        if summaries and from_summaries.usable(tx, asked):
+            buckets, buying, cohort_rows = from_summaries.figures(tx, asked)
+            rewards = from_summaries.rewards(tx, asked, program)
+            tiers = {
+                "distribution_now": members.distribution(tx),
+                "reviews_in_period": members.moves(from_summaries.tier_reviews(tx, asked)),
+            }
+            pushes: dict[str, tuple[str, str]] | None = from_summaries.last_pushes(tx, shop)
+        else:  # the ledger itself: the definitions the summaries are held to
+            buckets, buying = ledger.per_bucket(tx, asked), members.buying(tx, asked)
+            cohort_rows, rewards = cohorts.cohorts(tx, asked), ledger.rewards(tx, asked, program)
+            tiers, pushes = members.tiers(tx, asked), None
+        whole = _whole(buckets, buying)
+        whole.update(rewards)
         return {
             "query": _query(asked, now),
             "currency": program.currency,
             "period": whole,
             "buckets": buckets,
-            "tiers": members.tiers(tx, asked),
+            "tiers": tiers,
             "outstanding": members.outstanding(tx, program, now),
-            "cohorts": cohorts.cohorts(tx, asked),
-            "tills": health.tills(tx, now, shop),
+            "cohorts": cohort_rows,
+            "tills": health.tills(tx, now, shop, pushes),
         }
 
 

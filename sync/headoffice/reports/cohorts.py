@@ -13,19 +13,19 @@ from sync.headoffice.reports.sql import IS_PURCHASE, WHEN, shop_filter
 from sync.headoffice.store import Tx
 
 
-def _month(text: str, period: Period) -> tuple[int, int]:
+def month_of(text: str, period: Period) -> tuple[int, int]:
     local = from_text(text).astimezone(period.tz)
     return local.year, local.month
 
 
-def _months_between(a: tuple[int, int], b: tuple[int, int]) -> int:
+def months_between(a: tuple[int, int], b: tuple[int, int]) -> int:
     return (b[0] - a[0]) * 12 + b[1] - a[1]
 
 
 def cohorts(tx: Tx, period: Period) -> list[dict[str, Any]]:
     enrol_sql, enrol_params = shop_filter(period.shop, "m.enrolled_by")
     members: dict[str, tuple[int, int]] = {
-        str(member_id): _month(str(at), period)
+        str(member_id): month_of(str(at), period)
         for member_id, at in tx.all(
             "SELECT m.member_id, m.enrolled_at FROM members m WHERE m.enrolled_at >= ? AND "
             "m.enrolled_at < ?" + enrol_sql,
@@ -56,7 +56,7 @@ def cohorts(tx: Tx, period: Period) -> list[dict[str, Any]]:
             month = (
                 (int(text[:4]), int(text[5:7]))
                 if len(text) == 7
-                else _month(f"{text}:00.000000Z", period)
+                else month_of(f"{text}:00.000000Z", period)
             )
             bought.setdefault(month, set()).add(str(member_id))
     end = (period.end.year, period.end.month)
@@ -64,7 +64,7 @@ def cohorts(tx: Tx, period: Period) -> list[dict[str, Any]]:
     for cohort in sorted(set(members.values())):
         ids = {m for m, c in members.items() if c == cohort}
         row = []
-        for offset in range(_months_between(cohort, end) + 1):
+        for offset in range(months_between(cohort, end) + 1):
             y, mo = divmod(cohort[0] * 12 + cohort[1] - 1 + offset, 12)
             active = len(ids & bought.get((y, mo + 1), set()))
             row.append(Rate(active, len(ids)).as_dict())

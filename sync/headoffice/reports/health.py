@@ -18,9 +18,9 @@ def _seconds(later: str, earlier: str) -> int:
     return max(0, int((from_text(later) - from_text(earlier)).total_seconds()))
 
 
-def tills(tx: Tx, now: dt.datetime, shop: str | None = None) -> list[dict[str, Any]]:
-    where, params = ("WHERE terminal_id = ?", [shop]) if shop else ("", [])
-    rows = tx.all(f"SELECT terminal_id, revoked FROM tills {where} ORDER BY terminal_id", params)
+def last_pushes(tx: Tx, shop: str | None = None) -> dict[str, tuple[str, str]]:
+    """Each till's last push (when head office received its latest entry) and the oldest
+    entry of that push, read from the ledger."""
     # One till's report reads that till's entries only (its unique (terminal_id, seq) index).
     mine, mine_params = ("terminal_id = ?", [shop]) if shop else ("terminal_id <> ?", [HEADOFFICE])
     last: dict[str, Any] = dict(
@@ -37,6 +37,22 @@ def tills(tx: Tx, now: dt.datetime, shop: str | None = None) -> list[dict[str, A
             mine_params,
         )
     )
+    return {str(t): (str(r), str(oldest[t])) for t, r in last.items()}
+
+
+def tills(
+    tx: Tx,
+    now: dt.datetime,
+    shop: str | None = None,
+    pushes: dict[str, tuple[str, str]] | None = None,
+) -> list[dict[str, Any]]:
+    """``pushes``: ``last_pushes`` read elsewhere (the summaries), else from the ledger."""
+    where, params = ("WHERE terminal_id = ?", [shop]) if shop else ("", [])
+    rows = tx.all(f"SELECT terminal_id, revoked FROM tills {where} ORDER BY terminal_id", params)
+    if pushes is None:
+        pushes = last_pushes(tx, shop)
+    last = {t: p[0] for t, p in pushes.items()}
+    oldest = {t: p[1] for t, p in pushes.items()}
     held: dict[str, Any] = dict(
         tx.all(
             "SELECT h.terminal_id, COUNT(*) FROM held_entries h LEFT JOIN held_decisions d "

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from loyalty.db import from_text, to_text
+from loyalty.db import to_text
 from loyalty.program import Program
 from sync.headoffice.own_entries import HEADOFFICE
-from sync.headoffice.reports.period import Period
+from sync.headoffice.reports.period import Period, utc_text
 from sync.headoffice.reports.rates import Rate
-from sync.headoffice.reports.sql import COUNTED, IS_PURCHASE, WHEN, n, shop_filter
+from sync.headoffice.reports.sql import COUNTED, IS_PURCHASE, WHEN, day_sql, n, shop_filter
 from sync.headoffice.store import Tx
 
 ACTIVE_DAYS = (30, 90, 365)
@@ -22,21 +23,20 @@ EXPIRING_DAYS = (30, 90)
 
 def buying(tx: Tx, period: Period) -> dict[str, Any]:
     """Over the whole period: members who bought, those who bought twice or more, purchases;
-    and members active in the 30/90/365 days to the period's end."""
+    and members active in the 30/90/365 shop days to the period's end; from the ledger."""
     shop_sql, shop_params = shop_filter(period.shop)
-    # Hash aggregates, not COUNT(DISTINCT ...): receipts per member, then members; and each
+    day, day_params = day_sql(period.dialect, WHEN, str(period.tz))
+    # Hash aggregates, not COUNT(DISTINCT ...): purchases per member, then members; and each
     # member's latest purchase, then how many are recent enough.
     row = tx.one(
         "SELECT COUNT(*), SUM(CASE WHEN t.n >= 2 THEN 1 ELSE 0 END), SUM(t.n) FROM ("
         "SELECT r.member_id, COUNT(*) AS n FROM (SELECT DISTINCT e.member_id, e.terminal_id, "
-        f"e.receipt_no FROM entries e WHERE {IS_PURCHASE} AND {WHEN} >= ? AND {WHEN} < ?"
-        + shop_sql
-        + ") r GROUP BY r.member_id) t",
-        [period.lo, period.hi, *shop_params],
+        f"e.receipt_no, {day} FROM entries e WHERE {IS_PURCHASE} AND {WHEN} >= ? AND "
+        f"{WHEN} < ?" + shop_sql + ") r GROUP BY r.member_id) t",
+        [*day_params, period.lo, period.hi, *shop_params],
     )
     buyers, repeat, purchases = (n(x) for x in row) if row else (0, 0, 0)
-    end = from_text(period.hi)
-    since = [to_text(end - dt.timedelta(days=d)) for d in ACTIVE_DAYS]
+    since = [active_since(period, d) for d in ACTIVE_DAYS]
     active = tx.one(
         "SELECT "
         + ", ".join("SUM(CASE WHEN t.last >= ? THEN 1 ELSE 0 END)" for _ in ACTIVE_DAYS)
@@ -44,38 +44,56 @@ def buying(tx: Tx, period: Period) -> dict[str, Any]:
         f"AND {WHEN} >= ? AND {WHEN} < ?" + shop_sql + " GROUP BY e.member_id) t",
         [*since, since[-1], period.hi, *shop_params],
     )
+    return buying_figures(buyers, repeat, purchases, [n(v) for v in active or (0,) * 3])
+
+
+def active_since(period: Period, days: int) -> str:
+    """The first moment of the ``days`` shop days that end with the period."""
+    return utc_text(period.end - dt.timedelta(days=days - 1), period.tz)
+
+
+def buying_figures(buyers: int, repeat: int, purchases: int,
+                   active: list[int]) -> dict[str, Any]:  # fmt: skip
     return {
         "buying_members": buyers,
         "repeat_buyers": repeat,
         "purchases": purchases,
         "repeat_purchase_rate": Rate(repeat, buyers).as_dict(),
         "purchase_frequency": Rate(purchases, buyers).as_dict(),
-        "active_members": {
-            f"{d}d": n(v) for d, v in zip(ACTIVE_DAYS, active or (0,) * 3, strict=True)
-        },
+        "active_members": {f"{d}d": v for d, v in zip(ACTIVE_DAYS, active, strict=True)},
     }
 
 
-def tiers(tx: Tx, period: Period) -> dict[str, Any]:
-    """Members per tier now (chain-wide: a tier is the member's, not a shop's), and head
-    office's tier reviews in the period, from one tier to another."""
-    distribution = {
+def distribution(tx: Tx) -> dict[str, int]:
+    """Members per tier now (chain-wide: a tier is the member's, not a shop's)."""
+    return {
         str(t or ""): n(c)
         for t, c in tx.all(
             "SELECT tier_id, COUNT(*) FROM members WHERE erased = 0 GROUP BY tier_id "
             "ORDER BY tier_id"
         )
     }
-    moves: dict[str, int] = {}
-    for reason, count in tx.all(
+
+
+def tiers(tx: Tx, period: Period) -> dict[str, Any]:
+    """Members per tier now, and head office's tier reviews in the period, from one tier to
+    another, read from the ledger."""
+    rows = tx.all(
         f"SELECT e.reason, COUNT(*) FROM entries e WHERE e.terminal_id = '{HEADOFFICE}' "
         f"AND e.kind = 'adjust' AND e.reason LIKE 'tier_review:%' AND {WHEN} >= ? "
         f"AND {WHEN} < ? AND {COUNTED} GROUP BY e.reason ORDER BY e.reason",
         [period.lo, period.hi],
-    ):
+    )
+    return {"distribution_now": distribution(tx), "reviews_in_period": moves(rows)}
+
+
+def moves(rows: Iterable[tuple[Any, ...]]) -> dict[str, int]:
+    """``old>new``: count, from (reason ``tier_review:old:new``, count) rows."""
+    out: dict[str, int] = {}
+    for reason, count in sorted(rows, key=lambda r: str(r[0])):
         _, old, new = (str(reason).split(":") + ["", ""])[:3]
-        moves[f"{old}>{new}"] = n(count)
-    return {"distribution_now": distribution, "reviews_in_period": moves}
+        out[f"{old}>{new}"] = n(count)
+    return out
 
 
 def outstanding(tx: Tx, program: Program | None, now: dt.datetime) -> dict[str, Any]:

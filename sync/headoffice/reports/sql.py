@@ -9,15 +9,14 @@ placeholders, ``CASE`` rather than ``MIN``/``LEAST``, ``||`` for text).
   duplicate member's entries moved out and into the member kept) are transfers between two
   ids of one shopper and are left out, so the original entries count once.
 - **A purchase**: one receipt of a till (``terminal_id`` + ``receipt_no``) with an earning or a
-  redemption on it; a refund's receipt carries only reversals and is not a purchase.
+  redemption on it, counted once per member and shop day; a refund's receipt
+  carries only reversals and is not a purchase.
 - **Member spend**: the eligible spend of the sale's ``base`` earn lines, less the spend its
   refunds took back (``reverse`` lines with reason ``refund:base``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sync.headoffice.own_entries import HEADOFFICE
@@ -36,7 +35,6 @@ IS_PURCHASE = (
     f"(e.terminal_id <> '{HEADOFFICE}' AND e.receipt_no IS NOT NULL "
     "AND e.kind IN ('earn', 'bonus', 'redeem', 'donate'))"
 )
-RECEIPT = "(e.terminal_id || '/' || e.receipt_no)"
 SPEND = (
     "(CASE WHEN e.kind = 'earn' AND e.reason = 'base' THEN e.amount_minor "
     "WHEN e.kind = 'reverse' AND e.reason = 'refund:base' THEN e.amount_minor ELSE 0 END)"
@@ -48,38 +46,13 @@ def shop_filter(shop: str | None, column: str = "e.terminal_id") -> tuple[str, l
     return ("", []) if shop is None else (f" AND {column} = ?", [shop])
 
 
-def buckets_cte(bounds: Sequence[tuple[str, str, str]]) -> tuple[str, list[Any]]:
-    """``WITH b (k, lo, hi) AS (VALUES ...)``: the buckets as a table to join on."""
-    values = ", ".join("(?, ?, ?)" for _ in bounds)
-    params = [x for bound in bounds for x in bound]
-    return f"WITH b (k, lo, hi) AS (VALUES {values}) ", params
-
-
-_PG_KEYS = {"day": "YYYY-MM-DD", "week": 'IYYY-"W"IW', "month": "YYYY-MM"}
-
-
-@dataclass(frozen=True, slots=True)
-class Bucketing:
-    """How a statement puts a time into its bucket, keyed as ``period.Bucket.key``:
-    ``cte + "SELECT " + key + ", ..." + " FROM t" + join + " WHERE ... GROUP BY 1"``, its
-    parameters ``cte_params + key_params + the rest``. SQLite joins a table of the buckets'
-    bounds; PostgreSQL computes the shop-time key (``AT TIME ZONE``) and groups on it, one
-    pass over the rows without a join."""
-
-    cte: str
-    cte_params: list[Any]
-    key: str
-    key_params: list[Any]
-    join: str
-
-
-def bucketing(dialect: str, expr: str, by: str, tz: str,
-              bounds: Sequence[tuple[str, str, str]]) -> Bucketing:  # fmt: skip
+def day_sql(dialect: str, expr: str, tz: str) -> tuple[str, list[Any]]:
+    """The shop day (``YYYY-MM-DD`` in the program's time zone) of a time column, and its
+    parameters: PostgreSQL's ``AT TIME ZONE``, SQLite's ``shop_day`` (store.py registers
+    sync/headoffice/shop_days.py's). Reports group by day and put days in buckets in Python."""
     if dialect == "postgresql":
-        key = f"to_char(({expr})::timestamptz AT TIME ZONE ?, '{_PG_KEYS[by]}')"
-        return Bucketing("", [], key, [tz], "")
-    cte, params = buckets_cte(bounds)
-    return Bucketing(cte, params, "b.k", [], f" JOIN b ON {expr} >= b.lo AND {expr} < b.hi")
+        return f"to_char(({expr})::timestamptz AT TIME ZONE ?, 'YYYY-MM-DD')", [tz]
+    return f"shop_day({expr}, ?)", [tz]
 
 
 def n(value: Any) -> int:
