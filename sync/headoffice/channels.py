@@ -39,6 +39,7 @@ from loyalty.program import Program
 from sync import channel_protocol as cp
 from sync import protocol as p
 from sync.headoffice.accounts import StoredEntry
+from sync.headoffice.reports import summaries
 from sync.headoffice.rows import ApiProblem
 from sync.headoffice.store import Tx, is_contention
 from sync.protocol_activity import PER_MEMBER, ChannelActivity
@@ -290,6 +291,7 @@ def _number(ctx: Context, post: Post, entries: Sequence[tuple[str, Planned]]) ->
         prev = digest
     if tx.insert_new("entries", _COLUMNS, rows) != len(rows):
         raise RuntimeError("a channel's entry: a unique constraint refused one")
+    summaries.stored(tx, rows)  # the KPIs' summaries, in the same transaction
     tx.run("UPDATE ledger_seq SET seq = ? WHERE terminal_id = ?", (seq, terminal))
 
 

@@ -25,10 +25,11 @@ from sync.headoffice.jobs import run_due
 from sync.headoffice.reports import report, summaries
 from sync.headoffice.service import HeadOffice
 from sync.testing import TempPostgres
+from tests.channel_fixtures import ChannelShop, channel_shop, line
 from tests.integration.test_reports import at, worked_example
 from tests.sync_fixtures import PROGRAM, Shop, headoffice, postgres, shop, store_url
 
-__all__ = ["postgres", "shop", "store_url"]
+__all__ = ["channel_shop", "postgres", "shop", "store_url"]
 
 START = at("2026-11-02T19:30:00")  # 21:30 in Athens: batches cross the shop's midnight
 SIGN = {"earn": 1, "bonus": 1, "adjust": -1, "redeem": -1, "donate": -1, "reverse": -1}
@@ -65,7 +66,7 @@ class Chains:
             seen = self.receipts[t]
             if receipt == "new" or (receipt in ("same", "old") and not seen):
                 seen.append(f"{t}-{len(seen) + 1:05d}")
-            receipt_no = {"none": None, "old": seen[0] if seen else None}.get(receipt, None)
+            receipt_no = {"none": None, "old": seen[0] if seen else None}.get(receipt)
             if receipt in ("new", "same"):
                 receipt_no = seen[-1]
             self.seq[t] += 1
@@ -229,3 +230,26 @@ def test_a_new_time_zone_rebuilds_the_shop_days(store_url: str) -> None:
             assert tx.all("SELECT day FROM kpi_days") == [("2026-11-03",)]  # 02:30 in Bangkok
     finally:
         ho.store.close()
+
+
+def test_a_channels_orders_refunds_redemptions_and_events_read_the_same_both_ways(
+    channel_shop: ChannelShop,
+) -> None:
+    """The web shop's entries (its own chain, posted by head office itself) are kept in the
+    summaries in the post's transaction, as a till's push is."""
+    shop = channel_shop
+    shop.member("ANN")
+    shop.till("ATH1")
+    web = shop.channel("web")
+    web.ok("purchases", {"member_id": "ANN", "order_id": "W-1", "lines": [line(4000)]})
+    web.ok("refunds", {"refund_id": "R-1", "order_id": "W-1", "amount_minor": 1000})
+    shop.clock.advance(days=15)  # W-1's points are out of their return window
+    web.ok("purchases", {"member_id": "ANN", "order_id": "W-2", "lines": [line(2000)]})
+    web.ok("redemptions", {"member_id": "ANN", "redemption_id": "X-1", "order_id": "W-2",
+                           "points": 100})  # fmt: skip
+    web.ok("events", {"member_id": "ANN", "event_id": "E-1", "action": "review_written"})
+    now = shop.clock.now
+    assert_same_figures(shop.ho, now, "2026-11-25", "2026-12-16", ("ATH1",))
+    kept, _ = both_ways(shop.ho, now, "2026-12-01", "2026-12-16", "month")
+    assert kept["period"]["purchases"] == 2  # two orders; the redemption is on W-2
+    assert kept["period"]["points_redeemed"] == 100
