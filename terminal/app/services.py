@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from loyalty import ledger, members, offers, policy, refunds, reports, sales, till_records
 from loyalty.balance import Balance
 from loyalty.channel_activity import Activity
+from loyalty.engagement_at_till import record as record_engagement
 from loyalty.errors import NotFound
 from loyalty.members import Member
 from loyalty.offers import MemberOffer
@@ -298,6 +299,11 @@ class TillServices:
         if self.printer is not None:
             self.printer.enqueue_welcome(enrolment)
         return enrolment
+
+    def engage(self, member_id: str, action: str, cashier_id: str) -> None:
+        """An engagement action the cashier records at the till (loyalty/engagement_at_till)."""
+        with self.lock:
+            record_engagement(self.till, member_id, action, cashier_id, self.now())
 
     def reprint(self, receipt_no: str) -> str:
         self.till.sale_record(receipt_no)  # NotFound for an unknown receipt

@@ -7,7 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Checkbox, Input, Select, Static
 
+from loyalty.engagement import EngagementRule
 from loyalty.errors import LoyaltyError, Refused
+from loyalty.program import localised
 from terminal.app import messages as m
 from terminal.app.screens.base import TillScreen, field
 from terminal.i18n import LANGUAGES
@@ -44,7 +46,15 @@ class EnrolScreen(TillScreen):
             ),
         )
         yield Checkbox(t("app.enrol.consent"), id="consent")
+        # The engagement actions a till may record (a profile completed at enrolment, ...).
+        for rule in self._at_till():
+            name = localised(rule.name, self.till_app.language)
+            text = t("app.enrol.engage", action=name, points=t.number(rule.points))
+            yield Checkbox(text, id=f"engage-{rule.action}", classes="engage")
         yield Static("", id="message", classes="error")
+
+    def _at_till(self) -> list[EngagementRule]:
+        return [r for r in self.services.till.program.engagement if r.at_till]
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
@@ -58,22 +68,36 @@ class EnrolScreen(TillScreen):
             return
         cashier = self.till_app.cashier
         assert cashier is not None
+        actions = tuple(
+            r.action for r in self._at_till()
+            if self.query_one(f"#engage-{r.action}", Checkbox).value
+        )  # fmt: skip
         self.enrol(
             self.query_one("#name", Input).value,
             cashier.cashier_id,
             str(self.query_one("#language", Select).value),
             self.query_one("#phone", Input).value.strip(),
             self.query_one("#birthday", Input).value.strip(),
+            actions,
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="enrol")
-    def enrol(self, name: str, cashier: str, language: str, phone: str, birthday: str) -> None:
+    def enrol(
+        self, name: str, cashier: str, language: str, phone: str, birthday: str,
+        actions: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
         try:
             enrolment = self.services.enrol(name, cashier, language, phone, birthday)
-            view = self.services.member_view(enrolment.member.member_id)
         except LoyaltyError as exc:
             self.app.call_from_thread(self.refused, exc)
             return
+        member_id = enrolment.member.member_id
+        try:
+            for action in actions:  # the member exists now: a refusal keeps them enrolled
+                self.services.engage(member_id, action, cashier)
+        except LoyaltyError as exc:
+            self.app.call_from_thread(self.refused, exc)
+        view = self.services.member_view(member_id)
         self.post_message(m.MemberEnrolled(enrolment))
         self.post_message(m.MemberIdentified(view))
 
