@@ -112,6 +112,19 @@ async def lock(pilot: Pilot[None]) -> None:
     await _keys(pilot, "ctrl+l")
 
 
+async def pos_member(pilot: Pilot[None]) -> None:
+    """The shop's POS identified a member through the till API: the idle screen shows them."""
+    from terminal.pos.events import PosIdentified
+
+    await idle(pilot)
+    services = pilot.app.services  # type: ignore[attr-defined]
+    member = services.till.member("M000002")
+    balance = services.till.balance("M000002", services.now())
+    services.pos_did(PosIdentified("M000002", member.display_name, member.language, balance))
+    await until(pilot, lambda: bool(pilot.app.screen.query_one("#pos").display))
+    pilot.app.clear_notifications()  # the toast times out; the panel stays
+
+
 SCREENS: dict[str, Steps] = {
     "sign_in": sign_in,
     "idle": idle,
@@ -123,6 +136,7 @@ SCREENS: dict[str, Steps] = {
     "refund_confirm": refund_confirm,
     "end_of_day": end_of_day,
     "lock": lock,
+    "pos_member": pos_member,
 }
 CASES = [
     (screen, size, lang)
