@@ -510,19 +510,9 @@ def _init_settings(tx: Any) -> None:
 def migrate(tx: Any) -> None:
     """What an existing database needs that CREATE ... IF NOT EXISTS cannot give it: the
     KPI summaries of the ledger it already holds (reports/summaries.py)."""
-    from loyalty.program import parse_program
     from sync.headoffice.reports import summaries
 
-    if summaries.zone_of(tx) is not None:
-        return
-    zone = None
-    row = tx.one(
-        "SELECT p.document FROM settings s JOIN programs p ON p.version = s.value "
-        "WHERE s.key = 'program_version'"
-    )
-    if row is not None:
-        zone = str(parse_program(row[0], "head office program").timezone)
-    summaries.migrate(tx, zone)
+    summaries.migrate(tx)
 
 
 def open_store(url: str) -> SqliteStore | PostgresStore:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from loyalty.engagement_at_till import record
+from sync.client import SyncClient
 from sync.headoffice.serve import ServerThread
 from terminal.commands.headoffice_serve import dashboard_words
 from tests.integration.test_reports import worked_example
@@ -72,7 +74,7 @@ def test_an_admin_reads_the_dashboard_and_downloads_the_csv(
     url = server.start()
     shop = Shop(ho, url, tmp_path)
     try:
-        worked_example(shop)
+        clock, who = worked_example(shop)
         d: object = browser
         d.get(f"{url}/dashboard?lang=en")  # type: ignore[attr-defined]
         find = d.find_element  # type: ignore[attr-defined]
@@ -132,6 +134,19 @@ def test_an_admin_reads_the_dashboard_and_downloads_the_csv(
 
         d.get(f"{url}/dashboard?lang=el&from=2026-11-20&to=2026-11-01")  # type: ignore[attr-defined]
         assert "τελειώνει" in find(By.ID, "error").text
+
+        # Engagement by action: cashiers in Athens and Warsaw each record Ann's profile
+        # completed (once ever: head office takes the second back), shown in Thai under the
+        # program's own name.
+        d.get(f"{url}/dashboard?lang=en&{PERIOD}")  # type: ignore[attr-defined]
+        assert find(By.ID, "engagement").text == "Engagement by action\n–"  # none yet
+        for client in [c for c in shop.opened if isinstance(c, SyncClient)]:
+            record(client.till, who["ann"], "profile_completed", "cashier1", now=clock.at)
+            client.sync()
+        d.get(f"{url}/dashboard?lang=th&{PERIOD}")  # type: ignore[attr-defined]
+        row = find(By.CSS_SELECTOR, "#engagement tr:nth-child(2)").text
+        assert row == "กรอกโปรไฟล์ครบถ้วน 2 200 1 100"
+        shot(d, tmp_path, "dashboard-th")
     finally:
         shop.close()
         server.stop()

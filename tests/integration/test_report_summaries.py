@@ -41,7 +41,9 @@ entry = st.tuples(
     st.sampled_from(["new", "same", "same", "old", "none"]),  # receipt
     st.sampled_from([None, "coffee", "food-bank"]),
     st.booleans(),  # offline
-    st.sampled_from(["base", "promo:x", "refund:base", "refund:return_redeemed", "x"]),
+    st.sampled_from(
+        ["base", "promo:x", "refund:base", "refund:return_redeemed", "x", "engage:review_written"]
+    ),  # fmt: skip
     st.integers(-2000, 400),  # occurred_at, minutes from head office's clock (ahead: fast)
 )
 push = st.tuples(st.integers(0, 1), st.integers(0, 900), st.lists(entry, max_size=8))
@@ -253,3 +255,31 @@ def test_a_channels_orders_refunds_redemptions_and_events_read_the_same_both_way
     kept, _ = both_ways(shop.ho, now, "2026-12-01", "2026-12-16", "month")
     assert kept["period"]["purchases"] == 2  # two orders; the redemption is on W-2
     assert kept["period"]["points_redeemed"] == 100
+    assert kept["period"]["engagement_by_action"] == {
+        "review_written": {"events": 1, "points": 50, "taken_back": 0, "points_taken_back": 0}
+    }
+
+
+def test_engagement_counts_what_was_paid_and_what_head_office_took_back(store_url: str) -> None:
+    """A till records a review (only channels may) and a profile completed twice (once ever):
+    head office takes back the review and the second profile; both ways agree."""
+    ho = headoffice(store_url)
+    try:
+        chains = Chains(ho)
+        chains.push(0, START, [(0, "bonus", 50, "none", None, True, "engage:review_written", 0),
+                               (0, "bonus", 100, "none", None, True, "engage:profile_completed", 0),
+                               (0, "bonus", 100, "none", None, True, "engage:profile_completed",
+                                0)])  # fmt: skip
+        now = START + dt.timedelta(minutes=1)
+        kept, raw = both_ways(ho, now, "2026-11-02", "2026-11-02", "day")
+        assert kept == raw
+        assert kept["period"]["engagement_by_action"] == {
+            "profile_completed": {"events": 2, "points": 200, "taken_back": 1,
+                                  "points_taken_back": 100},
+            "review_written": {"events": 1, "points": 50, "taken_back": 1,
+                               "points_taken_back": 50},
+        }  # fmt: skip
+        shop_kept, _ = both_ways(ho, now, "2026-11-02", "2026-11-02", "day", "T0")
+        assert shop_kept["period"]["engagement_by_action"]["review_written"]["taken_back"] == 0
+    finally:
+        ho.store.close()

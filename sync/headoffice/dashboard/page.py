@@ -111,7 +111,8 @@ def dashboard(
         parts.append(f'<p class="error" id="error">{escape(error)}</p>')
     if doc is not None:
         parts += [_headline(w, doc), _charts(w, doc), _cohorts(w, doc),
-                  _tiers_rewards(w, doc, names or {}), _tills(w, doc, query)]  # fmt: skip
+                  _tiers_rewards(w, doc, names or {}), _engagement(w, doc, names or {}),
+                  _tills(w, doc, query)]  # fmt: skip
     parts.append("</main>")
     return _page(w, w("dashboard.title"), "".join(parts))
 
@@ -270,6 +271,25 @@ def _tiers_rewards(w: Words, doc: Mapping[str, Any], names: Mapping[str, str]) -
         f"<table><tr>{head}</tr>{rewards}</table></section>"
         f'<section id="donations"><h2>{escape(w("dashboard.donations"))}</h2>'
         f"<table>{donations}</table></section>"
+    )
+
+
+def _engagement(w: Words, doc: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    rows = "".join(
+        f"<tr><th>{escape(names.get('engage:' + action, action))}</th>"
+        + "".join(f"<td>{escape(w.number(v[k]))}</td>"
+                  for k in ("events", "points", "taken_back", "points_taken_back"))
+        + "</tr>"
+        for action, v in doc["period"]["engagement_by_action"].items()
+    )  # fmt: skip
+    keys = ("dashboard.action", "dashboard.events", "dashboard.points", "dashboard.taken_back",
+            "dashboard.points_taken_back")  # fmt: skip
+    head = "".join(f"<th>{escape(w(k))}</th>" for k in keys)
+    none = "" if rows else f"<p>{escape(w('dashboard.none'))}</p>"
+    return (
+        f'<section id="engagement"><h2>{escape(w("dashboard.engagement"))}</h2>'
+        + (f"<table><tr>{head}</tr>{rows}</table>" if rows else none)
+        + "</section>"
     )
 
 

@@ -95,7 +95,8 @@ class Dashboard:
         return HTMLResponse(page.dashboard(doc, words, query, shops, names=names))
 
     def _shops(self, lang: str) -> tuple[list[str], dict[str, str]]:
-        """The tills to drill into, and the program's names of its tiers and rewards."""
+        """The tills to drill into, and the program's names of its tiers, rewards and
+        engagement actions."""
         with self.ho.store.transaction() as tx:
             shops = [str(r[0]) for r in tx.all("SELECT terminal_id FROM tills ORDER BY 1")]
             program = self.ho.program(tx)
@@ -103,6 +104,8 @@ class Dashboard:
         if program is not None:
             for item in (*program.tiers, *program.rewards):
                 names[item.id] = localised(item.name, lang)
+            for rule in program.engagement:  # keyed apart: an action may share a reward's id
+                names[f"engage:{rule.action}"] = localised(rule.name, lang)
         return shops, names
 
     async def sign_in(self, request: Request) -> Response:

@@ -26,7 +26,14 @@ from typing import Any
 
 from loyalty.db import to_text
 from loyalty.program import Program
-from sync.headoffice.reports import cohorts, from_summaries, health, ledger, members
+from sync.headoffice.reports import (
+    cohorts,
+    engagement,
+    from_summaries,
+    health,
+    ledger,
+    members,
+)
 from sync.headoffice.reports.period import GROUPINGS, MAX_DAYS, Period, ReportError, period
 from sync.headoffice.reports.rates import Rate, per
 
@@ -62,6 +69,7 @@ def report(
         if summaries and from_summaries.usable(tx, asked):
             buckets, buying, cohort_rows = from_summaries.figures(tx, asked)
             rewards = from_summaries.rewards(tx, asked, program)
+            engaged = from_summaries.engagement_by_action(tx, asked)
             tiers = {
                 "distribution_now": members.distribution(tx),
                 "reviews_in_period": members.moves(from_summaries.tier_reviews(tx, asked)),
@@ -70,9 +78,11 @@ def report(
         else:  # the ledger itself: the definitions the summaries are held to
             buckets, buying = ledger.per_bucket(tx, asked), members.buying(tx, asked)
             cohort_rows, rewards = cohorts.cohorts(tx, asked), ledger.rewards(tx, asked, program)
+            engaged = engagement.engagement(tx, asked)
             tiers, pushes = members.tiers(tx, asked), None
         whole = _whole(buckets, buying)
         whole.update(rewards)
+        whole["engagement_by_action"] = engaged
         return {
             "query": _query(asked, now),
             "currency": program.currency,

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sync.headoffice.own_entries import HEADOFFICE
-from sync.headoffice.reports import ledger
+from sync.headoffice.reports import engagement, ledger
 from sync.headoffice.reports.cohorts import month_of, months_between
 from sync.headoffice.reports.members import ACTIVE_DAYS, buying_figures
 from sync.headoffice.reports.period import Period
@@ -136,6 +136,20 @@ def rewards(tx: Tx, period: Period, program: Any) -> dict[str, Any]:
         )
     ]
     return ledger.rewards_of(rows, program)
+
+
+def engagement_by_action(tx: Tx, period: Period) -> dict[str, Any]:
+    shop_sql, shop_params = shop_filter(period.shop, "terminal_id")
+    rows = tx.all(
+        "SELECT figure, key, SUM(n), SUM(points) FROM kpi_counts WHERE figure IN (?, ?) AND "
+        f"day >= ? AND day <= ?{shop_sql} GROUP BY figure, key",
+        [engagement.EVENT, engagement.TAKEN, period.start.isoformat(), period.end.isoformat(),
+         *shop_params],
+    )  # fmt: skip
+    return engagement.by_action(
+        [(k, c, x) for f, k, c, x in rows if f == engagement.EVENT],
+        [(k, c, x) for f, k, c, x in rows if f == engagement.TAKEN],
+    )
 
 
 def tier_reviews(tx: Tx, period: Period) -> list[tuple[Any, ...]]:

@@ -29,12 +29,18 @@ from typing import Any
 
 import numpy as np
 
+from loyalty.program import parse_program
 from sync.headoffice.own_entries import HEADOFFICE
+from sync.headoffice.reports import engagement
 from sync.headoffice.reports.sql import OWN_REASONS
 from sync.headoffice.shop_days import shop_day
 from sync.headoffice.store import Tx
 
 ZONE_KEY = "kpi_zone"
+# What the summaries hold changes now and then (2: engagement by action): a database whose
+# summaries are of another version is rebuilt when opened, like one without any.
+VERSION = "2"
+VERSION_KEY = "kpi_version"
 DAY_FIGURES = (
     "points_issued", "points_redeemed", "points_expired", "points_reversed", "points_adjusted",
     "member_spend_minor", "purchases", "redeeming_purchases", "offline_redemptions",
@@ -58,6 +64,8 @@ def _like(pattern: str) -> re.Pattern[str]:
 
 _OWN_COUNTED = [_like(r) for r in OWN_REASONS]
 _TIER_REVIEW = _like("tier_review:%")
+_TAKEN_BACK = _like(engagement.TAKEN_BACK)
+ENGAGE = engagement.PREFIX
 
 Atom = tuple[str, str, str, str]  # till, receipt, member, shop day
 Flags = list[bool]  # [redeeming, offline redemption]
@@ -131,6 +139,13 @@ class Fold:
             c[0], c[1], c[2] = c[0] + 1, c[1] - points, c[2] + amount
         if terminal_id == HEADOFFICE and kind == "adjust" and _TIER_REVIEW.fullmatch(reason):
             self._count(terminal_id, day, "tier_review", reason)[0] += 1
+        if kind == "bonus" and reason[: len(ENGAGE)] == ENGAGE:
+            c = self._count(terminal_id, day, engagement.EVENT, reason[len(ENGAGE) :])
+            c[0], c[1] = c[0] + 1, c[1] + points
+        elif terminal_id == HEADOFFICE and kind == "reverse" and _TAKEN_BACK.fullmatch(reason):
+            action = engagement.action_taken_back(reason)
+            c = self._count(terminal_id, day, engagement.TAKEN, action)
+            c[0], c[1] = c[0] + 1, c[1] - points
         if terminal_id != HEADOFFICE and receipt_no is not None and kind in PURCHASE_KINDS:
             flags = self.atoms.setdefault((terminal_id, receipt_no, member_id, day), [False, False])
             if kind in _REDEEMING:
@@ -160,8 +175,11 @@ class Fold:
 
 
 def zone_of(tx: Tx) -> str | None:
-    row = tx.one("SELECT value FROM settings WHERE key = ?", (ZONE_KEY,))
-    return None if row is None else str(row[0])
+    """The time zone of the summaries' shop days; None if there are none of this version."""
+    rows: dict[str, str] = dict(
+        tx.all("SELECT key, value FROM settings WHERE key IN (?, ?)", (ZONE_KEY, VERSION_KEY))
+    )
+    return str(rows[ZONE_KEY]) if ZONE_KEY in rows and rows.get(VERSION_KEY) == VERSION else None
 
 
 def _held_before(tx: Tx, fold: Fold) -> dict[Atom, Flags]:
@@ -277,12 +295,9 @@ def stored(
     if not rows and not overdrafts:
         return
     zone = zone_of(tx)
-    if zone is None:
-        zone = "UTC"
-        tx.run(
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (ZONE_KEY, zone),
-        )
+    if zone is None:  # another version's: built anew from the ledger, these entries with it
+        ensure(tx, _program_zone(tx))
+        return
     fold = Fold(zone)
     for row in rows:
         fold.add(slim(row))
@@ -329,10 +344,10 @@ def rebuild(tx: Tx, zone: str) -> None:
         ):
             fold.overdraft(terminal_id, occurred, received)
         _write(tx, fold, fold.purchases({}), lambda ids: {m: known[m] for m in ids}, fresh=True)
-    tx.run(
+    tx.many(
         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
         "SET value = excluded.value",
-        (ZONE_KEY, zone),
+        [(ZONE_KEY, zone), (VERSION_KEY, VERSION)],
     )
 
 
@@ -349,7 +364,17 @@ def ensure(tx: Tx, zone: str) -> bool:
     return True
 
 
-def migrate(tx: Tx, current_zone: str | None) -> None:
-    """At opening: a database without summaries gets them (in the current program's zone)."""
+def _program_zone(tx: Tx) -> str:
+    """The current program's time zone (UTC before there is one)."""
+    row = tx.one(
+        "SELECT p.document FROM settings s JOIN programs p ON p.version = s.value "
+        "WHERE s.key = 'program_version'"
+    )
+    return "UTC" if row is None else str(parse_program(row[0], "head office program").timezone)
+
+
+def migrate(tx: Tx) -> None:
+    """At opening: a database without summaries of this version gets them, in the current
+    program's time zone."""
     if zone_of(tx) is None:
-        ensure(tx, current_zone or "UTC")
+        ensure(tx, _program_zone(tx))
