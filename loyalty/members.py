@@ -22,6 +22,7 @@ from pathlib import Path
 import phonenumbers
 
 from loyalty.errors import BadInput
+from loyalty.referrals import is_code
 from loyalty.tier_window import MAX_DAYS
 
 # "\Z", not "$": "$" also matches before a final newline, so "M1\n" would pass.
@@ -72,6 +73,7 @@ class Member:
     tier_days: tuple[tuple[str, int], ...] = ()
     # The member's personal offers: (offer id, uses head office counts), loyalty/offers.py.
     offers: tuple[tuple[str, int], ...] = ()
+    referral_code: str | None = None  # loyalty.referrals: the member's own, to give to friends
 
     @property
     def blocked(self) -> bool:
@@ -101,13 +103,14 @@ class MemberSnapshot:
     once_paid: tuple[str, ...] = field(default_factory=tuple)  # as Member.once_paid
     tier_days: tuple[tuple[str, int], ...] = field(default_factory=tuple)  # as Member.tier_days
     offers: tuple[tuple[str, int], ...] = field(default_factory=tuple)  # as Member.offers
+    referral_code: str | None = None  # as Member.referral_code; None from an older head office
 
 
 _SELECT = (
     "SELECT member_id, card_number, display_name, language, status, balance, pending_json, "
     "tier_id, tier_progress, expiring_points, expiring_at, has_purchased, birthday, phone_hash, "
     "snapshot_at, (SELECT value FROM meta WHERE key = 'synced_through_at'), merged_into, "
-    "once_paid_json, tier_days_json, offers_json FROM members"
+    "once_paid_json, tier_days_json, offers_json, referral_code FROM members"
 )
 
 
@@ -117,7 +120,7 @@ def _member(row: sqlite3.Row) -> Member:
     once = frozenset(str(k) for k in json.loads(v[17]))
     days = tuple((str(d), int(n)) for d, n in json.loads(v[18]))
     offers = tuple((str(o), int(n)) for o, n in json.loads(v[19]))
-    return Member(*v[:6], pending, *v[7:11], bool(v[11]), *v[12:17], once, days, offers)  # type: ignore[arg-type,call-arg]
+    return Member(*v[:6], pending, *v[7:11], bool(v[11]), *v[12:17], once, days, offers, v[20])  # type: ignore[arg-type,call-arg]
 
 
 def get(conn: sqlite3.Connection, member_id: str) -> Member | None:
@@ -136,6 +139,12 @@ def _merged(conn: sqlite3.Connection, member: Member) -> Member:
         return member
     row = conn.execute(_SELECT + " WHERE member_id = ?", (member.merged_into,)).fetchone()
     return _member(row) if row else member
+
+
+def by_referral_code(conn: sqlite3.Connection, code: str) -> Member | None:
+    """The member whose own referral code this is, when this till has them."""
+    row = conn.execute(_SELECT + " WHERE referral_code = ?", (code,)).fetchone()
+    return _merged(conn, _member(row)) if row else None
 
 
 def by_phone(conn: sqlite3.Connection, phone_hashes: str | Sequence[str]) -> list[Member]:
@@ -283,14 +292,16 @@ def check_snapshot(s: MemberSnapshot) -> None:
         or not all(OFFER_ID.match(o) and 0 <= n <= MAX_POINTS for o, n in s.offers)
     ):
         raise BadInput("malformed_offer", field="offers")
+    if s.referral_code is not None and not is_code(s.referral_code):
+        raise BadInput("malformed_referral_code")
 
 
 _UPSERT = (
     "INSERT INTO members (member_id, card_number, display_name, language, status, "
     "balance, pending_json, tier_id, tier_progress, expiring_points, expiring_at, "
     "has_purchased, birthday, phone_hash, snapshot_at, updated_at, merged_into, "
-    "once_paid_json, tier_days_json, offers_json) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "once_paid_json, tier_days_json, offers_json, referral_code) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(member_id) DO UPDATE SET card_number = excluded.card_number, "
     "display_name = excluded.display_name, language = excluded.language, "
     "status = excluded.status, balance = excluded.balance, "
@@ -300,6 +311,8 @@ _UPSERT = (
     "birthday = excluded.birthday, phone_hash = excluded.phone_hash, "
     "snapshot_at = excluded.snapshot_at, updated_at = excluded.updated_at, "
     "tier_days_json = excluded.tier_days_json, offers_json = excluded.offers_json, "
+    # Head office's code wins; a snapshot without one (an older head office) keeps the till's.
+    "referral_code = COALESCE(excluded.referral_code, members.referral_code), "
     # Head office's once-only payments only grow: a snapshot without them (an older head
     # office) keeps what an earlier one said.
     "once_paid_json = CASE WHEN excluded.once_paid_json = '[]' THEN members.once_paid_json "
@@ -347,6 +360,7 @@ def upsert(conn: sqlite3.Connection, snapshots: Iterable[MemberSnapshot], now: s
                 json.dumps(sorted(s.once_paid)) if s.once_paid else "[]",
                 json.dumps([list(x) for x in s.tier_days]) if s.tier_days else "[]",
                 json.dumps([list(x) for x in s.offers]) if s.offers else "[]",
+                s.referral_code,
             )  # fmt: skip
             for s in snapshots
         ],

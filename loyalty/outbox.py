@@ -36,6 +36,8 @@ class PendingEnrolment:
     enrolled_at: str
     terminal_id: str
     cashier_id: str
+    referral_code: str | None = None  # the member's own, as the till gave it
+    referred_by: str | None = None  # the friend's code they were enrolled with
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +127,8 @@ def pending_enrolments(till: Till) -> list[PendingEnrolment]:
     with till.db.read() as conn:
         rows = conn.execute(
             "SELECT member_id, card_number, display_name, language, phone_hash, birthday, "
-            "consent_at, consent_version, enrolled_at, terminal_id, cashier_id "
-            "FROM enrolments WHERE acked_at IS NULL ORDER BY enrolled_at"
+            "consent_at, consent_version, enrolled_at, terminal_id, cashier_id, referral_code, "
+            "referred_by FROM enrolments WHERE acked_at IS NULL ORDER BY enrolled_at"
         ).fetchall()
     return [PendingEnrolment(*tuple(r)) for r in rows]
 

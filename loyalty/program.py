@@ -21,6 +21,7 @@ from loyalty.engagement import EngagementRule
 from loyalty.engagement import parse as parse_engagement
 from loyalty.errors import ProgramError
 from loyalty.money import MINOR_UNITS
+from loyalty.referrals import ReferralRules, read_rules
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How often a promotion may pay one member: on every sale that qualifies, once ever, or once a
@@ -176,6 +177,7 @@ class Program:
     country: str | None = None
     limits: Limits = Limits()
     engagement: tuple[EngagementRule, ...] = ()  # loyalty/engagement.py
+    referrals: ReferralRules | None = None  # [referrals]: none, no referral is credited
 
     def reward(self, reward_id: str) -> Reward | None:
         return next((r for r in self.rewards if r.id == reward_id), None)
@@ -396,6 +398,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         country=country,
         limits=limits,
         engagement=parse_engagement(root, limits.max_entry_points),
+        referrals=read_rules(root.sub("referrals")) if "referrals" in data else None,
     )
 
 

@@ -403,3 +403,18 @@ CREATE INDEX channel_activity_member ON channel_activity (member_id, occurred_at
 """,
     )
     _append_only(db, "channel_activity")
+
+
+@migration
+def m016_referral_codes(db: Database) -> None:
+    # Referrals (loyalty/referrals.py): the member's own referral code as head office last said
+    # it (or as this till gave it at enrolment), found by code when a new member is enrolled
+    # with it; and in the erasable enrolment outbox, the code the till gave the new member and
+    # the code they were enrolled with (someone else's), sent to head office with the enrolment.
+    db.execute("ALTER TABLE members ADD COLUMN referral_code TEXT")
+    db.execute(
+        "CREATE INDEX members_referral_code ON members(referral_code) "
+        "WHERE referral_code IS NOT NULL"
+    )
+    db.execute("ALTER TABLE enrolments ADD COLUMN referral_code TEXT")
+    db.execute("ALTER TABLE enrolments ADD COLUMN referred_by TEXT")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
-from loyalty import denylist, files, ledger, members, rehash
+from loyalty import denylist, files, ledger, members, referrals, rehash
 from loyalty.balance import Balance, compute, read_figures
 from loyalty.db import Database, set_meta, to_text, utc_now
 from loyalty.errors import BadInput, NotFound, NotInitialised, ProgramError, Refused
@@ -37,6 +37,7 @@ class Enrolment:
     member: Member
     card_number: str
     entries: tuple[Entry, ...]
+    referred_by: str | None = None  # the friend's referral code the member was enrolled with
 
 
 def check_cashier(cashier_id: str) -> str:
@@ -254,12 +255,18 @@ class Till:
         phone: str | None = None,
         birthday: str | None = None,
         now: dt.datetime | None = None,
+        referred_by: str | None = None,
     ) -> Enrolment:
-        """A new member at the till, with their consent recorded. Gets a card number at once so
-        the shopper can earn on this very sale; head office learns of them at the next sync."""
+        """A new member at the till, with their consent recorded. Gets a card number and a
+        referral code of their own at once so the shopper can earn on this very sale and tell
+        friends; head office learns of them at the next sync. ``referred_by``: a friend's
+        referral code as typed (checked here for typos; head office decides the rest)."""
         now = _aware(now)
         if not consent:
             raise Refused("consent_required")
+        referrer_code = referrals.check_code(referred_by) if referred_by else None
+        if referrer_code is not None and self.program.referrals is None:
+            raise Refused("referrals_off")
         name = members.check_name(name)
         check_cashier(cashier_id)
         if not members.LANGUAGE.match(language):
@@ -284,11 +291,13 @@ class Till:
             body = f"{self.db.meta('card_prefix')}{counter:05d}"
             card = body + luhn.calc_check_digit(body)
             member_id = f"M{card}"
+            own_code = referrals.new_code()
             set_meta(conn, "cards_issued", str(counter))
             conn.execute(
                 "INSERT INTO enrolments (member_id, card_number, display_name, language, "
                 "phone_hash, birthday, consent_at, consent_version, enrolled_at, terminal_id, "
-                "cashier_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "cashier_id, referral_code, referred_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?)",
                 (
                     member_id,
                     card,
@@ -301,6 +310,8 @@ class Till:
                     stamp,
                     self.terminal_id,
                     cashier_id,
+                    own_code,
+                    referrer_code,
                 ),  # fmt: skip
             )
             # Stamped on head office's clock (as far as the till knows it): head office's own
@@ -309,7 +320,7 @@ class Till:
                 member_id=member_id, snapshot_at=to_text(self.headoffice_time(now)),
                 card_number=card, display_name=name,
                 language=language, birthday=birthday, phone_hash=hashed,
-                tier_id=program.tiers[0].id,
+                tier_id=program.tiers[0].id, referral_code=own_code,
             )  # fmt: skip
             members.upsert(conn, [snap], stamp)
             entries = ledger.append(
@@ -319,7 +330,7 @@ class Till:
             )  # fmt: skip
             member = members.get(conn, member_id)
         assert member is not None
-        return Enrolment(member, card, tuple(entries))
+        return Enrolment(member, card, tuple(entries), referrer_code)
 
     def headoffice_time(self, now: dt.datetime) -> dt.datetime:
         """``now`` on head office's clock, as far as the till knows it: its own clock less the

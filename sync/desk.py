@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from sync import protocol as p
+from sync import protocol_referrals as pr
 from sync.client import SyncFailed, Timeouts, _decoder, _problem
 
 
@@ -41,6 +42,13 @@ def _call(
 def alerts(base_url: str, admin_token: str, after: int = 0) -> p.AlertsAnswer:
     data = _call(base_url, admin_token, "GET", "/v1/alerts", params={"after": after})
     answer: p.AlertsAnswer = _decoder(p.AlertsAnswer).decode(data)
+    return answer
+
+
+def referrals(base_url: str, admin_token: str, status: str | None = None) -> pr.ReferralsAnswer:
+    params = {"status": status} if status else None
+    data = _call(base_url, admin_token, "GET", "/v1/referrals", params=params)
+    answer: pr.ReferralsAnswer = _decoder(pr.ReferralsAnswer).decode(data)
     return answer
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct, field
 
+from loyalty import referrals
 from loyalty.db import from_text, to_text
 from loyalty.ledger import Entry
 from loyalty.members import MemberSnapshot
@@ -43,6 +44,7 @@ Text64 = Annotated[str, Meta(max_length=64)]
 Text200 = Annotated[str, Meta(max_length=200)]
 Uuidish = Annotated[str, Meta(pattern=r"^[A-Za-z0-9-]{1,64}\Z")]
 Hash = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}\Z")]
+ReferralCode = Annotated[str, Meta(pattern=referrals.CODE.pattern)]  # check symbol: is_code
 Timestamp = Annotated[
     str,
     Meta(pattern=r"^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z\Z"),
@@ -91,7 +93,7 @@ class WireEntry(Request):
     hash: Hash
 
 
-class WireEnrolment(Request):
+class WireEnrolment(Request, omit_defaults=True):
     member_id: Identifier
     card_number: Annotated[str, Meta(pattern=r"^[0-9]{12,19}\Z")]
     display_name: Annotated[str, Meta(min_length=1, max_length=80)]
@@ -103,6 +105,11 @@ class WireEnrolment(Request):
     enrolled_at: Timestamp
     terminal_id: Identifier
     cashier_id: CashierId
+    # loyalty/referrals.py: the member's own code as the till gave it (head office keeps it
+    # unless another member holds it), and the code of the friend who referred them.
+    # Optional, left out when empty: a head office that predates referrals reads the rest.
+    referral_code: ReferralCode | None = None
+    referred_by: ReferralCode | None = None
 
 
 class WirePhoneRehash(Request):
@@ -202,6 +209,8 @@ class MemberState(Answer):
     # The member's personal offers: (offer id, uses head office counts); their definitions
     # come in ``ChangesAnswer.offers`` (sync/protocol_offers.py). Optional like ``once_paid``.
     offers: list[tuple[str, int]] = []
+    # The member's own referral code (loyalty/referrals.py); optional like ``once_paid``.
+    referral_code: str | None = None
 
 
 class PushAnswer(Answer):
@@ -386,6 +395,9 @@ class MemberRequest(Request):
         Annotated[str, Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")] | None
     ) = None
     status: Literal["active", "blocked"] = "active"
+    # A friend's referral code the member signed up with online, as typed ("k7qm 4xr5"): only
+    # with the request that creates the member (sync/headoffice/referrals.py).
+    referred_by: Annotated[str, Meta(max_length=20)] | None = None
 
 
 class ProgramRequest(Request):
@@ -511,7 +523,8 @@ def wire_enrolment(p: PendingEnrolment) -> WireEnrolment:
         member_id=p.member_id, card_number=p.card_number, display_name=p.display_name,
         language=p.language, phone_hash=p.phone_hash, birthday=p.birthday,
         consent_at=p.consent_at, consent_version=p.consent_version, enrolled_at=p.enrolled_at,
-        terminal_id=p.terminal_id, cashier_id=p.cashier_id,
+        terminal_id=p.terminal_id, cashier_id=p.cashier_id, referral_code=p.referral_code,
+        referred_by=p.referred_by,
     )  # fmt: skip
 
 
@@ -523,7 +536,7 @@ def snapshot(m: MemberState) -> MemberSnapshot:
         tier_progress=m.tier_progress, expiring_points=m.expiring_points,
         expiring_at=m.expiring_at, has_purchased=m.has_purchased, birthday=m.birthday,
         phone_hash=m.phone_hash, merged_into=m.merged_into, once_paid=tuple(m.once_paid),
-        tier_days=tuple(m.tier_days), offers=tuple(m.offers),
+        tier_days=tuple(m.tier_days), offers=tuple(m.offers), referral_code=m.referral_code,
     )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from loyalty.db import from_text
 from loyalty.ledger import Entry
 from loyalty.members import Member
 from loyalty.program import Localised, Program, localised
+from loyalty.referrals import shown as referral_shown
 from loyalty.refunds import RefundResult
 from loyalty.reports import DayReport
 from loyalty.sales import SaleResult
@@ -125,6 +126,8 @@ def _earn_label(
         return t("receipt.earn.above_face_value", promotion=name)
     if kind == "already_reversed":  # ... and gave back a refund's second taking of it
         return t("receipt.earn.already_reversed")
+    if kind == "referral":  # head office's bonus for a referral (sync/headoffice/referrals.py)
+        return t("receipt.earn.referral")
     return t("receipt.earn.other")
 
 
@@ -368,9 +371,18 @@ def from_enrolment(
         Row(t("receipt.cashier"), cashier),
         Line(_local(t, now, program)),
         Row(t("receipt.card"), enrolment.card_number, Emphasis.BOLD),
-        Separator("-"),
     ]
+    if enrolment.referred_by:
+        blocks.append(Row(t("receipt.referred_by"), referral_shown(enrolment.referred_by)))
+    blocks.append(Separator("-"))
     blocks += _balance_blocks(t, program, balance, None, now)
+    if enrolment.member.referral_code and program.referrals is not None:
+        code = referral_shown(enrolment.member.referral_code)
+        blocks += [
+            Separator("blank"),
+            Row(t("receipt.referral_code"), code, Emphasis.BOLD),
+            Line(t("receipt.referral_invite"), align=Align.CENTER),
+        ]
     blocks += [
         Separator("blank"),
         Code(enrolment.card_number, enrolment.card_number),

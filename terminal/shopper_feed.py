@@ -92,8 +92,9 @@ class ShopperFeed:
         language: str,
         balance: Balance,
         offers: tuple[MemberOffer, ...] = (),
+        referral_code: str = "",
     ) -> None:
-        shopper = views.Shopper(language, display_name, balance, offers)
+        shopper = views.Shopper(language, display_name, balance, offers, referral_code)
         self._queue.put(("member", shopper))
 
     def basket_previewed(self, result: SaleResult) -> None:

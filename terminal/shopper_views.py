@@ -14,6 +14,7 @@ from display.view import BasketPart, Figure, MemberCard, RewardRow, SaleEnd, Sho
 from loyalty.balance import Balance, last_day
 from loyalty.offers import MemberOffer
 from loyalty.program import Program, localised
+from loyalty.referrals import shown as referral_shown
 from loyalty.sales import SaleResult
 from terminal.i18n import Translator, translator
 from terminal.tier_text import next_tier
@@ -28,6 +29,7 @@ class Shopper:
     display_name: str
     balance: Balance
     offers: tuple[MemberOffer, ...] = ()  # their personal offers in their period now
+    referral_code: str = ""  # their own, to give to friends (loyalty/referrals.py)
 
 
 def _frame(t: Translator, program: Program) -> dict[str, str]:
@@ -62,6 +64,9 @@ def card(program: Program, shopper: Shopper, now: dt.datetime) -> MemberCard:
             name = localised(o.offer.name, lang)
             label = t("display.member.offer", offer=name, date=t.date(o.offer.ends))
             figures.append(Figure(label, t("display.member.offer_left", left=t.number(o.left))))
+    if shopper.referral_code and program.referrals is not None:
+        code = referral_shown(shopper.referral_code)
+        figures.append(Figure(t("display.member.referral_code"), code))
     progress, percent = t("display.member.top_tier"), 100
     if gap := next_tier(t, program, b, lang):
         target, amount = gap

@@ -248,6 +248,13 @@ def create_app(
             raise ApiProblem(422, "malformed_after")
         return _json(await run_in_threadpool(ho.alerts, after))
 
+    async def referrals(request: Request) -> Response:
+        await admin(request)
+        status = request.query_params.get("status") or None
+        if status not in (None, "pending", "credited", "refused"):
+            raise ApiProblem(422, "malformed_referral_status", value=str(status)[:20])
+        return _json(await run_in_threadpool(ho.referrals, status))
+
     async def channel(request: Request) -> Response:
         req = decode_request(p.ChannelRequest, await _body(request))
         token = await run_in_threadpool(ho.register_channel, req.channel_id, req.replace)
@@ -335,6 +342,7 @@ def create_app(
         route("/v1/deny-list", deny, "POST"),
         route("/v1/deny-list/{code}", undeny, "DELETE"),
         route("/v1/alerts", alerts, "GET"),
+        route("/v1/referrals", referrals, "GET"),
         route("/v1/alerts/{alert_id}/ack", ack_alert, "POST"),
         route("/v1/held", held, "GET"),
         route("/v1/held/{entry_id}/decision", decide_held, "POST"),

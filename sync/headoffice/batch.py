@@ -15,7 +15,15 @@ import msgspec
 from loyalty.ledger import entry_hash
 from loyalty.program import Program
 from sync import protocol as p
-from sync.headoffice import engagement, epochs, offer_uses, own_entries, phone_keys, segments
+from sync.headoffice import (
+    engagement,
+    epochs,
+    offer_uses,
+    own_entries,
+    phone_keys,
+    referrals,
+    segments,
+)
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.arithmetic import beyond_program
 from sync.headoffice.merges import announce, merge
@@ -107,7 +115,7 @@ class BatchStore:
             raise ApiProblem(409, "epoch_stale", epoch=ep.epoch)
         if entries and entries[0].seq > last_seq + 1:
             raise ApiProblem(409, "seq_gap", expected_seq=last_seq + 1)
-        enrolled = self._store_enrolments(tx, req.enrolments)
+        enrolled = self._store_enrolments(tx, req.enrolments, stamp)
         rehashes_seen, rehashed = phone_keys.apply(tx, req.phone_rehashes)
         results: list[p.EntryResult] = []
         touched: set[str] = enrolled | rehashed
@@ -240,6 +248,7 @@ class BatchStore:
         own += offer_uses.compensate(tx, program, stored_now, stamp, new)
         segments.remember_purchases(tx, req.purchases, stored_now)
         own += engagement.compensate(tx, program, stored_now, stamp, new)
+        own += referrals.credit(tx, program, stored_now, stamp, new, touched)
         phones = [e.phone_hash for e in req.enrolments if e.phone_hash] + [
             r.phone_hash for r in req.phone_rehashes if r.member_id in rehashed
         ]
@@ -248,6 +257,7 @@ class BatchStore:
         states = self._recompute(tx, touched, now, new)  # with their once_paid keys
         states = with_tier_days(tx, self.program(tx), states, now)
         states = with_offers(tx, self.program(tx), states, now)
+        states = referrals.with_codes(tx, states)
         overdrawn = {m.member_id for m in states if m.overdrawn}
         flagged = {
             e.entry_id: e.member_id
@@ -291,10 +301,12 @@ class BatchStore:
         )
         return answer, sorted(touched)
 
-    def _store_enrolments(self, tx: Tx, enrolments: Sequence[p.WireEnrolment]) -> set[str]:
+    def _store_enrolments(
+        self, tx: Tx, enrolments: Sequence[p.WireEnrolment], stamp: str
+    ) -> set[str]:
         out: set[str] = set()
         for en in enrolments:
-            tx.run(
+            created = tx.run(
                 "INSERT INTO members (member_id, card_number, display_name, language, phone_hash, "
                 "birthday, snapshot_at, consent_at, consent_version, enrolled_at, enrolled_by) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -319,7 +331,7 @@ class BatchStore:
                 # A stub made for entries that arrived first: the enrolment fills it in. Only
                 # a stub (no name, no card): a member head office's staff created or changed
                 # (PUT /v1/members) or another till enrolled is never overwritten by a till.
-                tx.run(
+                created += tx.run(
                     "UPDATE members SET display_name = ?, language = ?, phone_hash = ?, "
                     "birthday = ?, consent_at = ?, consent_version = ?, enrolled_at = ?, "
                     "enrolled_by = ? WHERE member_id = ? AND enrolled_by IS NULL AND "
@@ -338,6 +350,11 @@ class BatchStore:
                 )
             if row is not None:
                 out.add(en.member_id)
+                referrals.claim(tx, en.member_id, en.referral_code, stamp)
+                if en.referred_by:
+                    referrals.record(
+                        tx, en.member_id, en.referred_by, en.terminal_id, stamp, created > 0
+                    )
         return out
 
     def _settle_holds(self, tx: Tx, terminal_id: str, stored: Sequence[p.WireEntry]) -> None:

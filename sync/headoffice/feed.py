@@ -14,7 +14,7 @@ from typing import Any
 from loyalty.db import from_text, to_text
 from loyalty.program import Program
 from sync import protocol as p
-from sync.headoffice import phone_keys
+from sync.headoffice import phone_keys, referrals
 from sync.headoffice.channels import recent_activity
 from sync.headoffice.merges import with_merges
 from sync.headoffice.offers import definitions, with_offers
@@ -91,6 +91,7 @@ class ChangeFeed:
         members = with_once_paid(tx, with_merges(tx, [_member_state(r) for r in rows]))
         members = with_tier_days(tx, self.program(tx), members, from_text(stamp))
         members = with_offers(tx, self.program(tx), members, from_text(stamp))
+        members = referrals.with_codes(tx, members)
         if len(rows) == limit:
             cursor = _cursor(epoch, "s", start, rows[-1][0])
         else:
@@ -142,6 +143,7 @@ class ChangeFeed:
         members = with_once_paid(tx, with_merges(tx, members))
         members = with_tier_days(tx, self.program(tx), members, from_text(stamp))
         members = with_offers(tx, self.program(tx), members, from_text(stamp))
+        members = referrals.with_codes(tx, members)
         programs = []
         for version in list(refs["program"]):
             doc = tx.one("SELECT document FROM programs WHERE version = ?", (version,))

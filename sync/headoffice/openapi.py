@@ -9,6 +9,7 @@ import msgspec
 
 from sync import protocol as p
 from sync import protocol_offers as po
+from sync import protocol_referrals as pr
 from sync.headoffice import channel_openapi
 from sync.headoffice.roles import ROUTE_ROLES
 
@@ -16,6 +17,7 @@ _TYPES: tuple[Any, ...] = (
     p.PushRequest, p.PushAnswer, p.ChangesAnswer, p.HoldRequest, p.CaptureRequest, p.Hold,
     p.TillRequest, p.TillToken, p.MemberRequest, p.MemberState, p.ProgramRequest,
     p.ProgramVersion, p.KeyRequest, p.DenyRequest, p.AppCode, p.AlertsAnswer, p.Problem,
+    pr.ReferralsAnswer,
     p.EpochRequest, p.EpochAnswer, p.SuspendRequest, p.ChannelRequest, p.ChannelToken,
     p.HeldAnswer, p.HeldEntry, p.HeldDecisionRequest, *channel_openapi.TYPES,
     po.OfferRequest, po.OfferAnswer, po.OffersAnswer,
@@ -359,6 +361,19 @@ def openapi_document() -> dict[str, Any]:
                     }
                 ],
                 "responses": _answers(200, p.AlertsAnswer),
+            }
+        },
+        "/v1/referrals": {
+            "get": {
+                "operationId": "referrals",
+                "description": "The latest referrals, newest first, and what became of each: "
+                "pending, credited, or refused with its reason (admin token).",
+                "parameters": [
+                    _query_param(
+                        "status", {"type": "string", "enum": ["pending", "credited", "refused"]}
+                    ),
+                ],
+                "responses": _answers(200, pr.ReferralsAnswer),
             }
         },
     }

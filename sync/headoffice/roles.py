@@ -48,6 +48,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/deny-list"): _A,
     ("DELETE", "/v1/deny-list/{code}"): _A,
     ("GET", "/v1/alerts"): _A,
+    ("GET", "/v1/referrals"): _A,
     ("POST", "/v1/alerts/{alert_id}/ack"): _A,
     ("GET", "/v1/held"): _A,
     ("POST", "/v1/held/{entry_id}/decision"): _A,

@@ -25,10 +25,12 @@ from typing import Any
 import msgspec
 
 from loyalty.db import to_text, utc_now
-from loyalty.errors import ProgramError
+from loyalty.errors import BadInput, ProgramError
 from loyalty.program import Program, parse_program
+from loyalty.referrals import check_code
 from sync import protocol as p
-from sync.headoffice import epochs
+from sync import protocol_referrals as pr
+from sync.headoffice import epochs, referrals
 from sync.headoffice.admission import Admission, inflate
 from sync.headoffice.batch import BatchStore
 from sync.headoffice.feed import ChangeFeed
@@ -81,6 +83,13 @@ def decode_request(kind: type[Any], body: bytes) -> Any:
 def _gzipped(answer: bytes) -> bytes:
     """A stored answer as gzip: older head offices stored the JSON itself."""
     return answer if answer[:2] == b"\x1f\x8b" else gzip.compress(answer, 1, mtime=0)
+
+
+def _referral_code(text: str | None) -> str | None:
+    try:
+        return check_code(text) if text else None
+    except BadInput:
+        raise ApiProblem(422, "referral_code_mistyped") from None
 
 
 def _refuse_suspended(tx: Tx, terminal_id: str) -> None:
@@ -432,7 +441,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore, 
             out.extend(_member_state(r) for r in rows)
         out = with_once_paid(tx, with_merges(tx, out))
         out = with_tier_days(tx, self.program(tx), out, self.clock())
-        return with_offers(tx, self.program(tx), out, self.clock())
+        return referrals.with_codes(tx, with_offers(tx, self.program(tx), out, self.clock()))
 
     def _changed(
         self, tx: Tx, changes: Sequence[tuple[str, str]], origin: str | None = None
@@ -453,6 +462,7 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore, 
             erased = tx.one("SELECT erased FROM members WHERE member_id = ?", (member_id,))
             if erased is not None and erased[0]:
                 raise ApiProblem(409, "member_erased", member=member_id)
+            referred_by = _referral_code(req.referred_by)
             if req.card_number is not None:
                 other = tx.one(
                     "SELECT member_id FROM members WHERE card_number = ? AND member_id <> ?",
@@ -478,8 +488,14 @@ class HeadOffice(ChangeFeed, Holds, AccountFolding, VelocityAlerts, BatchStore, 
                     stamp,
                 ),  # fmt: skip
             )
+            if referred_by:
+                referrals.record(tx, member_id, referred_by, "admin", stamp, new=erased is None)
             self._changed(tx, [("member", member_id)])
             return self._members(tx, [member_id])[0]
+
+    def referrals(self, status: str | None = None, limit: int = 500) -> pr.ReferralsAnswer:
+        with self.store.transaction() as tx:
+            return referrals.answer(tx, status, limit)
 
     def member(self, member_id: str) -> p.MemberState:
         with self.store.transaction() as tx:

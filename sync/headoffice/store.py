@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from loyalty.files import private_database
+from sync.headoffice import referral_tables
 from sync.headoffice.shop_days import shop_day
 
 if TYPE_CHECKING:
@@ -373,7 +374,7 @@ class Store(Protocol):
 
 
 def statements() -> list[str]:
-    return [s for s in _SCHEMA.split(";\n") if s.strip()]
+    return [s for s in (_SCHEMA + ";\n" + referral_tables.SCHEMA).split(";\n") if s.strip()]
 
 
 def _in_lists(column: str, values: Sequence[str], size: int = 500) -> list[tuple[str, list[Any]]]:

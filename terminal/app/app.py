@@ -369,8 +369,9 @@ class TillApp(App[None]):
         if self.services.display is not None:
             member = event.view.member
             self.services.display.member_identified(
-                member.display_name, member.language, event.view.balance, event.view.offers
-            )
+                member.display_name, member.language, event.view.balance, event.view.offers,
+                member.referral_code or "",
+            )  # fmt: skip
 
     # -- the shopper display follows the sale (terminal/shopper_feed.py; never waits) -------
     def show_shopper_again(self) -> None:
@@ -385,8 +386,9 @@ class TillApp(App[None]):
             member = sale.view.member
             view = sale.view
             display.member_identified(
-                member.display_name, member.language, view.balance, view.offers
-            )
+                member.display_name, member.language, view.balance, view.offers,
+                member.referral_code or "",
+            )  # fmt: skip
         else:
             display.cleared()
 

@@ -100,6 +100,7 @@ class DisplayHook(Protocol):
         language: str,
         balance: Balance,
         offers: tuple[MemberOffer, ...] = (),
+        referral_code: str = "",
     ) -> None: ...
     def basket_previewed(self, result: SaleResult) -> None: ...
     def sale_committed(self, result: SaleResult) -> None: ...
@@ -288,14 +289,21 @@ class TillServices:
         return result
 
     def enrol(
-        self, name: str, cashier_id: str, language: str, phone: str | None, birthday: str | None
+        self,
+        name: str,
+        cashier_id: str,
+        language: str,
+        phone: str | None,
+        birthday: str | None,
+        referred_by: str | None = None,
     ) -> Enrolment:
         if phone and self.sync is not None:
             self.sync.refresh_members()  # a phone head office knows is refused, not doubled
         with self.lock:
             enrolment = self.till.enroll(
-                name, cashier_id, True, language, phone or None, birthday or None, self.now()
-            )
+                name, cashier_id, True, language, phone or None, birthday or None, self.now(),
+                referred_by=referred_by or None,
+            )  # fmt: skip
         if self.printer is not None:
             self.printer.enqueue_welcome(enrolment)
         return enrolment

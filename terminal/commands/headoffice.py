@@ -32,6 +32,7 @@ def register(subparsers: Any) -> None:
     from terminal.commands.headoffice_events import register_events
     from terminal.commands.headoffice_jobs import register_jobs
     from terminal.commands.headoffice_offers import register_offers
+    from terminal.commands.headoffice_referrals import register_referrals
     from terminal.commands.headoffice_report import register_report
     from terminal.commands.headoffice_serve import register_serve
 
@@ -43,6 +44,7 @@ def register(subparsers: Any) -> None:
     register_report(sub)
     register_offers(sub)
     register_events(sub)
+    register_referrals(sub)
     key_file = os.environ.get("TILL_HEADOFFICE_SIGNING_KEY")
     if key_file:
         # Head office signs member app codes with this key and publishes its public half.

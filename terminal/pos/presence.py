@@ -67,11 +67,16 @@ class PresenceTap:
         self.clock = clock
 
     def member_identified(
-        self, display_name: str, language: str, balance: Any, offers: tuple[Any, ...] = ()
+        self,
+        display_name: str,
+        language: str,
+        balance: Any,
+        offers: tuple[Any, ...] = (),
+        referral_code: str = "",
     ) -> None:
         self.presence.identified(str(balance.member_id), self.clock())
         if self.inner is not None:
-            self.inner.member_identified(display_name, language, balance, offers)
+            self.inner.member_identified(display_name, language, balance, offers, referral_code)
 
     def basket_previewed(self, result: Any) -> None:
         if self.inner is not None:

@@ -45,6 +45,7 @@ class EnrolScreen(TillScreen):
                 id="language",
             ),
         )
+        yield field(t("app.enrol.referral_code"), Input(id="referral", placeholder="K7QM-4XR5"))
         yield Checkbox(t("app.enrol.consent"), id="consent")
         # The engagement actions a till may record (a profile completed at enrolment, ...).
         for rule in self._at_till():
@@ -79,15 +80,16 @@ class EnrolScreen(TillScreen):
             self.query_one("#phone", Input).value.strip(),
             self.query_one("#birthday", Input).value.strip(),
             actions,
+            self.query_one("#referral", Input).value.strip(),
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="enrol")
     def enrol(
         self, name: str, cashier: str, language: str, phone: str, birthday: str,
-        actions: tuple[str, ...] = (),
+        actions: tuple[str, ...] = (), referral: str = "",
     ) -> None:  # fmt: skip
         try:
-            enrolment = self.services.enrol(name, cashier, language, phone, birthday)
+            enrolment = self.services.enrol(name, cashier, language, phone, birthday, referral)
         except LoyaltyError as exc:
             self.app.call_from_thread(self.refused, exc)
             return

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from loyalty.balance import last_day
 from loyalty.program import localised
+from loyalty.referrals import shown as referral_shown
 from terminal import channel_text
 from terminal.app.services import MemberView
 from terminal.shown import shown
@@ -79,6 +80,9 @@ class MemberPanel(Static):
                 parts += ["\n", (text, "$success")]
         for a in view.online:
             parts += ["\n", (channel_text.line(t, program, a), "$text-muted")]
+        if view.member.referral_code and program.referrals is not None:
+            code = referral_shown(view.member.referral_code)
+            parts += ["\n", (t("app.member.referral_code", code=code), "$text-muted")]
         if b.includes_offline:
             as_of = t.datetime(b.as_of, tz) if b.as_of else "—"
             parts += ["\n", (t("app.member.as_of", when=as_of), "$text-muted")]
