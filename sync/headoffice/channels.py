@@ -38,6 +38,7 @@ from loyalty.ledger import GENESIS, entry_hash
 from loyalty.program import Program
 from sync import channel_protocol as cp
 from sync import protocol as p
+from sync.headoffice import own_entries, referrals
 from sync.headoffice.accounts import StoredEntry
 from sync.headoffice.reports import summaries
 from sync.headoffice.rows import ApiProblem
@@ -245,7 +246,16 @@ def _store(ctx: Context, kind: str, post: Post) -> cp.ChannelAnswer:
         for eid, e in entries
     ]  # fmt: skip
     if entries:
-        ho._recompute(tx, [post.member_id], ctx.now, {post.member_id: folded})
+        new, touched = {post.member_id: folded}, {post.member_id}
+        bought = [
+            referrals.Purchase(
+                post.member_id, eid, e.amount_minor, post.occurred_at, ctx.terminal_id
+            )
+            for eid, e in entries
+            if e.kind == "earn" and e.reason == "base"
+        ]  # a web shop order can be a new member's first qualifying purchase too
+        own = referrals.credit_purchases(tx, ctx.program, bought, ctx.stamp, new, touched)
+        ho._recompute(tx, touched, ctx.now, new)
         _number(ctx, post, entries)
         tx.run(
             "INSERT INTO channel_activity (channel_id, kind, ref, member_id, points, amount_minor, "
@@ -254,7 +264,9 @@ def _store(ctx: Context, kind: str, post: Post) -> cp.ChannelAnswer:
              post.total_minor, post.detail if kind == "event" else None,
              post.occurred_at, ctx.stamp),
         )  # fmt: skip
-        ho._changed(tx, [("members", json.dumps([post.member_id]))])
+        own_entries.number(tx, own, currency=ctx.program.currency,
+                           program_version=ctx.program.version, stamp=ctx.stamp)  # fmt: skip
+        ho._changed(tx, [("members", json.dumps(sorted(touched)))])
     states = ho._members(tx, [post.member_id])
     return cp.ChannelAnswer(
         channel_id=ctx.channel_id, kind=kind, ref=post.ref,  # type: ignore[arg-type]

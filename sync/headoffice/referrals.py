@@ -228,6 +228,17 @@ def answer(tx: Tx, status: str | None, limit: int) -> pr.ReferralsAnswer:
 # -- crediting --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """A purchase just stored, as crediting needs it: its base ``earn`` entry."""
+
+    member_id: str
+    entry_id: str
+    amount_minor: int  # its eligible spend
+    occurred_at: str
+    source: str  # the till's (or channel's) terminal id, for an alert
+
+
 def credit(
     tx: Tx,
     program: Program | None,
@@ -236,20 +247,33 @@ def credit(
     new: dict[str, list[StoredEntry]],
     touched: set[str],
 ) -> list[OwnEntry]:
+    """``credit_purchases`` for the purchases among a push's entries just stored."""
+    bought = [
+        Purchase(e.member_id, e.entry_id, e.amount_minor, e.occurred_at, e.terminal_id)
+        for e in stored
+        if e.kind == "earn" and e.reason == "base"
+    ]
+    return credit_purchases(tx, program, bought, stamp, new, touched)
+
+
+def credit_purchases(
+    tx: Tx,
+    program: Program | None,
+    bought: Sequence[Purchase],
+    stamp: str,
+    new: dict[str, list[StoredEntry]],
+    touched: set[str],
+) -> list[OwnEntry]:
     """Head office's bonuses for the referrals whose new member's first qualifying purchase is
-    among ``stored`` (entries just stored), queued in ``new`` to fold, their referrers added to
-    ``touched``; the caller stores them with ``own_entries.number``."""
+    among ``bought`` (just stored, by a till's push or a channel's post), queued in ``new`` to
+    fold, their referrers added to ``touched``; the caller stores them with
+    ``own_entries.number``."""
     rules = program.referrals if program is not None else None
     if rules is None or program is None:
         return []
-    first: dict[str, p.WireEntry] = {}
-    for e in stored:
-        if (
-            e.kind == "earn"
-            and e.reason == "base"
-            and e.amount_minor >= rules.min_spend_minor
-            and e.member_id not in first
-        ):
+    first: dict[str, Purchase] = {}
+    for e in bought:
+        if e.amount_minor >= rules.min_spend_minor and e.member_id not in first:
             first[e.member_id] = e
     if not first:
         return []
@@ -285,7 +309,7 @@ def credit(
                 "UPDATE referrals SET status = 'refused', reason = ? WHERE member_id = ?",
                 (refusal, member_id),
             )
-            _alert(tx, e.terminal_id, refusal, member_id, stamp)
+            _alert(tx, e.source, refusal, member_id, stamp)
             continue
         if rules.member_points:
             own.append(
@@ -300,11 +324,11 @@ def credit(
             touched.add(referrer)
     planned = own_entries.plan(tx, own, stamp)
     for x, entry in planned:
-        new[x.member_id].append(entry)
+        new.setdefault(x.member_id, []).append(entry)
     return [x for x, _ in planned]
 
 
-def _month(program: Program, e: p.WireEntry, stamp: str) -> str:
+def _month(program: Program, e: Purchase, stamp: str) -> str:
     """The shop month of the purchase (never later than head office's clock says: a till's
     fast clock cannot put a referral into next month's cap)."""
     when: dt.datetime = from_text(min(e.occurred_at, stamp))
