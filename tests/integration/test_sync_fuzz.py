@@ -20,9 +20,9 @@ from tests.sync_fixtures import ADMIN, PROGRAM
 
 
 class Api:
-    def __init__(self, url: str, till_token: str) -> None:
+    def __init__(self, url: str, till_token: str, channel_token: str) -> None:
         self.url = url
-        self.tokens = (ADMIN, till_token)
+        self.tokens = (ADMIN, till_token, channel_token)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     ho.publish_program(PROGRAM)
     ho.upsert_member("M1", p.MemberRequest())
     token = ho.register_till("T1")
+    channel = ho.register_channel("web")  # the channel routes are driven with its token
     with ServerThread(ho) as url:
-        yield Api(url, token)
+        yield Api(url, token, channel)
     ho.store.close()
 
 
