@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from loyalty.program import Program
 from sync import protocol as p
+from sync.headoffice.referrals import BONUS_REASON as REFERRAL
 
 TOLERANCE_PERCENT = 200
 
@@ -43,6 +44,8 @@ def most_points(program: Program, amount_minor: int) -> int:
 def beyond_program(program: Program, e: p.WireEntry) -> bool:
     """True when the entry's points cannot follow from ``program`` for its amount and kind."""
     if abs(e.points) > program.limits.max_entry_points:
+        return True
+    if e.reason.startswith(f"{REFERRAL}:"):  # only head office pays a referral, never a till
         return True
     if e.kind == "bonus" and e.reason.startswith("offer:"):
         # A personal offer is not in the program: head office checks its use against the

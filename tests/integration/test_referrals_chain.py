@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from loyalty import referrals
-from loyalty.db import utc_now
+from loyalty import ledger, referrals
+from loyalty.db import to_text, utc_now
 from loyalty.errors import BadInput
+from loyalty.ledger import NewEntry
+from sync.client import SyncClient
 from sync.headoffice.store import Tx
 from tests.sync_fixtures import Shop, assert_exactly_once, buy, postgres, shop, store_url
 
@@ -231,3 +235,62 @@ def test_the_monthly_cap_counts_per_shop_month_across_the_boundary(shop: Shop) -
     local = a.balance(anna.member_id, clock())
     assert local.unsynced_points == 0
     assert local.pending == sum(x for x, _ in hq.pending) == 7 * 200
+
+
+def test_a_till_that_writes_a_referral_bonus_itself_is_held_not_credited(shop: Shop) -> None:
+    """A modified till writes a 'referral' bonus into its own ledger with a sound hash chain
+    (small enough for any promotion's arithmetic): only head office pays referrals."""
+    a, c_a = shop.till("ATH1")
+    anna = a.enroll("Anna", "cashier1", True).member
+    program = a.program
+    with a.db.write() as conn:
+        (forged,) = ledger.append(
+            conn, a.terminal_id, [NewEntry(anna.member_id, "bonus", 90, reason="referral:M1")],
+            currency=program.currency, program_version=program.version,
+            occurred_at=to_text(utc_now()), offline=True, cashier_id="cashier1",
+        )  # fmt: skip
+    c_a.sync()
+    with shop.ho.store.transaction() as tx:
+        held = tx.all("SELECT entry_id, reason FROM held_entries")
+        credited = tx.one("SELECT 1 FROM entries WHERE entry_id = ?", (forged.entry_id,))
+        seen = alerts(tx)
+    assert held == [(forged.entry_id, "points_beyond_program")] and credited is None
+    assert ("points_beyond_program", anna.member_id) in seen
+    assert shop.ho.member(anna.member_id).pending == []
+
+
+def test_two_tills_pushing_the_first_purchase_at_the_same_moment_credit_once(
+    shop: Shop,
+) -> None:
+    a, c_a = shop.till("ATH1")
+    anna = a.enroll("Anna", "cashier1", True).member
+    c_a.sync()
+    b, c_b = shop.till("ATH2")
+    c = [shop.till(f"ATH{i}") for i in range(3, 5)]
+    bea = b.enroll("Bea", "cashier2", True, referred_by=anna.referral_code).member
+    c_b.sync()
+    tills = [(a, c_a), (b, c_b), *c]
+    for till, client in tills:
+        client.sync()  # every till knows Bea; then all offline, each sells to her
+        buy(till, bea.member_id, 3000)
+    start = threading.Barrier(len(tills))
+
+    def push(client: SyncClient) -> None:
+        start.wait()
+        client.sync()
+
+    with ThreadPoolExecutor(len(tills)) as pool:
+        list(pool.map(push, [client for _, client in tills]))
+    for _, client in tills:
+        client.sync()
+    assert referral(shop, bea.member_id)[0] == "credited"
+    assert sorted(x[:2] for x in referral_bonuses(shop)) == sorted(
+        [(anna.member_id, 200), (bea.member_id, 100)]
+    )
+    assert_exactly_once(shop.ho, *(till for till, _ in tills))
+    for member in (anna, bea):
+        hq = shop.ho.member(member.member_id)
+        for till, _ in tills:
+            local = till.balance(member.member_id)
+            assert local.unsynced_points == 0
+            assert local.available + local.pending == hq.balance + sum(x for x, _ in hq.pending)
