@@ -164,8 +164,9 @@ def decode_push(body: bytes) -> tuple[p.PushRequest, dict[int, tuple[str, str]]]
     if not held:
         raise problem
     request = p.PushRequest(
-        loose.terminal_id, entries, loose.enrolments, loose.epoch, loose.phone_rehashes
-    )
+        loose.terminal_id, entries, loose.enrolments, loose.epoch, loose.phone_rehashes,
+        loose.purchases,
+    )  # fmt: skip
     return request, held
 
 
