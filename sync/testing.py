@@ -137,8 +137,10 @@ class ServerProcess:
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self, timeout: float = 30.0) -> str:
+        # --admin-token=T, one argument: a random token may start with "-" (token_urlsafe, one
+        # in 64), which argparse would take for an option ("expected one argument").
         cmd = [sys.executable, "-m", "sync.headoffice.serve", "--db", self.db,
-               "--port", str(self.port), "--admin-token", self.admin_token]  # fmt: skip
+               "--port", str(self.port), f"--admin-token={self.admin_token}"]  # fmt: skip
         if self.program:
             cmd += ["--program", self.program]
         with contextlib.ExitStack() as stack:
