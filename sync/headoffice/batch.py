@@ -83,6 +83,7 @@ class BatchStore:
         member_ids: Iterable[str],
         now: dt.datetime,
         new: Mapping[str, Sequence[StoredEntry]],
+        numbers: dict[str, int] | None = None,
     ) -> list[p.MemberState]:
         raise NotImplementedError  # AccountFolding's
 
@@ -254,7 +255,8 @@ class BatchStore:
         ]
         merged = merge(tx, self.program(tx), phones, stored_now, stamp, new, own)
         touched |= merged
-        states = self._recompute(tx, touched, now, new)  # with their once_paid keys
+        numbers: dict[str, int] = {}
+        states = self._recompute(tx, touched, now, new, numbers)  # with their once_paid keys
         states = with_tier_days(tx, self.program(tx), states, now)
         states = with_offers(tx, self.program(tx), states, now)
         states = referrals.with_codes(tx, states)
@@ -281,6 +283,7 @@ class BatchStore:
                 tx,
                 [row for row in fresh if row[0] in ids],
                 [(e.terminal_id, e.occurred_at, stamp) for e in entries if e.entry_id in flagged],
+                numbers,
             )
         if own:
             # Last but for the answer and the feed: the counter's lock is held to the commit.

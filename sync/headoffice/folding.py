@@ -35,10 +35,13 @@ class AccountFolding:
         member_ids: Iterable[str],
         now: dt.datetime,
         new: Mapping[str, Sequence[StoredEntry]],
+        numbers: dict[str, int] | None = None,
     ) -> list[p.MemberState]:
         """Fold each member's new entries onto the account head office keeps for them, and
-        answer with their authoritative state (see accounts.settle). The caller records the
-        change for the feed (``_changed``) as the transaction's last statement.
+        answer with their authoritative state (see accounts.settle); ``numbers``: filled with
+        each member's number (``kpi_no``, for the KPI summaries), read with the rows. The
+        caller records the change for the feed (``_changed``) as the transaction's last
+        statement.
 
         PostgreSQL: concurrent pushes share members (32 pushes of 5,000 entries among a
         million members share a few dozen each), and a member's row lock is held until
@@ -64,6 +67,8 @@ class AccountFolding:
             )
             tx.lock_members(ids)  # and read again under the lock
             rows, concurrent = self._member_rows(tx, ids, once=True), False
+        if numbers is not None:
+            numbers.update((m, int(rows[m][19])) for m in ids)
         program = self.program(tx)
         done = {m: self._account(program, rows[m], new.get(m, ()), now, stamp) for m in ids}
         todo = ids
@@ -132,8 +137,8 @@ class AccountFolding:
         self, tx: Tx, ids: Sequence[str], version: bool = False, once: bool = False
     ) -> dict[str, Row]:
         """The members' rows (with state_json); ``once``: and the once-only keys paid to each
-        (a JSON array, or NULL), read as ``once.with_once_paid`` would; ``version``: and the
-        row's version last.
+        (a JSON array, or NULL), read as ``once.with_once_paid`` would, then the member's
+        number (``kpi_no``); ``version``: and the row's version last.
 
         The keys are a subquery per member, by equality on the key's first column, so the
         index is used at any size of ``once_paid``. Read apart (``member_id = ANY(...)`` of
@@ -149,6 +154,7 @@ class AccountFolding:
                 else ("CASE WHEN COUNT(*) THEN json_group_array(o.once_key) END")
             )
             extra += f", (SELECT {keys} FROM once_paid o WHERE o.member_id = members.member_id)"
+            extra += ", kpi_no"
         if version:
             extra += f", {tx.row_version}"
         for where, params in tx.matching("member_id", ids):

@@ -188,7 +188,8 @@ CREATE TABLE IF NOT EXISTS members (
     consent_version TEXT,
     enrolled_at TEXT,
     enrolled_by TEXT,
-    state_json TEXT
+    state_json TEXT,
+    kpi_no {identity}
 ){update_heavy};
 CREATE TABLE IF NOT EXISTS holds (
     hold_id TEXT PRIMARY KEY,
@@ -321,10 +322,6 @@ CREATE TABLE IF NOT EXISTS kpi_tills (
     terminal_id TEXT PRIMARY KEY,
     last_received TEXT NOT NULL,
     oldest_occurred TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS kpi_members (
-    no {serial},
-    member_id TEXT NOT NULL UNIQUE
 )
 """
 
@@ -454,7 +451,10 @@ class SqliteStore:
             for sql in statements():
                 tx.run(
                     sql.format(
-                        serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB", update_heavy=""
+                        serial="INTEGER PRIMARY KEY AUTOINCREMENT",
+                        blob="BLOB",
+                        update_heavy="",
+                        identity="INTEGER",
                     )
                 )
             _init_settings(tx)

@@ -95,6 +95,7 @@ def test_an_admin_reads_the_dashboard_and_downloads_the_csv(
         assert figure("repeat-rate") == "33%"
         assert figure("outstanding") == "735"
         assert figure("enrolments") == "3"
+        assert figure("referrals") == "0"
         bars = d.find_elements(By.CSS_SELECTOR, "#chart-points rect.bar")  # type: ignore[attr-defined]
         drawn = [b for b in bars if float(b.get_attribute("height")) > 0]
         assert len(bars) == 8 and len(drawn) == 3  # W45 issued, W47 issued and redeemed

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loyalty.db import utc_now
 from loyalty.ledger import new_entry_id
 from sync import protocol as p
 from sync.headoffice.jobs import run_due
@@ -27,7 +28,7 @@ from sync.headoffice.service import HeadOffice
 from sync.testing import TempPostgres
 from tests.channel_fixtures import ChannelShop, channel_shop, line
 from tests.integration.test_reports import at, worked_example
-from tests.sync_fixtures import PROGRAM, Shop, headoffice, postgres, shop, store_url
+from tests.sync_fixtures import PROGRAM, Shop, buy, headoffice, postgres, shop, store_url
 
 __all__ = ["channel_shop", "postgres", "shop", "store_url"]
 
@@ -104,7 +105,7 @@ def summary_rows(ho: HeadOffice) -> dict[str, Any]:
     """The summary tables, buyers as sorted member ids (their numbers and order are the
     pushes')."""
     with ho.store.transaction() as tx:
-        member = {int(no): m for no, m in tx.all("SELECT no, member_id FROM kpi_members")}
+        member = {int(no): m for no, m in tx.all("SELECT kpi_no, member_id FROM members")}
         days = [
             (*r[:-1], sorted(member[x] for x in np.frombuffer(bytes(r[-1]), dtype="<u4")))
             for r in tx.all("SELECT * FROM kpi_days ORDER BY terminal_id, day")
@@ -205,7 +206,7 @@ def test_a_database_made_before_the_summaries_gets_them_when_opened(store_url: s
     kept = summary_rows(ho)
     assert len(kept["days"]) == 2  # 21:30 and 00:30 in Athens
     with ho.store.transaction() as tx:
-        for table in ("kpi_days", "kpi_counts", "kpi_tills", "kpi_members"):
+        for table in ("kpi_days", "kpi_counts", "kpi_tills"):
             tx.run(f"DELETE FROM {table}")
         tx.run("DELETE FROM settings WHERE key = ?", (summaries.ZONE_KEY,))
     ho.store.close()
@@ -283,3 +284,21 @@ def test_engagement_counts_what_was_paid_and_what_head_office_took_back(store_ur
         assert shop_kept["period"]["engagement_by_action"]["review_written"]["taken_back"] == 0
     finally:
         ho.store.close()
+
+
+def test_a_credited_referral_is_counted_and_its_bonuses_are_points_issued(shop: Shop) -> None:
+    a, c_a = shop.till("ATH1")
+    anna = a.enroll("Anna", "cashier1", True).member
+    c_a.sync()
+    b, c_b = shop.till("ATH2")
+    bea = b.enroll("Bea", "cashier2", True, referred_by=anna.referral_code).member
+    buy(b, bea.member_id, 3000)  # her first qualifying purchase: 30 + 100 welcome
+    c_b.sync()
+    now = utc_now()
+    today = now.astimezone(ho_zone(shop.ho)).date().isoformat()
+    assert_same_figures(shop.ho, now, today, today, ("ATH1", "ATH2"))
+    kept, _ = both_ways(shop.ho, now, today, today, "day")
+    assert kept["period"]["referrals"] == {"credited": 1, "refused_by_reason": {}}
+    assert kept["period"]["points_issued"] == 30 + 100 + 100 + 200  # and both referral bonuses
+    at_athens, _ = both_ways(shop.ho, now, today, today, "day", "ATH1")
+    assert at_athens["period"]["referrals"]["credited"] == 0  # Bea enrolled at ATH2

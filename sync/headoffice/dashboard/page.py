@@ -170,6 +170,8 @@ def _headline(w: Words, doc: Mapping[str, Any]) -> str:
         ("expiring", w("dashboard.expiring_90"), w.number(out["points"]["expiring_90d"])),
         ("active", w("dashboard.active"),
          " / ".join(w.number(active[k]) for k in ("30d", "90d", "365d"))),
+        ("referrals", w("dashboard.referrals_credited"),
+         w.number(whole["referrals"]["credited"])),
     ]  # fmt: skip
     period = w("dashboard.period", start=ltr(q["from"]), end=ltr(q["to"]))
     as_of = w("dashboard.as_of", when=ltr(q["as_of"][:16].replace("T", " ")))

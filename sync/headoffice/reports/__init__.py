@@ -33,6 +33,7 @@ from sync.headoffice.reports import (
     health,
     ledger,
     members,
+    referrals,
 )
 from sync.headoffice.reports.period import GROUPINGS, MAX_DAYS, Period, ReportError, period
 from sync.headoffice.reports.rates import Rate, per
@@ -83,6 +84,7 @@ def report(
         whole = _whole(buckets, buying)
         whole.update(rewards)
         whole["engagement_by_action"] = engaged
+        whole["referrals"] = referrals.referrals(tx, asked)
         return {
             "query": _query(asked, now),
             "currency": program.currency,

@@ -59,7 +59,7 @@ class Buyers:
         self.by_day: dict[str, Numbers] = {
             d: np.frombuffer(b"".join(blobs), dtype="<u4") for d, blobs in parts.items()
         }
-        row = tx.one("SELECT MAX(no) FROM kpi_members")
+        row = tx.one("SELECT MAX(kpi_no) FROM members")
         self.size = n(row[0] if row else None) + 1
 
     def on(self, first: dt.date, last: dt.date) -> Numbers:
@@ -97,8 +97,8 @@ def _cohorts(tx: Tx, period: Period, buyers: Buyers) -> list[dict[str, Any]]:
     enrol_sql, enrol_params = shop_filter(period.shop, "m.enrolled_by")
     cohort_of: dict[tuple[int, int], list[int | None]] = {}
     for at, no in tx.all(
-        "SELECT m.enrolled_at, k.no FROM members m LEFT JOIN kpi_members k ON k.member_id = "
-        "m.member_id WHERE m.enrolled_at >= ? AND m.enrolled_at < ?" + enrol_sql,
+        "SELECT m.enrolled_at, m.kpi_no FROM members m WHERE m.enrolled_at >= ? AND "
+        "m.enrolled_at < ?" + enrol_sql,
         [period.lo, period.hi, *enrol_params],
     ):
         cohort_of.setdefault(month_of(str(at), period), []).append(None if no is None else int(no))

@@ -24,7 +24,7 @@ from sync.headoffice.own_entries import HEADOFFICE
 WHEN = "(CASE WHEN e.occurred_at < e.received_at THEN e.occurred_at ELSE e.received_at END)"
 OWN_REASONS = (
     "expiry", "tier_review:%", "released:%", "already_%", "above_face_value%", "engagement_%",
-    "offer_%",
+    "offer_%", "referral:%",
 )  # fmt: skip
 COUNTED = (
     f"(e.terminal_id <> '{HEADOFFICE}' OR "

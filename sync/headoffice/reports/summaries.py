@@ -7,7 +7,7 @@ read from the raw ledger.
 
 - ``kpi_days`` (till, shop day): the day's sums (points by kind, member spend), its purchases,
   redeeming purchases, offline redemptions and overdrafts, and ``buyers``: the number
-  (``kpi_members``) of each purchase's member, once a purchase, as little-endian 32-bit
+  (``members.kpi_no``) of each purchase's member, once a purchase, as little-endian 32-bit
   integers; distinct and repeat buyers over any set of days are counted from these.
 - ``kpi_counts`` (till, shop day, figure, key): counts by a key, with points and money:
   ``reward.<kind>`` by reward, ``tier_review`` by head office's review (``old>new`` reason).
@@ -23,6 +23,7 @@ database made before the summaries existed (``migrate``).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -37,9 +38,11 @@ from sync.headoffice.shop_days import shop_day
 from sync.headoffice.store import Tx
 
 ZONE_KEY = "kpi_zone"
-# What the summaries hold changes now and then (2: engagement by action): a database whose
+# What the summaries hold changes now and then (2: engagement by action, 3: members' numbers
+# in their own rows, read with the accounts, instead of a table apart; referral bonuses
+# counted): a database whose
 # summaries are of another version is rebuilt when opened, like one without any.
-VERSION = "2"
+VERSION = "3"
 VERSION_KEY = "kpi_version"
 DAY_FIGURES = (
     "points_issued", "points_redeemed", "points_expired", "points_reversed", "points_adjusted",
@@ -190,43 +193,54 @@ def _held_before(tx: Tx, fold: Fold) -> dict[Atom, Flags]:
     for terminal_id, receipt_no, _, _ in fold.atoms:
         receipts.setdefault(terminal_id, set()).add(receipt_no)
     for terminal_id, numbers in sorted(receipts.items()):
-        for where, params in tx.matching("receipt_no", sorted(numbers)):
-            for receipt_no, member_id, kind, offline, occurred, received in tx.all(
-                "SELECT receipt_no, member_id, kind, offline, occurred_at, received_at "
-                "FROM entries WHERE terminal_id = ? AND seq < ? AND kind IN "
-                f"('earn', 'bonus', 'redeem', 'donate') AND {where}",
-                [terminal_id, fold.first_seq[terminal_id], *params],
-            ):
-                atom = (terminal_id, receipt_no, member_id, fold.day_of(occurred, received))
-                if atom in fold.atoms:
-                    flags = out.setdefault(atom, [False, False])
-                    if kind in _REDEEMING:
-                        flags[0] = True
-                        flags[1] = flags[1] or int(offline) == 1
+        for receipt_no, member_id, kind, offline, occurred, received in _earlier(
+            tx, terminal_id, fold.first_seq[terminal_id], sorted(numbers)
+        ):
+            atom = (terminal_id, receipt_no, member_id, fold.day_of(occurred, received))
+            if atom in fold.atoms:
+                flags = out.setdefault(atom, [False, False])
+                if kind in _REDEEMING:
+                    flags[0] = True
+                    flags[1] = flags[1] or int(offline) == 1
+    return out
+
+
+_EARLIER = (
+    "SELECT e.receipt_no, e.member_id, e.kind, e.offline, e.occurred_at, e.received_at FROM "
+    "{source} WHERE e.terminal_id = ? AND e.seq < ? AND e.kind IN "
+    "('earn', 'bonus', 'redeem', 'donate'){where}"
+)
+
+
+def _earlier(tx: Tx, terminal_id: str, before: int, receipts: Sequence[str]) -> list[Any]:
+    """The purchase entries of the till's ``receipts`` stored before seq ``before``: one
+    index probe a receipt (``entries_receipt``). PostgreSQL is told so (a lateral subquery
+    that cannot be flattened): with a column ``= ANY`` of the push's receipts it planned a
+    scan of the till's earlier entries, testing each against every receipt, 0.5 s a push of
+    5,000 when its statistics were behind."""
+    if tx.dialect == "postgresql":
+        sql = _EARLIER.format(
+            source="jsonb_array_elements_text(?::jsonb) r(no) CROSS JOIN LATERAL (SELECT * "
+            "FROM entries x WHERE x.terminal_id = ? AND x.receipt_no = r.no OFFSET 0) e",
+            where="",
+        )
+        return tx.all(sql, [json.dumps(list(receipts)), terminal_id, terminal_id, before])
+    out: list[Any] = []
+    for where, params in tx.matching("e.receipt_no", receipts):
+        sql = _EARLIER.format(source="entries e", where=f" AND {where}")
+        out += tx.all(sql, [terminal_id, before, *params])
     return out
 
 
 def numbers(tx: Tx, member_ids: Iterable[str]) -> dict[str, int]:
-    """Each member's number in the buyers' arrays, given the first time they buy (inserted
-    in member order, so two pushes adding the same new members cannot deadlock)."""
-    ids = sorted(set(member_ids))
+    """Each member's number in the buyers' arrays (``members.kpi_no``: given when the
+    member's row is made, never changed)."""
     found: dict[str, int] = {}
-
-    def read(some: Sequence[str]) -> None:
-        for where, params in tx.matching("member_id", some):
-            found.update(
-                (m, int(n))
-                for m, n in tx.all(f"SELECT member_id, no FROM kpi_members WHERE {where}", params)
-            )
-
-    read(ids)
-    missing = [m for m in ids if m not in found]
-    if missing:
-        tx.many(
-            "INSERT INTO kpi_members (member_id) VALUES (?) ON CONFLICT DO NOTHING",
-            [(m,) for m in missing],
+    for where, params in tx.matching("member_id", sorted(set(member_ids))):
+        found.update(
+            (m, int(n))
+            for m, n in tx.all(f"SELECT member_id, kpi_no FROM members WHERE {where}", params)
         )
-        read(missing)
     return found
 
 
@@ -288,10 +302,12 @@ def stored(
     tx: Tx,
     rows: Sequence[Sequence[Any]],
     overdrafts: Sequence[tuple[str, str, str]] = (),
+    known: Mapping[str, int] | None = None,
 ) -> None:
     """Add entries just stored (``entries`` rows, in seq order) and the overdrafts flagged on
     some of them (till, occurred_at, received_at) to the summaries: in the transaction that
-    stored them, after the insert (so a rebuild that locked the ledger is waited for)."""
+    stored them, after the insert (so a rebuild that locked the ledger is waited for).
+    ``known``: members' numbers already read (a push reads them with the accounts)."""
     if not rows and not overdrafts:
         return
     zone = zone_of(tx)
@@ -304,7 +320,14 @@ def stored(
     for terminal_id, occurred, received in overdrafts:
         fold.overdraft(terminal_id, occurred, received)
     buyers = fold.purchases(_held_before(tx, fold) if fold.atoms else {})
-    _write(tx, fold, buyers, lambda ids: numbers(tx, ids))
+    given = known or {}
+
+    def number(ids: Iterable[str]) -> Mapping[str, int]:
+        ids = set(ids)
+        missing = [m for m in ids if m not in given]
+        return {**given, **numbers(tx, missing)} if missing else given
+
+    _write(tx, fold, buyers, number)
 
 
 _PAGE = 20_000
@@ -316,13 +339,18 @@ def rebuild(tx: Tx, zone: str) -> None:
     and a program's new time zone)."""
     for table in ("kpi_days", "kpi_counts", "kpi_tills"):
         tx.run(f"DELETE FROM {table}")
-    tx.run(
-        "INSERT INTO kpi_members (member_id) SELECT DISTINCT member_id FROM entries WHERE "
-        f"terminal_id <> ? AND receipt_no IS NOT NULL AND kind IN {PURCHASE_KINDS} "
-        "ORDER BY member_id ON CONFLICT DO NOTHING",
-        (HEADOFFICE,),
-    )
-    known = {str(m): int(n) for m, n in tx.all("SELECT member_id, no FROM kpi_members")}
+    known = {str(m): int(n) for m, n in tx.all("SELECT member_id, kpi_no FROM members")}
+
+    def number(ids: Iterable[str]) -> Mapping[str, int]:
+        missing = sorted(set(ids) - known.keys())
+        if missing:  # entries of a member head office has no row for: the stub a push makes
+            tx.many(
+                "INSERT INTO members (member_id, snapshot_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(m, "1970-01-01T00:00:00.000000Z") for m in missing],
+            )
+            known.update(numbers(tx, missing))
+        return known
+
     cols = ", ".join(COLUMNS)
     for (terminal_id,) in tx.all("SELECT DISTINCT terminal_id FROM entries ORDER BY 1"):
         fold, last = Fold(zone), -1
@@ -343,7 +371,7 @@ def rebuild(tx: Tx, zone: str) -> None:
             (terminal_id,),
         ):
             fold.overdraft(terminal_id, occurred, received)
-        _write(tx, fold, fold.purchases({}), lambda ids: {m: known[m] for m in ids}, fresh=True)
+        _write(tx, fold, fold.purchases({}), number, fresh=True)
     tx.many(
         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
         "SET value = excluded.value",
@@ -374,7 +402,29 @@ def _program_zone(tx: Tx) -> str:
 
 
 def migrate(tx: Tx) -> None:
-    """At opening: a database without summaries of this version gets them, in the current
-    program's time zone."""
+    """At opening: members get their numbers (a database made before them), and a database
+    without summaries of this version gets them, in the current program's time zone."""
+    _number_members(tx)
     if zone_of(tx) is None:
         ensure(tx, _program_zone(tx))
+
+
+def _number_members(tx: Tx) -> None:
+    """``members.kpi_no``: PostgreSQL's identity column numbers each new row; SQLite's
+    trigger gives a new row the next number."""
+    if tx.dialect == "postgresql":
+        tx.run(
+            "ALTER TABLE members ADD COLUMN IF NOT EXISTS kpi_no BIGINT GENERATED BY DEFAULT "
+            "AS IDENTITY"
+        )
+    else:
+        if not any(r[1] == "kpi_no" for r in tx.all("PRAGMA table_info(members)")):
+            tx.run("ALTER TABLE members ADD COLUMN kpi_no INTEGER")
+        tx.run("UPDATE members SET kpi_no = rowid WHERE kpi_no IS NULL")
+        tx.run(
+            "CREATE TRIGGER IF NOT EXISTS members_kpi_no AFTER INSERT ON members "
+            "WHEN NEW.kpi_no IS NULL BEGIN UPDATE members SET kpi_no = (SELECT "
+            "COALESCE(MAX(kpi_no), 0) + 1 FROM members) WHERE rowid = NEW.rowid; END"
+        )
+    tx.run("CREATE UNIQUE INDEX IF NOT EXISTS members_kpi_no ON members (kpi_no)")
+    tx.run("DROP TABLE IF EXISTS kpi_members")  # where numbers were kept before (version 2)
