@@ -52,6 +52,8 @@ def lines(view: ShopperView) -> tuple[str, str]:
         if view.screen == "basket" and view.basket is not None:
             second = view.basket.total
         return _fit(card.greeting), _figure(second) if second else ""
+    if view.screen == "ask" and view.ask is not None:
+        return _fit(view.program), _fit(view.ask.title)
     if view.screen == "done" and view.end is not None:
         figures = view.end.figures
         first = _figure(figures[0]) if figures else _fit(view.end.heading)

@@ -4,11 +4,16 @@ server-sent event stream, and the end-of-sale QR code as SVG.
 
 A browser that connects or reconnects gets the current view at once; a keep-alive comment every
 ``keepalive_s`` lets it notice a dead link. The page sets text, never markup, and the content
-security policy forbids any script or style but the till's own."""
+security policy forbids any script or style but the till's own.
+
+With a ``Desk`` (display.touch), ``POST /input`` takes what the shopper types or taps, while the
+till asks for it and from the paired page only (see display.touch for the design); without
+one, every input is refused (404)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -16,6 +21,7 @@ from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
@@ -23,6 +29,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from display.hub import Hub
+from display.touch import STATUS, Desk
+
+INPUT_LIMIT = 1024  # bytes of an input's body: a phone and a session id fit many times over
+
+
+class InputBody(msgspec.Struct, forbid_unknown_fields=True):
+    token: str
+    session: str
+    kind: str
+    value: str | bool
+
 
 STATIC = Path(__file__).with_name("static")
 SECURITY_HEADERS = {
@@ -46,7 +63,9 @@ def qr_svg(url: str) -> bytes:
     return data
 
 
-def build_app(hub: Hub, fonts: Path | None = None, keepalive_s: float = 15.0) -> Starlette:
+def build_app(
+    hub: Hub, fonts: Path | None = None, keepalive_s: float = 15.0, desk: Desk | None = None
+) -> Starlette:
     async def page(_request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
 
@@ -78,8 +97,26 @@ def build_app(hub: Hub, fonts: Path | None = None, keepalive_s: float = 15.0) ->
         headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
+    async def shopper_input(request: Request) -> Response:
+        if desk is None:
+            return _answer("not_asking", 404)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > INPUT_LIMIT:
+                return _answer("malformed", 413)
+        try:
+            item = msgspec.json.decode(body, type=InputBody)
+        except msgspec.ValidationError:
+            return _answer("malformed", 400)
+        except msgspec.DecodeError:
+            return _answer("malformed", 400)
+        answer = desk.submit(item.token, item.session, item.kind, item.value)
+        return _answer(answer, STATUS[answer])
+
     routes = [
         Route("/", page),
+        Route("/input", shopper_input, methods=["POST"]),
         Route("/state", state),
         Route("/events", events),
         Route("/qr.svg", qr),
@@ -88,6 +125,15 @@ def build_app(hub: Hub, fonts: Path | None = None, keepalive_s: float = 15.0) ->
     if fonts is not None and fonts.is_dir():
         routes.append(Mount("/fonts", StaticFiles(directory=fonts), name="fonts"))
     return Starlette(routes=routes)
+
+
+def _answer(answer: str, status: int) -> Response:
+    return Response(
+        json.dumps({"answer": answer}),
+        status_code=status,
+        media_type="application/json",
+        headers=SECURITY_HEADERS,
+    )
 
 
 def _event(version: int, body: bytes) -> bytes:
@@ -102,9 +148,15 @@ class DisplayServer:
     """The display's server on its own thread and event loop, beside the till app."""
 
     def __init__(
-        self, hub: Hub, host: str = "127.0.0.1", port: int = 0, fonts: Path | None = None
+        self,
+        hub: Hub,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        fonts: Path | None = None,
+        desk: Desk | None = None,
     ) -> None:
         self.hub = hub
+        self.desk = desk
         self.host = host
         self.port = port
         self.fonts = fonts
@@ -115,6 +167,12 @@ class DisplayServer:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
+
+    @property
+    def paired_url(self) -> str:
+        """The page's address for the touch screen: with the pairing token, the only page
+        that may send the shopper's input."""
+        return f"{self.url}?pair={self.desk.token}" if self.desk is not None else self.url
 
     def start(self, timeout: float = 10.0) -> str:
         """Listen (DisplayUnavailable at once when the address cannot be had) and serve on a
@@ -137,7 +195,7 @@ class DisplayServer:
         self.port = sock.getsockname()[1]
 
         config = uvicorn.Config(
-            build_app(self.hub, self.fonts),
+            build_app(self.hub, self.fonts, desk=self.desk),
             host=self.host,
             port=self.port,
             log_level="critical",

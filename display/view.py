@@ -20,9 +20,10 @@ import msgspec
 
 from display.text import NAME_LIMIT, clean, first_name
 
-Screen = Literal["blank", "idle", "member", "basket", "done"]
+Screen = Literal["blank", "idle", "member", "basket", "done", "ask"]
 Direction = Literal["ltr", "rtl"]
 URL_LIMIT = 300
+TERMS_LIMIT = 4000
 
 
 def _clean_texts(obj: Any, limits: dict[str, int] | None = None) -> None:
@@ -105,6 +106,31 @@ class SaleEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class AskPart:
+    """The till asks the shopper for something on a touch screen (display.touch): their phone
+    number to check in, or to accept the program's terms. ``session`` goes back with the
+    answer; the texts the page may need are all here, translated."""
+
+    kind: Literal["phone", "terms"]
+    session: str
+    title: str
+    hint: str = ""
+    terms: str = ""  # the terms' text, for kind "terms"
+    version: str = ""  # the terms' version, as the page shows it
+    ok: str = ""  # OK, or "I accept"
+    cancel: str = ""  # clear, or "No, thank you"
+    status: str = ""  # what the till says now (a phone that is no phone, say)
+    sent: str = ""  # shown once the answer is handed to the till
+    malformed: str = ""  # a phone that cannot be one by its shape
+    too_many: str = ""  # too many tries: ask the cashier
+
+    def __post_init__(self) -> None:
+        _clean_texts(self, {"terms": TERMS_LIMIT, "session": 32, "version": 64})
+        if self.kind not in ("phone", "terms"):
+            object.__setattr__(self, "kind", "phone")
+
+
+@dataclass(frozen=True, slots=True)
 class ShopperView:
     """One screenful for the shopper."""
 
@@ -117,6 +143,7 @@ class ShopperView:
     basket: BasketPart | None = None
     end: SaleEnd | None = None
     blank_after_s: float = 0.0  # on a done screen: back to idle after this long
+    ask: AskPart | None = None  # the till asks the shopper for input (display.touch)
 
     def __post_init__(self) -> None:
         _clean_texts(self, {"lang": 8})

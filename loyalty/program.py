@@ -22,6 +22,7 @@ from loyalty.engagement import parse as parse_engagement
 from loyalty.errors import ProgramError
 from loyalty.money import MINOR_UNITS
 from loyalty.referrals import ReferralRules, read_rules
+from loyalty.terms import Terms, read_terms
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How often a promotion may pay one member: on every sale that qualifies, once ever, or once a
@@ -178,6 +179,7 @@ class Program:
     limits: Limits = Limits()
     engagement: tuple[EngagementRule, ...] = ()  # loyalty/engagement.py
     referrals: ReferralRules | None = None  # [referrals]: none, no referral is credited
+    terms: Terms | None = None  # what a shopper accepts to enrol (loyalty/terms.py)
 
     def reward(self, reward_id: str) -> Reward | None:
         return next((r for r in self.rewards if r.id == reward_id), None)
@@ -399,6 +401,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         limits=limits,
         engagement=parse_engagement(root, limits.max_entry_points),
         referrals=read_rules(root.sub("referrals")) if "referrals" in data else None,
+        terms=read_terms(root.sub("terms", required=False)),
     )
 
 

@@ -418,3 +418,15 @@ def m016_referral_codes(db: Database) -> None:
     )
     db.execute("ALTER TABLE enrolments ADD COLUMN referral_code TEXT")
     db.execute("ALTER TABLE enrolments ADD COLUMN referred_by TEXT")
+
+
+@migration
+def m017_consent_by(db: Database) -> None:
+    # Who recorded an enrolment's consent: the cashier, told by the shopper, or the shopper
+    # themselves on the shopper display (display/touch.py). Enrolments before this were all
+    # recorded by the cashier.
+    _run(
+        db,
+        "ALTER TABLE enrolments ADD COLUMN consent_by TEXT NOT NULL DEFAULT 'cashier' "
+        "CHECK (consent_by IN ('cashier', 'shopper'))",
+    )

@@ -15,6 +15,7 @@ import sqlite3
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from stdnum import luhn
 
@@ -29,7 +30,10 @@ from loyalty.program import Program, parse_program
 TERMINAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")  # "\Z": "$" lets a final "\n" in
 CASHIER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}\Z")
 DB_FILE = "till.sqlite"
-CONSENT_VERSION = "2026-1"
+CONSENT_VERSION = "2026-1"  # what a program without terms (loyalty/terms.py) is consented to
+# Who recorded the shopper's consent: the cashier, told by the shopper, or the shopper on the
+# shopper display (display/touch.py).
+ConsentBy = Literal["cashier", "shopper"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,28 +180,37 @@ class Till:
         """A member id, a card number (typed with or without spaces or dashes) or a phone
         number, as a cashier would type it."""
         code = code.strip()
-        hashes: list[str] = []
-        matches: list[Member] = []
         with self.db.read() as conn:
             found = members.get(conn, code)
             card = members.card_digits(code)
             if found is None and card is not None:
                 found = members.by_card(conn, card)
-            if found is None:
-                try:
-                    hashes = self.phone_hashes(code)
-                    matches = members.by_phone(conn, hashes)
-                except BadInput:
-                    matches = []
-                found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            try:
+                return self.find_by_phone(code)
+            except BadInput:
+                raise NotFound("unknown_member", member=code[:40]) from None
+        with self.db.read() as conn:
+            denylist.refuse_denied(conn, found, members.card_digits(code) or code)
+        return found
+
+    def find_by_phone(self, phone: str) -> Member:
+        """The member with this phone number, and no other kind of code (a shopper checking
+        in on the display types a phone, never a card number). ``BadInput`` when it cannot be
+        a phone number (the rules of normalise_phone), ``unknown_member`` when no one, or more
+        than one, has it."""
+        hashes = self.phone_hashes(phone)
+        with self.db.read() as conn:
+            matches = members.by_phone(conn, hashes)
+        found = matches[0] if len(matches) == 1 else None
         for match in matches:
             # Even when the number finds two members (one enrolled again offline under a
             # newer key): once both are under the current key, head office merges them.
             self._rehash(match, hashes)
         if found is None:
-            raise NotFound("unknown_member", member=code[:40])
+            raise NotFound("unknown_member", member=phone[:40])
         with self.db.read() as conn:
-            denylist.refuse_denied(conn, found, members.card_digits(code) or code)
+            denylist.refuse_denied(conn, found, phone)
         return found
 
     @property
@@ -256,11 +269,18 @@ class Till:
         birthday: str | None = None,
         now: dt.datetime | None = None,
         referred_by: str | None = None,
+        consent_by: ConsentBy = "cashier",
+        terms_version: str | None = None,
     ) -> Enrolment:
         """A new member at the till, with their consent recorded. Gets a card number and a
         referral code of their own at once so the shopper can earn on this very sale and tell
         friends; head office learns of them at the next sync. ``referred_by``: a friend's
-        referral code as typed (checked here for typos; head office decides the rest)."""
+        referral code as typed (checked here for typos; head office decides the rest).
+
+        The consent is to the program's terms (their version, or the till's built-in one for a
+        program without terms), told to the cashier (``consent_by`` "cashier") or accepted by
+        the shopper on the display ("shopper", for the ``terms_version`` the display showed:
+        refused as ``terms_changed`` when the program's terms are no longer that version)."""
         now = _aware(now)
         if not consent:
             raise Refused("consent_required")
@@ -275,6 +295,9 @@ class Till:
             raise BadInput("malformed_birthday", value=birthday[:10])
         hashed = self._phone_hash(phone) if phone else None
         program = self.program
+        version = program.terms.version if program.terms else CONSENT_VERSION
+        if consent_by == "shopper" and terms_version != version:
+            raise Refused("terms_changed")
         stamp = to_text(now)
         hashes = self.phone_hashes(phone) if phone else []
         if hashes:
@@ -295,9 +318,9 @@ class Till:
             set_meta(conn, "cards_issued", str(counter))
             conn.execute(
                 "INSERT INTO enrolments (member_id, card_number, display_name, language, "
-                "phone_hash, birthday, consent_at, consent_version, enrolled_at, terminal_id, "
-                "cashier_id, referral_code, referred_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?)",
+                "phone_hash, birthday, consent_at, consent_version, consent_by, enrolled_at, "
+                "terminal_id, cashier_id, referral_code, referred_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     member_id,
                     card,
@@ -306,7 +329,8 @@ class Till:
                     hashed,
                     birthday,
                     stamp,
-                    CONSENT_VERSION,
+                    version,
+                    consent_by,
                     stamp,
                     self.terminal_id,
                     cashier_id,

@@ -10,7 +10,15 @@ screen settings): ``enabled`` (false by default; the demo turns it on), ``addres
 (127.0.0.1), ``port`` (8765), ``blank_after_s`` (10: the end of a sale shows this long, then
 idle), ``qr_url`` (the app's status page, the same for every member; ``{lang}`` becomes the
 member's language; none by default), ``language`` (the idle screen's; the till's language)
-and ``pole`` (a 2x20 customer pole display, ``tcp://host:port``; none by default).
+``pole`` (a 2x20 customer pole display, ``tcp://host:port``; none by default), ``touch``
+(false by default: the shopper may type their phone number to check in and accept the terms to
+enrol on the page, display/touch.py) and ``pairing_token`` (the token in the touch page's
+address, ``/?pair=…``; a new one each run when none is set: the cashier's screen shows the
+address).
+
+The shopper's input comes back through ``on_shopper`` (set by the app; called on the display
+server's thread, so the app posts it as a message); the app decides what the display shows next
+(``ask_phone``, ``ask_terms``, ``phone_refused``, then the member or idle as after a scan).
 """
 
 from __future__ import annotations
@@ -24,11 +32,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from display.hub import Hub
+from display.touch import Desk, ShopperInput
 from display.view import ShopperView, blank
 from loyalty.balance import Balance
 from loyalty.offers import MemberOffer
 from loyalty.program import Program
 from loyalty.sales import SaleResult
+from loyalty.terms import Terms
 from terminal import shopper_views as views
 from terminal.i18n import normalise_language
 
@@ -48,6 +58,8 @@ class ShopperDisplaySettings:
     qr_url: str = ""
     language: str = "en"
     pole: str = ""  # a 2x20 pole display, tcp://host:port (display/pole.py)
+    touch: bool = False  # the shopper may type and tap on the page (display/touch.py)
+    pairing_token: str = ""  # the touch page's token; a new one each run when empty
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], language: str) -> ShopperDisplaySettings:
@@ -61,6 +73,8 @@ class ShopperDisplaySettings:
             qr_url=str(table.get("qr_url", "")),
             language=normalise_language(str(table.get("language", language))),
             pole=str(table.get("pole", "")),
+            touch=bool(table.get("touch", False)),
+            pairing_token=str(table.get("pairing_token", "")),
         )
 
 
@@ -84,6 +98,20 @@ class ShopperFeed:
         self._thread.start()
         self.server: DisplayServer | None = None
         self.pole: PoleDisplay | None = None
+        # The shopper's input (display.touch): to the app, which posts it as a message.
+        self.desk: Desk | None = None
+        self.on_shopper: Callable[[ShopperInput], None] | None = None
+        self._ask: tuple[str, str, Terms | None] | None = None  # kind, language, terms
+        self._session = ""
+
+    def shopper_input(self, item: ShopperInput) -> None:
+        """From the display's server thread (Desk.on_input): handed to the app at once."""
+        hook = self.on_shopper
+        if hook is None:
+            if self.desk is not None:
+                self.desk.stop()
+            return
+        hook(item)
 
     # -- from the app's UI thread ----------------------------------------------------------
     def member_identified(
@@ -102,6 +130,32 @@ class ShopperFeed:
 
     def sale_committed(self, result: SaleResult) -> None:
         self._queue.put(("done", result))
+
+    def ask_phone(self) -> None:
+        """The cashier asks the shopper to type their phone number on the display."""
+        self._queue.put(("ask", ("phone", self.settings.language, None)))
+
+    def ask_terms(self, language: str, terms: Terms) -> None:
+        """The cashier asks the shopper to accept the program's terms (in ``language``)."""
+        self._queue.put(("ask", ("terms", language, terms)))
+
+    def stop_asking(self) -> None:
+        """The page takes no more input (what it shows is left as it is)."""
+        if self.desk is not None:
+            self.desk.stop()
+
+    @property
+    def touch(self) -> bool:
+        return self.desk is not None
+
+    @property
+    def paired_url(self) -> str:
+        """The page's address with the pairing token: what the shopper's touch screen opens."""
+        return self.server.paired_url if self.server is not None else ""
+
+    def phone_refused(self) -> None:
+        """What the shopper typed is no phone number: they may try again."""
+        self._queue.put(("retry", None))
 
     def cleared(self) -> None:
         """The sale was left without a sale: back to idle."""
@@ -146,6 +200,22 @@ class ShopperFeed:
         program, now = self._program(), self._clock()
         if what == "call":
             value()
+            return
+        if what == "retry":
+            if self._ask is not None and self.desk is not None and self.desk.asking:
+                self.desk.retry()
+                self.hub.publish(self._ask_view(program, self._session, retry=True))
+            return
+        if self.desk is not None:
+            self.desk.stop()  # anything else the till shows ends what it asked
+        self._ask = None
+        if what == "ask":
+            if self.desk is None:
+                return
+            kind, language, terms = value
+            self._ask = (kind, language, terms)
+            self._session = self.desk.ask(kind, terms.version if terms else "")
+            self.hub.publish(self._ask_view(program, self._session))
         elif what == "member":
             self._shopper = value
             self.hub.publish(views.member(program, value, now))
@@ -163,6 +233,13 @@ class ShopperFeed:
         elif what == "blank":
             self._shopper = None
             self.hub.publish(blank())
+
+    def _ask_view(self, program: Program, session: str, retry: bool = False) -> ShopperView:
+        assert self._ask is not None
+        kind, language, terms = self._ask
+        if kind == "terms" and terms is not None:
+            return views.ask_terms(program, language, session, terms)
+        return views.ask_phone(program, language, session, retry)
 
 
 def start_feed(
@@ -182,9 +259,15 @@ def start_feed(
         pole = PoleDisplay(settings.pole)
         hub.listen(pole.show)
         threading.Thread(target=pole.show, args=(hub.view,), daemon=True).start()
-    server = DisplayServer(hub, settings.address, settings.port, fonts=FONT_DIR)
-    server.start()
     feed = ShopperFeed(hub, program, settings, clock)
+    if settings.touch:
+        feed.desk = Desk(feed.shopper_input, token=settings.pairing_token)
+    server = DisplayServer(hub, settings.address, settings.port, fonts=FONT_DIR, desk=feed.desk)
+    try:
+        server.start()
+    except Exception:
+        feed.stop()
+        raise
     feed.server = server
     feed.pole = pole if settings.pole else None
     return feed

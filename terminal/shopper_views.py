@@ -10,12 +10,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from display.text import first_name
-from display.view import BasketPart, Figure, MemberCard, RewardRow, SaleEnd, ShopperView
+from display.view import AskPart, BasketPart, Figure, MemberCard, RewardRow, SaleEnd, ShopperView
 from loyalty.balance import Balance, last_day
 from loyalty.offers import MemberOffer
 from loyalty.program import Program, localised
 from loyalty.referrals import shown as referral_shown
 from loyalty.sales import SaleResult
+from loyalty.terms import Terms
 from terminal.i18n import Translator, translator
 from terminal.tier_text import next_tier
 
@@ -155,3 +156,41 @@ def done(
         qr_caption=t("display.end.qr") if qr_url else "",
     )
     return ShopperView("done", end=end, blank_after_s=blank_after_s, **_frame(t, program))  # type: ignore[arg-type]
+
+
+def ask_phone(program: Program, language: str, session: str, retry: bool = False) -> ShopperView:
+    """The shopper may type their phone number to check in (display/touch.py); ``retry``:
+    what they typed before was no phone number."""
+    t = translator(language)
+    ask = AskPart(
+        kind="phone",
+        session=session,
+        title=t("display.ask.phone_title"),
+        hint=t("display.ask.phone_hint"),
+        ok=t("display.ask.ok"),
+        cancel=t("display.ask.clear"),
+        status=t("display.ask.invalid") if retry else "",
+        sent=t("display.ask.sent"),
+        malformed=t("display.ask.invalid"),
+        too_many=t("display.ask.too_many"),
+    )
+    return ShopperView("ask", ask=ask, **_frame(t, program))  # type: ignore[arg-type]
+
+
+def ask_terms(program: Program, language: str, session: str, terms: Terms) -> ShopperView:
+    """The program's terms, for the shopper to accept (or decline) to enrol."""
+    t = translator(language)
+    name = localised(program.name, t.lang)
+    ask = AskPart(
+        kind="terms",
+        session=session,
+        title=t("display.ask.terms_title", program=name),
+        hint=t("display.ask.terms_hint"),
+        terms=localised(terms.text, t.lang),
+        version=t("display.ask.terms_version", version=terms.version),
+        ok=t("display.ask.accept"),
+        cancel=t("display.ask.decline"),
+        sent=t("display.ask.terms_sent"),
+        too_many=t("display.ask.too_many"),
+    )
+    return ShopperView("ask", ask=ask, **_frame(t, program))  # type: ignore[arg-type]

@@ -44,6 +44,95 @@
 
   let qrFor = "";
 
+  // -- the shopper's input (display/touch.py): only a page opened with the till's pairing
+  // token (/?pair=...) may answer, and only while the till asks; what it says comes from the
+  // view (translated by the till) and from the server's answer.
+  const pair = new URLSearchParams(location.search).get("pair") || "";
+  let ask = null;
+  let waiting = false;
+  let asked = 0;  // views of an ask seen: the till's answer may come before the server's
+
+  function say(value) {
+    text("ask-status", value);
+  }
+
+  function askView(a) {
+    const session = a ? a.session : "";
+    if (!ask || ask.session !== session) {
+      $("phone").value = "";
+      say("");
+    }
+    waiting = false;  // a view from the till (an ask, or the same ask again): may answer
+    asked += 1;
+    ask = a;
+    document.body.dataset.ask = a ? a.kind : "";
+    document.body.dataset.askSession = session;
+    document.body.dataset.paired = pair ? "yes" : "no";
+    if (!a) return;
+    text("ask-title", a.title);
+    text("ask-hint", a.hint);
+    text("terms-text", a.terms);
+    text("terms-version", a.version);
+    text("ask-ok", a.ok);
+    text("ask-cancel", a.cancel);
+    if (a.status) say(a.status);
+  }
+
+  async function answer(value) {
+    if (!ask || !pair || waiting) return;  // a second tap while the first is on its way
+    waiting = true;
+    document.body.dataset.pending = "yes";
+    const a = ask;
+    const seen = asked;
+    let code = "";
+    try {
+      const response = await fetch("/input", {
+        method: "POST",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({token: pair, session: a.session, kind: a.kind, value: value}),
+        cache: "no-store",
+      });
+      code = (await response.json()).answer || "";
+    } catch (e) {
+      code = "unreachable";
+    }
+    document.body.dataset.pending = "no";
+    document.body.dataset.answer = code;  // what the till's server said (tests read it)
+    if (ask !== a && (!ask || ask.session !== a.session)) return;  // the till moved on
+    if (asked !== seen) return;  // the till already answered what was sent (it asked again)
+    if (code === "sent") {
+      say(a.sent);
+      $("phone").value = "";
+    } else if (code === "malformed") {
+      say(a.malformed);
+    } else if (code === "too_many") {
+      say(a.too_many);
+    }
+    // Sent: the next answer waits for the till (it asks again, or the ask ends).
+    waiting = code === "sent";
+  }
+
+  function key(k) {
+    const phone = $("phone");
+    if (k === "back") phone.value = phone.value.slice(0, -1);
+    else if (phone.value.length < 40) phone.value += k;
+  }
+
+  $("keypad").addEventListener("click", (event) => {
+    const k = event.target.dataset && event.target.dataset.key;
+    if (k) key(k);
+  });
+  $("phone").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") answer($("phone").value);
+  });
+  $("ask-ok").addEventListener("click", () => {
+    if (ask) answer(ask.kind === "phone" ? $("phone").value : true);
+  });
+  $("ask-cancel").addEventListener("click", () => {
+    if (!ask) return;
+    if (ask.kind === "phone") { $("phone").value = ""; say(""); } else answer(false);
+  });
+
   function render(view) {
     const root = document.documentElement;
     root.lang = view.lang;
@@ -91,6 +180,7 @@
       qrFor = "";
       $("qr-box").hidden = true;
     }
+    askView(view.screen === "ask" ? view.ask : null);
     document.body.dataset.version = String(view.version || "");
   }
 

@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input
 
+from display.touch import ShopperInput
 from loyalty.errors import LoyaltyError
 from scanner.wedge import BurstDetector, WedgeScan
 from terminal.app import messages as m
@@ -104,6 +105,7 @@ class TillApp(App[None]):
                 severity="warning",
                 timeout=30,
             )
+        self.listen_to_shopper()
         if self.services.sync is not None:
             self.services.sync.start(self.post_message)
         self.printer_state = "ready" if self.services.printer is not None else "none"
@@ -347,7 +349,10 @@ class TillApp(App[None]):
             "reprint": ReprintScreen,
             "end_of_day": EndOfDayScreen,
         }
-        self.push_screen(screens[event.name]())
+        if event.name == "enrol":
+            self.push_screen(EnrolScreen(phone=event.phone))
+        else:
+            self.push_screen(screens[event.name]())
 
     def on_member_identified(self, event: m.MemberIdentified) -> None:
         """A member was found (scanned at idle, or just enrolled): the sale screen, built once
@@ -372,6 +377,29 @@ class TillApp(App[None]):
                 member.display_name, member.language, event.view.balance, event.view.offers,
                 member.referral_code or "",
             )  # fmt: skip
+
+    # -- what the shopper does on a touch display (display/touch.py) ---------------------------
+    def listen_to_shopper(self) -> None:
+        display = self.services.display
+        if display is None or not display.touch:
+            return
+
+        def acted(item: ShopperInput) -> None:  # on the display server's thread
+            self.post_message(m.ShopperActed(item))
+
+        display.on_shopper = acted
+        if not self.services.config.raw.get("shopper_display", {}).get("pairing_token"):
+            # A new token this run: the cashier is told the page's address to open.
+            self.notify(self.t("app.shopper.paired_url", url=display.paired_url), timeout=60)
+
+    def on_shopper_acted(self, event: m.ShopperActed) -> None:
+        """To the screen that asked (idle: a phone; enrol: the terms); a screen that did not
+        ask (the cashier moved on, a dialog is open) takes nothing: the page stops asking."""
+        handler = getattr(self.screen, "shopper_acted", None)
+        if handler is not None:
+            handler(event.item)
+        elif self.services.display is not None:
+            self.services.display.stop_asking()
 
     # -- the shopper display follows the sale (terminal/shopper_feed.py; never waits) -------
     def show_shopper_again(self) -> None:

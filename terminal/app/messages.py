@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from textual.message import Message
 
+from display.touch import ShopperInput
 from loyalty.errors import LoyaltyError
 from loyalty.policy import Authorisation
 from loyalty.refunds import Refundable, RefundResult
@@ -26,6 +27,7 @@ class ScreenRequested(Message):
     """A screen's key asked for another screen; the app opens it."""
 
     name: ScreenName
+    phone: str = ""  # enrol: the phone the shopper typed on the display (no member had it)
 
 
 @dataclass
@@ -197,3 +199,11 @@ class PosActed(Message):
 
     event: object
     view: MemberView | None = None
+
+
+@dataclass
+class ShopperActed(Message):
+    """The shopper typed or tapped on the touch display (display/touch.py): a phone to check in,
+    the terms answered, or the ask lapsed. Posted from the display server's thread."""
+
+    item: ShopperInput

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from display.touch import ShopperInput
 from loyalty import ledger, members, offers, policy, refunds, reports, sales, till_records
 from loyalty.balance import Balance
 from loyalty.channel_activity import Activity
@@ -24,6 +25,7 @@ from loyalty.refunds import RefundResult
 from loyalty.reports import DayReport
 from loyalty.rules import BasketLine
 from loyalty.sales import SaleRequest, SaleResult
+from loyalty.terms import Terms
 from loyalty.till import Enrolment, Till
 from loyalty.till_records import LockoutReset
 from printer import Job
@@ -107,6 +109,18 @@ class DisplayHook(Protocol):
     def cleared(self) -> None: ...
     def closed(self) -> None: ...
     def stop(self) -> None: ...
+    # The shopper's touch input (display/touch.py): asked for by the cashier, answered
+    # through ``on_shopper`` (on the display server's thread).
+    def ask_phone(self) -> None: ...
+    def ask_terms(self, language: str, terms: Terms) -> None: ...
+    def phone_refused(self) -> None: ...
+    def stop_asking(self) -> None: ...
+    @property
+    def touch(self) -> bool: ...
+    @property
+    def paired_url(self) -> str: ...
+
+    on_shopper: Callable[[ShopperInput], None] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +302,14 @@ class TillServices:
             self.printer.enqueue_refund(result)
         return result
 
+    def check_in_by_phone(self, phone: str) -> MemberView:
+        """The member whose phone the shopper typed on the display: the phone read by the
+        rules of the cashier's own look-up (BadInput when it is no phone number), and only
+        as a phone (never a card number or a member id)."""
+        with self.lock:
+            member = self.till.find_by_phone(phone)
+        return self.member_view(member.member_id)
+
     def enrol(
         self,
         name: str,
@@ -296,13 +318,18 @@ class TillServices:
         phone: str | None,
         birthday: str | None,
         referred_by: str | None = None,
+        shopper_terms: str | None = None,
     ) -> Enrolment:
+        """``shopper_terms``: the shopper accepted the terms of this version on the display
+        (their consent is recorded as given by them); else the cashier recorded it."""
         if phone and self.sync is not None:
             self.sync.refresh_members()  # a phone head office knows is refused, not doubled
         with self.lock:
             enrolment = self.till.enroll(
                 name, cashier_id, True, language, phone or None, birthday or None, self.now(),
                 referred_by=referred_by or None,
+                consent_by="shopper" if shopper_terms else "cashier",
+                terms_version=shopper_terms,
             )  # fmt: skip
         if self.printer is not None:
             self.printer.enqueue_welcome(enrolment)

@@ -99,3 +99,37 @@ class PresenceTap:
     def stop(self) -> None:
         if self.inner is not None:
             self.inner.stop()
+
+    # The shopper's touch input (display/touch.py) passes through as it is.
+    @property
+    def touch(self) -> bool:
+        return bool(self.inner is not None and self.inner.touch)
+
+    @property
+    def paired_url(self) -> str:
+        return str(self.inner.paired_url) if self.inner is not None else ""
+
+    @property
+    def on_shopper(self) -> Any:
+        return self.inner.on_shopper if self.inner is not None else None
+
+    @on_shopper.setter
+    def on_shopper(self, hook: Any) -> None:
+        if self.inner is not None:
+            self.inner.on_shopper = hook
+
+    def ask_phone(self) -> None:
+        if self.inner is not None:
+            self.inner.ask_phone()
+
+    def ask_terms(self, language: str, terms: Any) -> None:
+        if self.inner is not None:
+            self.inner.ask_terms(language, terms)
+
+    def phone_refused(self) -> None:
+        if self.inner is not None:
+            self.inner.phone_refused()
+
+    def stop_asking(self) -> None:
+        if self.inner is not None:
+            self.inner.stop_asking()

@@ -1,4 +1,7 @@
-"""The idle screen invites a scan; a card number, member id or phone can be typed instead."""
+"""The idle screen invites a scan; a card number, member id or phone can be typed instead. With
+a touch display (display/touch.py), F7 asks the shopper to type their phone there: the member it
+finds is shown to the cashier (first name, the phone's last two digits) to accept or refuse
+before anything of them reaches the display."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Input, Static
 
-from loyalty.errors import LoyaltyError
+from display.text import first_name
+from display.touch import AskLapsed, PhoneTyped, ShopperInput
+from loyalty.errors import BadInput, LoyaltyError, NotFound
 from loyalty.sales import SaleResult
 from terminal.app import messages as m
 from terminal.app.screens.base import TillScreen
@@ -27,12 +32,16 @@ class IdleScreen(TillScreen):
         Binding("f6", "end_of_day", "end of day", id="idle.end_of_day"),
         Binding("ctrl+o", "sign_out", "sign out", id="till.sign_out"),
         Binding("ctrl+f", "find", "find", id="idle.find"),
+        Binding("f7", "ask_phone", "shopper phone", id="idle.ask_phone"),
+        Binding("escape", "stop_asking", "stop asking", id="idle.stop_asking"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.last: SaleResult | None = None  # the sale just made, shown until the next one
         self.pos_view: MemberView | None = None  # the member the shop's POS last dealt with
+        self.asking = False  # the display asks the shopper for their phone
+        self.shopper_phone = ""  # what they typed, when it found no member (F2 enrols them)
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("app.idle.title"), classes="title")
@@ -144,7 +153,92 @@ class IdleScreen(TillScreen):
         self.app.push_screen(FindMemberDialog(), picked)
 
     def action_enrol(self) -> None:
-        self.post_message(m.ScreenRequested("enrol"))
+        phone, self.shopper_phone = self.shopper_phone, ""
+        self.asking = False
+        self.post_message(m.ScreenRequested("enrol", phone=phone))
+
+    # -- the shopper checks in on the touch display --------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        display = self.services.display
+        if action == "ask_phone":
+            return display is not None and display.touch
+        if action == "stop_asking":
+            return self.asking
+        return True
+
+    def action_ask_phone(self) -> None:
+        display = self.services.display
+        if display is None or not display.touch:
+            return
+        display.ask_phone()
+        self.asking, self.shopper_phone = True, ""
+        self.tell("message", lambda: self.t("app.shopper.asking_phone"))
+        self.refresh_bindings()
+
+    def action_stop_asking(self) -> None:
+        self.stop_asking(None)
+
+    def stop_asking(self, say: str | None) -> None:
+        """The display goes back to its start (idle); ``say``: a key of what to tell."""
+        self.asking, self.shopper_phone = False, ""
+        if self.services.display is not None:
+            self.services.display.cleared()
+        self.tell("message", (lambda: self.t(say)) if say else None)
+        self.refresh_bindings()
+
+    def shopper_acted(self, item: ShopperInput) -> None:
+        if not self.asking:
+            if self.services.display is not None:
+                self.services.display.stop_asking()
+        elif isinstance(item, PhoneTyped):
+            self.check_in(item.phone)
+        elif isinstance(item, AskLapsed):
+            self.stop_asking("app.shopper.lapsed")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="check_in")
+    def check_in(self, phone: str) -> None:
+        last = "".join(ch for ch in phone if ch.isdigit())[-2:]
+        try:
+            view = self.services.check_in_by_phone(phone)
+        except BadInput:
+            self.app.call_from_thread(self.not_a_phone)
+            return
+        except LoyaltyError as exc:
+            self.app.call_from_thread(self.not_checked_in, phone, last, exc)
+            return
+        self.app.call_from_thread(self.confirm_check_in, view, last)
+
+    def not_a_phone(self) -> None:
+        if self.services.display is not None:
+            self.services.display.phone_refused()  # the shopper may try again
+        self.tell("message", lambda: self.t("app.shopper.invalid_phone"))
+
+    def not_checked_in(self, phone: str, last: str, error: LoyaltyError) -> None:
+        """No member has it (F2 enrols them, the phone filled in), or theirs is refused (a
+        blocked member): the display still says only that the cashier will confirm."""
+        if isinstance(error, NotFound):
+            self.shopper_phone = phone
+            self.tell("message", lambda: self.t("app.shopper.no_member", last=last))
+            return
+        reason = self.till_app.describe(error)
+        self.tell("message", lambda: self.t("app.shopper.lookup_refused", last=last, reason=reason))
+
+    def confirm_check_in(self, view: MemberView, last: str) -> None:
+        from terminal.app.screens.dialogs import ConfirmDialog
+
+        name = first_name(view.member.display_name)
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.asking:
+                self.asking = False
+                self.tell("message", None)
+                self.refresh_bindings()
+                self.post_message(m.MemberIdentified(view))
+            else:
+                self.stop_asking("app.shopper.refused")
+
+        question = lambda: self.t("app.shopper.checked_in", name=name, last=last)  # noqa: E731
+        self.app.push_screen(ConfirmDialog(question), answered)
 
     def action_refund(self) -> None:
         self.post_message(m.ScreenRequested("refund"))
