@@ -91,7 +91,11 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if self.write_timeout_s is not None:
-            transport.set_write_buffer_limits(high=0)  # told of any byte the kernel did not take
+            # Told of any byte the kernel did not take. asyncio's TLS transport pauses at a
+            # buffer >= high (a plain one at > high): 0 there would pause every answer, even
+            # one the kernel took whole, and resume only at a later event (answers hung).
+            tls = transport.get_extra_info("sslcontext") is not None
+            transport.set_write_buffer_limits(high=1 if tls else 0)
         self._arm("head", self.header_timeout_s)  # a connection that never says anything
 
     def pause_writing(self) -> None:

@@ -9,7 +9,7 @@ Settings, in the till's config file::
     port = 8760
     header_timeout_s = 10   # a request's headers must be in this long after it began
     body_timeout_s = 10     # and its body (256 KiB at most) this long after the headers
-    write_timeout_s = 30    # a POS that does not read its answer is cut off (not with TLS)
+    write_timeout_s = 30    # a POS that does not read its answer is cut off after this
     tls_cert = ""           # PEM files: serve HTTPS instead of HTTP (see docs/pos.md)
     tls_key = ""
     allow_origins = []      # web origins whose pages may call it from a browser (Odoo's POS)
@@ -126,17 +126,12 @@ class ApiServer:
     def start(self) -> str:
         s = self.settings
         tls: dict[str, Any] = {}
-        write_s: float | None = s.write_timeout_s
         if s.tls_cert:
             tls = {"ssl_certfile": s.tls_cert, "ssl_keyfile": s.tls_key or None}
-            # The write deadline watches the transport's write buffer (limits of 0), which
-            # asyncio's TLS transport never reports drained: every answer would hang. Under
-            # TLS the request deadlines stay, and asyncio's TLS handshake timeout.
-            write_s = None
         config = uvicorn.Config(
             self.app, log_level="warning", access_log=False, lifespan="off",
             timeout_keep_alive=30,
-            http=guarded_h11(s.header_timeout_s, s.body_timeout_s, write_s), **tls,
+            http=guarded_h11(s.header_timeout_s, s.body_timeout_s, s.write_timeout_s), **tls,
         )  # fmt: skip
         try:
             config.load()  # here, so a certificate that cannot be used is said, not a dead thread
