@@ -12,6 +12,7 @@ from loyalty.db import to_text
 from loyalty.program import Program
 from sync import protocol as p
 from sync.headoffice.accounts import StoredEntry, dump_state, load_state, settle
+from sync.headoffice.reports import summaries
 from sync.headoffice.rows import _MEMBER_COLUMNS, _pending_encoder
 from sync.headoffice.store import Row, Tx
 
@@ -71,6 +72,7 @@ class AccountFolding:
             numbers.update((m, int(rows[m][19])) for m in ids)
         program = self.program(tx)
         done = {m: self._account(program, rows[m], new.get(m, ()), now, stamp) for m in ids}
+        read = dict(rows)  # each member's row as folded last
         todo = ids
         if concurrent:
             written = tx.update_unchanged(_WRITE_ACCOUNT, [(*done[m][0], rows[m][-1]) for m in ids])
@@ -80,8 +82,11 @@ class AccountFolding:
                 again = self._member_rows(tx, todo, once=True)
                 for m in todo:
                     done[m] = self._account(program, again[m], new.get(m, ()), now, stamp)
+                read.update(again)
         if todo:
             tx.many(_WRITE_ACCOUNT, [done[m][0] for m in todo])
+        moved = [(read[m][8], done[m][0][2]) for m in ids]  # (tier before, tier now)
+        summaries.tier_moves(tx, [(a, b) for a, b in moved if a and b and a != b], stamp)
         return [state for m in ids if (state := done[m][1]) is not None]
 
     @staticmethod

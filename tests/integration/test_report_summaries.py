@@ -302,3 +302,26 @@ def test_a_credited_referral_is_counted_and_its_bonuses_are_points_issued(shop: 
     assert kept["period"]["points_issued"] == 30 + 100 + 100 + 200  # and both referral bonuses
     at_athens, _ = both_ways(shop.ho, now, today, today, "day", "ATH1")
     assert at_athens["period"]["referrals"]["credited"] == 0  # Bea enrolled at ATH2
+
+
+def test_an_upgrade_at_a_purchase_is_a_tier_move_beside_head_offices_reviews(
+    store_url: str,
+) -> None:
+    """M0 joins Olive with EUR 100 of spend, reaches Oak's EUR 500 with the next push: one
+    move, counted as head office folds the push (no entry records it), kept by a rebuild."""
+    ho = headoffice(store_url)
+    try:
+        chains = Chains(ho)
+        chains.push(0, START, [(0, "earn", 100, "new", None, True, "base", 0)])
+        later = START + dt.timedelta(hours=1)
+        chains.push(0, later, [(0, "earn", 450, "new", None, True, "base", 0)])
+        now = later + dt.timedelta(minutes=1)
+        kept, raw = both_ways(ho, now, "2026-11-01", "2026-11-02", "day")
+        assert kept == raw
+        assert kept["tiers"]["moves_in_period"] == {"olive>oak": 1}  # joining Olive is none
+        assert kept["tiers"]["reviews_in_period"] == {}
+        with ho.store.transaction() as tx:
+            summaries.rebuild(tx, "Europe/Athens")
+        assert both_ways(ho, now, "2026-11-01", "2026-11-02", "day")[0] == kept
+    finally:
+        ho.store.close()

@@ -85,6 +85,8 @@ def report(
         whole.update(rewards)
         whole["engagement_by_action"] = engaged
         whole["referrals"] = referrals.referrals(tx, asked)
+        tiers["moves_in_period"] = _moves(tiers["reviews_in_period"],
+                                          from_summaries.tier_moves(tx, asked))  # fmt: skip
         return {
             "query": _query(asked, now),
             "currency": program.currency,
@@ -114,6 +116,15 @@ def _query(asked: Period, now: dt.datetime) -> dict[str, Any]:
         "timezone": str(asked.tz),
         "as_of": to_text(now),
     }
+
+
+def _moves(reviews: dict[str, int], folded: list[tuple[Any, ...]]) -> dict[str, int]:
+    """Every tier change in the period: head office's reviews (entries) and those made as it
+    folded entries into accounts (a purchase's upgrade: summaries.tier_moves, ``old>new``)."""
+    out = dict(reviews)
+    for k, v in folded:
+        out[str(k)] = out.get(str(k), 0) + int(v)
+    return dict(sorted(out.items()))
 
 
 def _whole(buckets: list[dict[str, Any]], buying: dict[str, Any]) -> dict[str, Any]:

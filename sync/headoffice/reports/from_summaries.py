@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sync.headoffice.own_entries import HEADOFFICE
-from sync.headoffice.reports import engagement, ledger
+from sync.headoffice.reports import engagement, ledger, summaries
 from sync.headoffice.reports.cohorts import month_of, months_between
 from sync.headoffice.reports.members import ACTIVE_DAYS, buying_figures
 from sync.headoffice.reports.period import Period
@@ -149,6 +149,15 @@ def engagement_by_action(tx: Tx, period: Period) -> dict[str, Any]:
     return engagement.by_action(
         [(k, c, x) for f, k, c, x in rows if f == engagement.EVENT],
         [(k, c, x) for f, k, c, x in rows if f == engagement.TAKEN],
+    )
+
+
+def tier_moves(tx: Tx, period: Period) -> list[tuple[Any, ...]]:
+    """Members' tier changes as head office folded their entries (summaries.tier_moves)."""
+    return tx.all(
+        "SELECT key, SUM(n) FROM kpi_counts WHERE figure = ? AND day >= ? AND day <= ? "
+        "GROUP BY key",
+        [summaries.TIER_MOVE, period.start.isoformat(), period.end.isoformat()],
     )
 
 

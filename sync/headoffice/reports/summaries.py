@@ -330,6 +330,27 @@ def stored(
     _write(tx, fold, buyers, number)
 
 
+TIER_MOVE = "tier_move"  # kpi_counts: a member's tier changed as head office folded entries
+
+
+def tier_moves(tx: Tx, moves: Sequence[tuple[str, str]], stamp: str) -> None:
+    """Count members' tier changes (before, after) made as head office folded new entries
+    into their accounts (a purchase's upgrade, a rolling window's lapse), on head office's
+    shop day: they are no entries, so a rebuild keeps them as they are."""
+    if not moves:
+        return
+    day = shop_day(stamp, zone_of(tx) or _program_zone(tx))
+    counts: dict[str, int] = {}
+    for old, new in moves:
+        counts[f"{old}>{new}"] = counts.get(f"{old}>{new}", 0) + 1
+    tx.many(
+        "INSERT INTO kpi_counts (terminal_id, day, figure, key, n, points, amount_minor) "
+        "VALUES (?, ?, ?, ?, ?, 0, 0) ON CONFLICT (terminal_id, day, figure, key) DO UPDATE "
+        "SET n = kpi_counts.n + excluded.n",
+        [(HEADOFFICE, day, TIER_MOVE, k, v) for k, v in sorted(counts.items())],
+    )
+
+
 _PAGE = 20_000
 
 
@@ -337,8 +358,9 @@ def rebuild(tx: Tx, zone: str) -> None:
     """The summaries anew from the whole ledger, in shop days of ``zone``: one till at a time,
     its entries in seq order a page at a time (the migration of a database made before them,
     and a program's new time zone)."""
-    for table in ("kpi_days", "kpi_counts", "kpi_tills"):
+    for table in ("kpi_days", "kpi_tills"):
         tx.run(f"DELETE FROM {table}")
+    tx.run("DELETE FROM kpi_counts WHERE figure <> ?", (TIER_MOVE,))
     known = {str(m): int(n) for m, n in tx.all("SELECT member_id, kpi_no FROM members")}
 
     def number(ids: Iterable[str]) -> Mapping[str, int]:
