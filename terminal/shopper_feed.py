@@ -10,7 +10,8 @@ screen settings): ``enabled`` (false by default; the demo turns it on), ``addres
 (127.0.0.1), ``port`` (8765), ``blank_after_s`` (10: the end of a sale shows this long, then
 idle), ``qr_url`` (the app's status page, the same for every member; ``{lang}`` becomes the
 member's language; none by default), ``language`` (the idle screen's; the till's language)
-``pole`` (a 2x20 customer pole display, ``tcp://host:port``; none by default), ``touch``
+``pole`` (a 2x20 customer pole display, ``tcp://host:port``, with ``?codepage=cp852`` for one
+fixed to a code page, display/pole.py; none by default), ``touch``
 (false by default: the shopper may type their phone number to check in and accept the terms to
 enrol on the page, display/touch.py) and ``pairing_token`` (the token in the touch page's
 address, ``/?pair=…``; a new one each run when none is set: the cashier's screen shows the
@@ -249,14 +250,17 @@ def start_feed(
 ) -> ShopperFeed:
     """The display's server on ``settings.address:port`` with its feed; DisplayUnavailable
     when the address cannot be had."""
-    from display.server import DisplayServer
+    from display.server import DisplayServer, DisplayUnavailable
     from printer.shaping import FONT_DIR
 
     hub = Hub(views.idle(program(), settings.language))
     if settings.pole:
         from display.pole import PoleDisplay
 
-        pole = PoleDisplay(settings.pole)
+        try:
+            pole = PoleDisplay(settings.pole)
+        except ValueError as exc:  # a mistyped address or code page: said, the till goes on
+            raise DisplayUnavailable(str(exc)) from None
         hub.listen(pole.show)
         threading.Thread(target=pole.show, args=(hub.view,), daemon=True).start()
     feed = ShopperFeed(hub, program, settings, clock)

@@ -113,3 +113,61 @@ def test_the_hub_feeds_the_pole_and_an_unplugged_pole_costs_nothing(pole: PoleSe
     gone = PoleDisplay(f"tcp://127.0.0.1:{pole.port}", timeout=0.2)
     gone.show(member("en", "Hello, James!", "Points", "1"))  # refused: counted, not raised
     assert gone.failures == 2
+
+
+# -- a pole fixed to one code page (``?codepage=``) ---------------------------------------------
+def fixed(pole: PoleServer, code_page: str) -> PoleDisplay:
+    return PoleDisplay(f"tcp://127.0.0.1:{pole.port}?codepage={code_page}")
+
+
+def test_a_greek_pole_gets_greek_in_its_code_page_over_tcp(pole: PoleServer) -> None:
+    display = fixed(pole, "iso8859-7")
+    display.show(member("el", "Γεια σας, Νίκος!", "Διαθέσιμοι πόντοι", "12.000"))
+    (sent,) = pole.frames(1)
+    display.close()
+    assert sent[:6] == INITIALISE + b"\x1bt\x0f" + CLEAR  # table 15: ISO 8859-7
+    text = text_of(sent, "iso8859_7")
+    assert text[:WIDTH].rstrip() == "Γεια σας, Νίκος!"
+    assert "Ν".encode("iso8859_7") in sent and "Ν".encode("cp737") not in sent[6:]
+
+
+def test_a_polish_pole_gets_polish_in_its_code_page_over_tcp(pole: PoleServer) -> None:
+    display = fixed(pole, "cp852")
+    display.show(member("pl", "Dzień dobry, Łucja!", "Punkty", "5 000"))
+    display.show(member("ro", "Bună ziua, Ștefan!", "Puncte", "300"))
+    first, second = pole.frames(2)
+    display.close()
+    assert first[:6] == second[:6] == INITIALISE + b"\x1bt\x12" + CLEAR  # table 18: PC852
+    assert text_of(first, "cp852")[:WIDTH].rstrip() == "Dzień dobry, Łucja!"
+    assert "Łucja".encode("cp852") in first
+    assert text_of(second, "cp852")[:WIDTH].rstrip() == "Bună ziua, Ştefan!"
+
+
+@pytest.mark.parametrize(
+    ("lang", "greeting", "label", "value", "shown"),
+    [
+        ("el", "Γεια σας, Νίκος!", "Διαθέσιμοι πόντοι", "12.000", "12.000"),
+        ("th", "สวัสดี สมหญิง!", "คะแนนที่ใช้ได้", "๖๔๐", "640"),
+        ("fa", "خوش آمدید، مریم!", "امتیاز قابل استفاده", "۲٬۵۰۰", "2,500"),
+    ],
+)
+def test_a_script_the_poles_code_page_cannot_show_falls_back_to_its_figures(
+    pole: PoleServer, lang: str, greeting: str, label: str, value: str, shown: str
+) -> None:
+    display = fixed(pole, "cp852")
+    display.show(member(lang, greeting, label, value))
+    (sent,) = pole.frames(1)
+    display.close()
+    assert sent[:6] == INITIALISE + b"\x1bt\x12" + CLEAR
+    text = text_of(sent, "cp852")
+    assert "?" not in text  # never a line of question marks
+    assert text[:WIDTH].rstrip() == "P"  # no figures in the greeting: the program's name
+    assert text[WIDTH:].strip() == shown  # the figures, in Latin digits
+
+
+def test_a_pole_code_page_that_is_not_one_is_refused_at_start() -> None:
+    for url in ("tcp://127.0.0.1:9?codepage=utf8", "tcp://127.0.0.1:9?codepage=cp874",
+                "tcp://127.0.0.1:9?speed=fast"):  # fmt: skip
+        with pytest.raises(ValueError):
+            PoleDisplay(url)
+    assert PoleDisplay("tcp://127.0.0.1:9?codepage=CP-852").code_page == "cp852"
