@@ -214,3 +214,14 @@ async def test_a_locked_till_shows_the_shopper_nothing_until_unlocked(shown: Til
         await settle(pilot)
         view = wait_for(hub, "member")  # the sale is still open: its member again
         assert view.member is not None and view.member.first_name == "Piotr"
+
+
+def test_a_mistyped_pole_code_page_leaves_the_till_working_and_says_why(tmp_path: Path) -> None:
+    pole = "tcp://127.0.0.1:9?codepage=klingon"
+    services = make_services(tmp_path, "dummy:", shopper_display={"enabled": True, "port": 0,
+                                                                   "pole": pole})  # fmt: skip
+    try:
+        assert services.display is None
+        assert services.display_down is not None and "klingon" in services.display_down
+    finally:
+        services.close()
