@@ -128,6 +128,8 @@ def _earn_label(
         return t("receipt.earn.already_reversed")
     if kind == "referral":  # head office's bonus for a referral (sync/headoffice/referrals.py)
         return t("receipt.earn.referral")
+    if kind == "referral_refunded":  # ... taken back: the qualifying purchase was returned
+        return t("receipt.earn.referral_refunded")
     return t("receipt.earn.other")
 
 

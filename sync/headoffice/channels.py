@@ -247,14 +247,9 @@ def _store(ctx: Context, kind: str, post: Post) -> cp.ChannelAnswer:
     ]  # fmt: skip
     if entries:
         new, touched = {post.member_id: folded}, {post.member_id}
-        bought = [
-            referrals.Purchase(
-                post.member_id, eid, e.amount_minor, post.occurred_at, ctx.terminal_id
-            )
-            for eid, e in entries
-            if e.kind == "earn" and e.reason == "base"
-        ]  # a web shop order can be a new member's first qualifying purchase too
-        own = referrals.credit_purchases(tx, ctx.program, bought, ctx.stamp, new, touched)
+        # A web shop order can be a new member's first qualifying purchase, a refund can undo it.
+        own = referrals.for_post(tx, ctx.program, post.member_id, entries, post.occurred_at,
+                                 ctx.terminal_id, ctx.stamp, new, touched)  # fmt: skip
         ho._recompute(tx, touched, ctx.now, new)
         _number(ctx, post, entries)
         tx.run(

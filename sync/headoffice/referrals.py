@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 
@@ -51,7 +52,8 @@ SAME_PHONE = "referral_same_phone"
 LOOP = "referral_loop"
 EXISTING_MEMBER = "referral_existing_member"
 CAPPED = "referral_capped"
-REASONS = (UNKNOWN_CODE, SELF, SAME_PHONE, LOOP, EXISTING_MEMBER, CAPPED)
+REFUNDED = "referral_refunded"
+REASONS = (UNKNOWN_CODE, SELF, SAME_PHONE, LOOP, EXISTING_MEMBER, CAPPED, REFUNDED)
 MAX_CHAIN = 64  # referrers followed up the chain looking for a loop
 BONUS_REASON = "referral"  # an entry's reason: "referral:<the other member>"
 
@@ -247,13 +249,55 @@ def credit(
     new: dict[str, list[StoredEntry]],
     touched: set[str],
 ) -> list[OwnEntry]:
-    """``credit_purchases`` for the purchases among a push's entries just stored."""
+    """``credit_purchases`` for the purchases among a push's entries just stored, and
+    ``take_back`` for the refunds among them."""
     bought = [
         Purchase(e.member_id, e.entry_id, e.amount_minor, e.occurred_at, e.terminal_id)
         for e in stored
         if e.kind == "earn" and e.reason == "base"
     ]
-    return credit_purchases(tx, program, bought, stamp, new, touched)
+    own = credit_purchases(tx, program, bought, stamp, new, touched)
+    refunds = {e.reverses: 0 for e in stored if e.kind == "reverse" and e.reverses}
+    if refunds and stored:
+        own += take_back(tx, program, refunds, stored[0].terminal_id, stamp, new, touched)
+    return own
+
+
+class _Posted(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def amount_minor(self) -> int: ...
+    @property
+    def reverses(self) -> str | None: ...
+
+
+def for_post(
+    tx: Tx,
+    program: Program | None,
+    member_id: str,
+    entries: Sequence[tuple[str, _Posted]],
+    occurred_at: str,
+    source: str,
+    stamp: str,
+    new: dict[str, list[StoredEntry]],
+    touched: set[str],
+) -> list[OwnEntry]:
+    """``credit_purchases`` and ``take_back`` for a channel's post: its entries (id, entry),
+    not stored yet."""
+    bought = [
+        Purchase(member_id, eid, e.amount_minor, occurred_at, source)
+        for eid, e in entries
+        if e.kind == "earn" and e.reason == "base"
+    ]
+    own = credit_purchases(tx, program, bought, stamp, new, touched)
+    refunds: dict[str, int] = {}
+    for _, e in entries:
+        if e.kind == "reverse" and e.reverses:
+            refunds[e.reverses] = refunds.get(e.reverses, 0) + e.amount_minor
+    return own + take_back(tx, program, refunds, source, stamp, new, touched)
 
 
 def credit_purchases(
@@ -322,6 +366,87 @@ def credit_purchases(
                          rules.referrer_points, f"{BONUS_REASON}:{member_id}")
             )  # fmt: skip
             touched.add(referrer)
+    planned = own_entries.plan(tx, own, stamp)
+    for x, entry in planned:
+        new.setdefault(x.member_id, []).append(entry)
+    return [x for x, _ in planned]
+
+
+def take_back(
+    tx: Tx,
+    program: Program | None,
+    refunds: dict[str, int],
+    source: str,
+    stamp: str,
+    new: dict[str, list[StoredEntry]],
+    touched: set[str],
+) -> list[OwnEntry]:
+    """The qualifying purchase of a credited referral refunded below ``min_spend_minor``, and
+    no other purchase of the new member's qualifying in its place: head office takes both
+    bonuses back (``reverse`` entries of its own, reason
+    ``referral_refunded:<the other member>``) and the referral is refused as
+    ``referral_refunded``. ``refunds``: the purchase entries (base earns) just reversed, each
+    with the spend of reversals not yet in ``entries`` (a channel's post stores its entries
+    last; a push has stored them already: 0). The referrer's month keeps the referral counted."""
+    rules = program.referrals if program is not None else None
+    if rules is None or not refunds:
+        return []
+    credited: list[tuple[str, str, str]] = []
+    for where, params in tx.matching("purchase_entry_id", sorted(refunds)):
+        credited.extend(
+            (r[0], r[1], r[2])
+            for r in tx.all(
+                "SELECT member_id, referrer_id, purchase_entry_id FROM referrals "
+                f"WHERE {where} AND status = 'credited'",
+                params,
+            )
+        )
+    own: list[OwnEntry] = []
+    for member_id, referrer_id, purchase in sorted(credited):
+        row = tx.one(
+            "SELECT (SELECT amount_minor FROM entries WHERE entry_id = ?) + "
+            "(SELECT COALESCE(SUM(amount_minor), 0) FROM entries WHERE reverses = ? "
+            "AND kind = 'reverse')",
+            (purchase, purchase),
+        )
+        kept = int(row[0] or 0) + refunds[purchase] if row else 0
+        if kept >= rules.min_spend_minor:
+            continue
+        instead = tx.one(
+            "SELECT e.entry_id FROM entries e WHERE e.member_id = ? AND e.kind = 'earn' "
+            "AND e.reason = 'base' AND e.entry_id <> ? AND e.amount_minor + COALESCE((SELECT "
+            "SUM(r.amount_minor) FROM entries r WHERE r.reverses = e.entry_id AND "
+            "r.kind = 'reverse'), 0) >= ? ORDER BY e.id LIMIT 1",
+            (member_id, purchase, rules.min_spend_minor),
+        )
+        if instead is not None:  # another purchase of theirs qualifies: the referral stands on it
+            tx.run(
+                "UPDATE referrals SET purchase_entry_id = ? WHERE member_id = ?",
+                (instead[0], member_id),
+            )
+            continue
+        taken = tx.run(
+            "UPDATE referrals SET status = 'refused', reason = ?, decided_at = ? "
+            "WHERE member_id = ? AND status = 'credited'",
+            (REFUNDED, stamp, member_id),
+        )
+        if not taken:
+            continue
+        _alert(tx, source, REFUNDED, member_id, stamp)
+        referrer = _kept(tx, referrer_id)
+        for key, holder, other in (
+            (f"referral:{member_id}", member_id, referrer),
+            (f"referral:{member_id}:referrer", referrer, member_id),
+        ):
+            bonus = OwnEntry(key, holder, "bonus", 0, "").entry_id
+            paid = tx.one("SELECT member_id, points FROM entries WHERE entry_id = ?", (bonus,))
+            if paid is None or int(paid[1]) <= 0:
+                continue
+            own.append(
+                OwnEntry(f"referral-back:{key}", paid[0], "reverse", -int(paid[1]),
+                         f"{REFUNDED}:{other}", reverses=bonus)
+            )  # fmt: skip
+            touched.add(paid[0])
     planned = own_entries.plan(tx, own, stamp)
     for x, entry in planned:
         new.setdefault(x.member_id, []).append(entry)

@@ -16,6 +16,8 @@ from loyalty import ledger, referrals
 from loyalty.db import to_text, utc_now
 from loyalty.errors import BadInput
 from loyalty.ledger import NewEntry
+from loyalty.refunds import refund
+from loyalty.rules import BasketLine
 from sync.client import SyncClient
 from sync.headoffice.store import Tx
 from tests.sync_fixtures import Shop, assert_exactly_once, buy, postgres, shop, store_url
@@ -294,3 +296,36 @@ def test_two_tills_pushing_the_first_purchase_at_the_same_moment_credit_once(
             local = till.balance(member.member_id)
             assert local.unsynced_points == 0
             assert local.available + local.pending == hq.balance + sum(x for x, _ in hq.pending)
+
+
+def test_returning_the_qualifying_purchase_takes_both_bonuses_back_once(shop: Shop) -> None:
+    a, c_a = shop.till("ATH1")
+    anna = a.enroll("Anna", "cashier1", True).member
+    bea = a.enroll("Bea", "cashier1", True, referred_by=anna.referral_code).member
+    sale = buy(a, bea.member_id, 5000)  # EUR 50, minimum EUR 20
+    c_a.sync()
+    assert referral(shop, bea.member_id)[0] == "credited"
+    # EUR 25 comes back: EUR 25 still bought, still qualifying.
+    refund(a, sale.receipt_no, "cashier1", [BasketLine("SKU-1", "grocery", 2500)])
+    c_a.sync()
+    assert referral(shop, bea.member_id)[0] == "credited"
+    # The rest comes back: below the minimum; head office takes both bonuses back, once.
+    refund(a, sale.receipt_no, "cashier1")
+    c_a.sync()
+    c_a.sync()
+    assert referral(shop, bea.member_id)[:2] == ("refused", "referral_refunded")
+    assert sorted(x[:2] for x in referral_bonuses(shop)) == sorted(
+        [(anna.member_id, 200), (bea.member_id, 100)]
+    )
+    with shop.ho.store.transaction() as tx:
+        back = tx.all(
+            "SELECT member_id, points FROM entries WHERE terminal_id = '@headoffice' "
+            "AND reason LIKE 'referral_refunded:%' ORDER BY member_id"
+        )
+        assert ("referral_refunded", bea.member_id) in alerts(tx)
+    assert sorted((r[0], int(r[1])) for r in back) == sorted(
+        [(anna.member_id, -200), (bea.member_id, -100)]
+    )
+    assert shop.ho.member(anna.member_id).pending == []
+    local = a.balance(anna.member_id)
+    assert (local.available, local.pending, local.unsynced_points) == (0, 0, 0)

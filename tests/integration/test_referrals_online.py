@@ -54,6 +54,11 @@ def test_a_web_sign_up_with_a_code_is_credited_once_by_a_web_order_or_a_till_sal
         assert local.unsynced_points == 0
         assert local.available + local.pending == hq.balance + sum(x for x, _ in hq.pending)
         assert sum(x for x, _ in hq.pending) >= points
+    # W-1 is returned: Bea's other purchases still qualify, so the referral stands on one.
+    web.ok("refunds", {"refund_id": "R-1", "order_id": "W-1", "amount_minor": 2500})
+    assert _bonuses(shop) == [("ANN", 200), ("BEA", 100)]
+    with shop.ho.store.transaction() as tx:
+        assert tx.one("SELECT 1 FROM entries WHERE reason LIKE 'referral_refunded:%'") is None
     listed = admin.get("/v1/referrals").json()["referrals"]
     assert [(r["member_id"], r["referrer_id"], r["status"], r["source"]) for r in listed] == [
         ("BEA", "ANN", "credited", "admin")
