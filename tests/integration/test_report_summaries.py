@@ -209,10 +209,22 @@ def test_a_database_made_before_the_summaries_gets_them_when_opened(store_url: s
         for table in ("kpi_days", "kpi_counts", "kpi_tills"):
             tx.run(f"DELETE FROM {table}")
         tx.run("DELETE FROM settings WHERE key = ?", (summaries.ZONE_KEY,))
+        tx.run("DROP TRIGGER IF EXISTS members_kpi_no" + (" ON members" if tx.dialect ==
+               "postgresql" else ""))  # fmt: skip
+        tx.run("DROP INDEX members_kpi_no")
+        tx.run("ALTER TABLE members DROP COLUMN kpi_no")  # members before their numbers
     ho.store.close()
     again = headoffice(store_url)
     try:
         assert summary_rows(again) == kept
+        with again.store.transaction() as tx:
+            numbered = tx.all("SELECT COUNT(DISTINCT kpi_no), COUNT(*) FROM members")
+            assert numbered == [(2, 2)]
+            again_the_same = [(m, n) for m, n in tx.all("SELECT member_id, kpi_no FROM members")]
+        again.store.close()
+        again = headoffice(store_url)  # opened again: nothing to do, nothing renumbered
+        with again.store.transaction() as tx:
+            assert sorted(tx.all("SELECT member_id, kpi_no FROM members")) == sorted(again_the_same)
     finally:
         again.store.close()
 
