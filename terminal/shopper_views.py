@@ -187,7 +187,8 @@ def ask_terms(program: Program, language: str, session: str, terms: Terms) -> Sh
         title=t("display.ask.terms_title", program=name),
         hint=t("display.ask.terms_hint"),
         terms=localised(terms.text, t.lang),
-        version=t("display.ask.terms_version", version=terms.version),
+        # Marked left to right: "2026-11" in a Persian line would read "11-2026".
+        version=t("display.ask.terms_version", version=f"\u200e{terms.version}\u200e"),
         ok=t("display.ask.accept"),
         cancel=t("display.ask.decline"),
         sent=t("display.ask.terms_sent"),

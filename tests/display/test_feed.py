@@ -225,3 +225,24 @@ def test_a_mistyped_pole_code_page_leaves_the_till_working_and_says_why(tmp_path
         assert services.display_down is not None and "klingon" in services.display_down
     finally:
         services.close()
+
+
+def test_every_language_asks_the_shopper_in_its_own_words() -> None:
+    from loyalty.program import load_program
+    from terminal import shopper_views as views
+    from tests.conftest import PROGRAM
+
+    program = load_program(str(PROGRAM))
+    assert program.terms is not None
+    seen = set()
+    for lang in LANGUAGES:
+        phone = views.ask_phone(program, lang, "abc", retry=True)
+        terms = views.ask_terms(program, lang, "abc", program.terms)
+        assert phone.ask is not None and terms.ask is not None
+        assert phone.direction == ("rtl" if lang == "fa" else "ltr")
+        assert phone.ask.status == phone.ask.malformed  # a retry says why
+        assert terms.ask.terms == program.terms.text[lang]
+        # The version stays "2026-11" in a right-to-left line (marked left to right).
+        assert "\u200e2026-11\u200e" in terms.ask.version
+        seen.add((phone.ask.title, terms.ask.ok))
+    assert len(seen) == len(LANGUAGES)
