@@ -202,7 +202,10 @@ def definitions(conn: sqlite3.Connection, offer_ids: Sequence[str]) -> dict[str,
     ).fetchall()
     out = {}
     for (text,) in rows:
-        offer = parse(json.loads(text))
+        try:
+            offer = parse(json.loads(text))
+        except (BadInput, ValueError, TypeError, AttributeError):
+            continue  # a damaged copy pays nothing, and stops no sale
         out[offer.offer_id] = offer
     return out
 
