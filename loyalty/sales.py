@@ -247,9 +247,10 @@ def _entries(
     receipt_no: str,
     pricing: Pricing,
     earned: Sequence[EarnLine],
-    personal: Mapping[str, str],
+    personal: Mapping[str, str] | None = None,
 ) -> list[NewEntry]:
     out: list[NewEntry] = []
+    personal = personal or {}  # reward id -> the personal offer that prices it
     reward = pricing.reward
     if reward is not None:
         kind = "donate" if reward.effect == "donation" else "redeem"

@@ -163,7 +163,7 @@ class LoosePushRequest(Request):
     enrolments: Annotated[list[WireEnrolment], Meta(max_length=MAX_BATCH)] = []
     epoch: Epoch = 0
     phone_rehashes: Annotated[list[WirePhoneRehash], Meta(max_length=MAX_BATCH)] = []
-    purchases: Annotated[list[WirePurchase], Meta(max_length=MAX_BATCH)] = []  # as PushRequest
+    purchases: Annotated[list[msgspec.Raw], Meta(max_length=MAX_BATCH)] = []  # each read alone
 
 
 class EntryResult(Answer):

@@ -50,6 +50,7 @@ from sync.headoffice.rows import (
 from sync.headoffice.store import Tx, is_contention
 from sync.headoffice.tier_days import with_tier_days
 from sync.headoffice.velocity import VELOCITY_LIMIT, VelocityAlerts
+from sync.protocol_offers import WirePurchase
 
 MintCode = Callable[[str], str]
 # Pushes storing at once in one head office process (the others wait their turn before their
@@ -165,9 +166,24 @@ def decode_push(body: bytes) -> tuple[p.PushRequest, dict[int, tuple[str, str]]]
         raise problem
     request = p.PushRequest(
         loose.terminal_id, entries, loose.enrolments, loose.epoch, loose.phone_rehashes,
-        loose.purchases,
+        _purchases(loose.purchases),
     )  # fmt: skip
     return request, held
+
+
+_purchase_decoder = msgspec.json.Decoder(WirePurchase)
+
+
+def _purchases(raws: list[msgspec.Raw]) -> list[WirePurchase]:
+    """The purchases of a push read one by one: one that breaks the rules is left out (they
+    only feed segments, sync/headoffice/segments.py), the entries are stored."""
+    out = []
+    for raw in raws:
+        try:
+            out.append(_purchase_decoder.decode(raw))
+        except _UNREADABLE:
+            continue
+    return out
 
 
 _epoch_decoder = msgspec.json.Decoder(p.EpochRequest)
