@@ -41,8 +41,11 @@ def test_the_program_sets_the_limits_within_the_protocols_bounds() -> None:
     default = parse_program(PROGRAM)
     assert default.limits.max_sale_minor == 10_000_000
     assert default.limits.max_entry_points == 10_000_000
-    tight = parse_program(PROGRAM + "\n[limits]\nmax_sale_minor = 5000\nmax_entry_points = 10\n")
-    assert (tight.limits.max_sale_minor, tight.limits.max_entry_points) == (5000, 10)
+    tight = parse_program(PROGRAM + "\n[limits]\nmax_sale_minor = 5000\nmax_entry_points = 100\n")
+    assert (tight.limits.max_sale_minor, tight.limits.max_entry_points) == (5000, 100)
+    # An engagement rule paying more than one entry may hold could never be paid: refused.
+    with pytest.raises(Exception, match="engagement"):
+        parse_program(PROGRAM + "\n[limits]\nmax_entry_points = 10\n")
     with pytest.raises(Exception, match="limits.max_entry_points"):
         parse_program(PROGRAM + "\n[limits]\nmax_entry_points = 2000000000000\n")
 
@@ -51,12 +54,14 @@ def test_a_sale_that_would_earn_beyond_the_entry_limit_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     program = tmp_path / "tight.toml"
-    program.write_text(PROGRAM + "\n[limits]\nmax_entry_points = 10\n", encoding="utf-8")
+    # 100: the program's largest engagement rule (profile completed) still fits, a sale of
+    # EUR 150.00 (150 points) does not.
+    program.write_text(PROGRAM + "\n[limits]\nmax_entry_points = 100\n", encoding="utf-8")
     monkeypatch.setenv("TILL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("TILL_LANGUAGE", "en")
     code, _, err = run_till(capsys, "init", "--terminal-id", "T1", "--program", str(program),
                             "--members", str(ROOT / "fixtures" / "members.csv"))  # fmt: skip
     assert code == 0, err
-    code, _, err = run_till(capsys, "sale", "--member", "M000001", "--total", "50.00")
-    assert code == 2 and "most this shop allows: 10" in err
+    code, _, err = run_till(capsys, "sale", "--member", "M000001", "--total", "150.00")
+    assert code == 2 and "most this shop allows: 100" in err, err
     assert _ledger_size(tmp_path / "data") == 0
