@@ -10,6 +10,16 @@ from dataclasses import dataclass
 from loyalty.errors import BadInput, Refused
 from loyalty.program import Program, Promotion, Reward
 
+# The one line of a basket keyed as its total alone (the till's total field, a POS that sends
+# no lines): it earns as the program's general category and names no item.
+TOTAL_ONLY_SKU = "BASKET"
+TOTAL_ONLY_CATEGORY = "general"
+
+
+def total_only(amount_minor: int) -> BasketLine:
+    """The basket of a sale keyed as its total alone."""
+    return BasketLine(TOTAL_ONLY_SKU, TOTAL_ONLY_CATEGORY, amount_minor)
+
 
 @dataclass(frozen=True, slots=True)
 class BasketLine:
@@ -104,7 +114,11 @@ def price(
             if reward.cap_minor:
                 discount = min(discount, reward.cap_minor)
         elif reward.effect == "free_item":
-            if not any(line.sku == reward.sku for line in lines) and len(lines) > 1:
+            # A basket keyed as its total alone cannot show the item: the cashier (or the POS)
+            # vouches for it. Any basket that names its items must name this one; one line of
+            # another item is no more the free coffee than two are.
+            detailed = any(line.sku != TOTAL_ONLY_SKU for line in lines)
+            if detailed and not any(line.sku == reward.sku for line in lines):
                 raise Refused("reward_item_not_in_basket", reward=reward.id, sku=reward.sku)
             discount = min(reward.amount_minor, total)
         elif reward.effect == "donation":

@@ -11,7 +11,7 @@ from loyalty.balance import Balance
 from loyalty.errors import BadInput
 from loyalty.ledger import Entry
 from loyalty.money import format_plain, parse_amount
-from loyalty.rules import BasketLine
+from loyalty.rules import BasketLine, total_only
 from loyalty.till import Till
 from terminal import config as config_mod
 from terminal.config import Config
@@ -47,7 +47,7 @@ def basket(total: str | None, lines: list[str] | None, digits: int) -> tuple[Bas
     if amount < 0:
         raise BadInput("negative_amount", value=total)
     if not parsed:
-        return (BasketLine("BASKET", "general", amount),)
+        return (total_only(amount),)
     if sum(line.amount_minor for line in parsed) != amount:
         raise BadInput(
             "total_does_not_match_lines",

@@ -21,7 +21,7 @@ from loyalty.errors import BadInput, NotFound, Refused
 from loyalty.money import format_plain
 from loyalty.pos_sales import AlreadyRecorded, PosKind, PosRef
 from loyalty.program import localised
-from loyalty.rules import BasketLine
+from loyalty.rules import BasketLine, total_only
 from loyalty.till import Till
 from printer import PrinterProfile
 from printer.text import preview_text, text_layout
@@ -169,7 +169,7 @@ class PosService:
             raise BadInput("pos_currency_mismatch", currency=req.currency,
                            expected=program.currency)  # fmt: skip
         if not req.lines:
-            return (BasketLine("BASKET", "general", req.total_minor),)
+            return (total_only(req.total_minor),)
         added = sum(line.amount_minor for line in req.lines)
         if added != req.total_minor:
             digits = program.minor_units

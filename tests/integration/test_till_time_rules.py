@@ -48,7 +48,8 @@ def test_points_past_their_expiry_are_not_spendable_offline(till: Till, now: dt.
     before = till.balance("M000009", now)
     assert (before.available, before.expiring_points, before.expiring_at) == (1200, 400, expiry)
     # An offline redemption before the expiry takes the soonest-expiring points first.
-    sell(till, now, "M000009", reward_id="coffee")  # 250 points
+    coffee = (BasketLine("CAFE-001", "cafe", 280), BasketLine("OIL", "pantry", 2000))
+    sell(till, now, "M000009", reward_id="coffee", lines=coffee)  # 250 points
     mid = till.balance("M000009", now)
     assert (mid.available, mid.expiring_points) == (950, 150)
     after = expiry + dt.timedelta(hours=1)

@@ -22,6 +22,7 @@ from loyalty.rules import (
     points_for,
     price,
     reversal,
+    total_only,
 )
 
 PROGRAM = load_program(str(Path(__file__).resolve().parents[2] / "fixtures" / "program.toml"))
@@ -157,6 +158,16 @@ def test_free_item_needs_the_item_in_a_detailed_basket() -> None:
     assert info.value.code == "reward_item_not_in_basket"
     basket = [BasketLine("CAFE-001", "cafe", 280), BasketLine("B", "deli", 1000)]
     assert price(PROGRAM, basket, "coffee", 0, "olive").discount_minor == 280
+
+
+def test_free_item_in_a_one_line_basket_must_be_that_item() -> None:
+    with pytest.raises(Refused) as info:
+        price(PROGRAM, [BasketLine("OIL", "pantry", 2000)], "coffee", 0, "olive")
+    assert info.value.code == "reward_item_not_in_basket"
+    one = [BasketLine("CAFE-001", "cafe", 280)]
+    assert price(PROGRAM, one, "coffee", 0, "olive").discount_minor == 280
+    # A basket keyed as its total alone names no item: the cashier or the POS vouches for it.
+    assert price(PROGRAM, [total_only(2000)], "coffee", 0, "olive").discount_minor == 280
 
 
 def test_donation_takes_points_but_nothing_off_the_basket() -> None:

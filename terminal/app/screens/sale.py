@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 from loyalty.errors import BadInput, LoyaltyError, Refused
 from loyalty.policy import Authorisation, Override
 from loyalty.program import Reward, localised
-from loyalty.rules import BasketLine, price
+from loyalty.rules import BasketLine, price, total_only
 from loyalty.sales import SaleRequest, SaleResult
 from sync.client import SyncFailed
 from terminal.app import messages as m
@@ -151,7 +151,7 @@ class SaleScreen(TillScreen):
         if not lines:
             if not total_text:
                 raise BadInput("empty_basket")
-            lines = (BasketLine("BASKET", "general", read_amount(total_text, rules)),)
+            lines = (total_only(read_amount(total_text, rules)),)
         else:
             lines_minor = sum(x.amount_minor for x in lines)
             check_sale_total(lines_minor, rules)
