@@ -17,6 +17,7 @@ from loyalty.db import from_text, to_text, utc_now
 from loyalty.engagement import period_key, refusal
 from loyalty.errors import NotFound, Refused
 from loyalty.ledger import Entry, NewEntry
+from loyalty.sales import check_entries
 from loyalty.till import Till, check_cashier
 
 
@@ -58,8 +59,10 @@ def record(
         why = refusal(rule, since, now, used)
         if why is not None:
             raise Refused(why[0], **why[1])
+        new = [NewEntry(member_id, "bonus", rule.points, reason=rule.reason)]
+        check_entries(program, new)  # within the program's largest entry, as a sale's
         (entry,) = ledger.append(
-            conn, till.terminal_id, [NewEntry(member_id, "bonus", rule.points, reason=rule.reason)],
+            conn, till.terminal_id, new,
             currency=program.currency, program_version=program.version,
             occurred_at=to_text(now), offline=True, cashier_id=cashier_id,
         )  # fmt: skip
