@@ -58,11 +58,11 @@ def action_of(reason: str) -> str | None:
     return reason[len(REASON_PREFIX) :] if reason.startswith(REASON_PREFIX) else None
 
 
-def parse(root: _Reader) -> tuple[EngagementRule, ...]:
+def parse(root: _Reader, max_points: int) -> tuple[EngagementRule, ...]:
     """The ``[[engagement]]`` rules; a ProgramError names the rule's field and the problem.
-    (A till refuses to record a rule's points beyond the program's ``max_entry_points``, as
-    any entry: loyalty.engagement_at_till; the program stays loadable with tighter limits.)"""
-    rules = tuple(_rule(r) for r in root.items("engagement"))
+    A rule paying more than the program's largest entry (``max_points``) could never be paid
+    and is refused."""
+    rules = tuple(_rule(r, max_points) for r in root.items("engagement"))
     seen: set[str] = set()
     for i, rule in enumerate(rules):
         if rule.action in seen:
@@ -71,7 +71,7 @@ def parse(root: _Reader) -> tuple[EngagementRule, ...]:
     return rules
 
 
-def _rule(r: _Reader) -> EngagementRule:
+def _rule(r: _Reader, max_points: int) -> EngagementRule:
     action = r.text("action")
     if not _ACTION.match(action):
         raise r.fail("action", "not_an_action", value=action[:40])
@@ -80,7 +80,7 @@ def _rule(r: _Reader) -> EngagementRule:
     return EngagementRule(
         action=action,
         name=r.localised("name"),
-        points=r.integer("points", minimum=1),
+        points=r.integer("points", minimum=1, maximum=max_points),
         cap=r.integer("cap", minimum=1, maximum=MAX_CAP),
         period=r.text("period", choices=PERIODS),  # type: ignore[arg-type]
         min_account_age_days=r.integer("min_account_age_days", 0, maximum=3660),

@@ -399,7 +399,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         document=text,
         country=country,
         limits=limits,
-        engagement=parse_engagement(root),
+        engagement=parse_engagement(root, limits.max_entry_points),
         referrals=read_rules(root.sub("referrals")) if "referrals" in data else None,
         terms=read_terms(root.sub("terms", required=False)),
     )

@@ -124,19 +124,3 @@ def test_till_engage_command(
     assert code != 0 and out is None
     assert "profile_completed" in err and "\n" not in err.strip()
 
-
-def test_a_rule_beyond_the_largest_entry_is_refused_at_the_till(channel_shop: ChannelShop) -> None:
-    """A program whose largest entry is below a rule's points still loads; the till records
-    no such entry (entry_too_large), as for a sale."""
-    from loyalty.program import parse_program
-    from tests.sync_fixtures import PROGRAM
-
-    shop = channel_shop
-    shop.member("EVE")
-    till, _ = shop.till("ATH1")
-    tight = PROGRAM.replace('version = "2026.11.1"', 'version = "2026.11.2"')
-    tight += "\n[limits]\nmax_entry_points = 50\n"
-    assert parse_program(tight).engagement_rule("profile_completed") is not None
-    till.install_program(tight, "tight")
-    _fails("entry_too_large", record, till, "EVE", "profile_completed", "cashier1")
-    assert record(till, "EVE", "email_signup", "cashier1").points == 25
