@@ -101,15 +101,20 @@ def with_codes(tx: Tx, states: list[p.MemberState]) -> list[p.MemberState]:
     if not states:
         return states
     found = codes_of(tx, [s.member_id for s in states])
-    missing = sorted({s.member_id for s in states} - found.keys())
-    for member_id in missing:
-        stamp = next(s.snapshot_at for s in states if s.member_id == member_id)
-        for _ in range(8):  # a fresh code is taken by another member once in ~2e10/members
-            claim(tx, member_id, codes.new_code(), stamp)
-            row = tx.one("SELECT code FROM referral_codes WHERE member_id = ?", (member_id,))
-            if row is not None:
-                found[member_id] = row[0]
-                break
+    stamps = {s.member_id: s.snapshot_at for s in states}
+    missing = sorted(stamps.keys() - found.keys())
+    for _ in range(8):  # a fresh code is taken by another member once in ~2e10/members
+        if not missing:
+            break
+        # One statement for the page's members (a first pull of a chain from before codes
+        # gives every member one), in member order, so two pulls never deadlock on them.
+        tx.many(
+            "INSERT INTO referral_codes (code, member_id, assigned_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [(codes.new_code(), m, stamps[m]) for m in missing],
+        )
+        found.update(codes_of(tx, missing))
+        missing = [m for m in missing if m not in found]
     return [
         msgspec.structs.replace(s, referral_code=found[s.member_id]) if s.member_id in found else s
         for s in states
