@@ -7,6 +7,7 @@ figure covers are gathered, and numpy counts each member's purchases over them
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from typing import Any
 
@@ -15,11 +16,11 @@ from numpy.typing import NDArray
 
 from sync.headoffice.own_entries import HEADOFFICE
 from sync.headoffice.reports import engagement, ledger, summaries
-from sync.headoffice.reports.cohorts import month_of, months_between
+from sync.headoffice.reports.cohorts import months_between
 from sync.headoffice.reports.members import ACTIVE_DAYS, buying_figures
 from sync.headoffice.reports.period import Period
 from sync.headoffice.reports.rates import Rate
-from sync.headoffice.reports.sql import n, shop_filter
+from sync.headoffice.reports.sql import day_sql, n, shop_filter
 from sync.headoffice.reports.summaries import DAY_FIGURES, zone_of
 from sync.headoffice.store import Tx
 
@@ -56,16 +57,19 @@ class Buyers:
             [first.isoformat(), period.end.isoformat(), HEADOFFICE, *shop_params],
         ):
             parts.setdefault(str(d), []).append(bytes(blob))
-        self.by_day: dict[str, Numbers] = {
-            d: np.frombuffer(b"".join(blobs), dtype="<u4") for d, blobs in parts.items()
-        }
+        # All of them in day order, once: the numbers of a run of days are a slice of it.
+        self.days = sorted(parts)
+        blobs = [b"".join(parts[d]) for d in self.days]
+        self.starts = np.cumsum([0] + [len(b) // 4 for b in blobs])
+        self.numbers: Numbers = np.frombuffer(b"".join(blobs), dtype="<u4")
         row = tx.one("SELECT MAX(kpi_no) FROM members")
         self.size = n(row[0] if row else None) + 1
 
     def on(self, first: dt.date, last: dt.date) -> Numbers:
         """Every purchase's member number on the days ``first`` to ``last``."""
-        found = [a for d, a in self.by_day.items() if first.isoformat() <= d <= last.isoformat()]
-        return np.concatenate(found) if found else np.zeros(0, dtype="<u4")
+        lo = bisect.bisect_left(self.days, first.isoformat())
+        hi = bisect.bisect_right(self.days, last.isoformat())
+        return self.numbers[int(self.starts[lo]) : int(self.starts[hi])]
 
     def members(self, first: dt.date, last: dt.date) -> NDArray[np.bool_]:
         """Which members bought on those days (indexed by member number)."""
@@ -95,13 +99,21 @@ def figures(tx: Tx, period: Period) -> tuple[list[dict[str, Any]], dict[str, Any
 def _cohorts(tx: Tx, period: Period, buyers: Buyers) -> list[dict[str, Any]]:
     """cohorts.cohorts, with each month's buyers from the summaries."""
     enrol_sql, enrol_params = shop_filter(period.shop, "m.enrolled_by")
-    cohort_of: dict[tuple[int, int], list[int | None]] = {}
-    for at, no in tx.all(
-        "SELECT m.enrolled_at, m.kpi_no FROM members m WHERE m.enrolled_at >= ? AND "
-        "m.enrolled_at < ?" + enrol_sql,
-        [period.lo, period.hi, *enrol_params],
+    enrolled, day_params = day_sql(period.dialect, "m.enrolled_at", str(period.tz))
+    joined = "string_agg(m.kpi_no::text, ',')" if tx.dialect == "postgresql" else (
+        "group_concat(m.kpi_no)")  # fmt: skip
+    # Each enrolment month's members' numbers as one text: a year's million enrolments are
+    # a dozen rows, not a million read one by one.
+    cohort_of: dict[tuple[int, int], NDArray[np.int64]] = {}
+    for month, count, nos in tx.all(
+        f"SELECT SUBSTR({enrolled}, 1, 7), COUNT(*), {joined} FROM members m WHERE "
+        "m.enrolled_at >= ? AND m.enrolled_at < ?" + enrol_sql + " GROUP BY 1",
+        [*day_params, period.lo, period.hi, *enrol_params],
     ):
-        cohort_of.setdefault(month_of(str(at), period), []).append(None if no is None else int(no))
+        numbers = np.array(str(nos).split(","), dtype=np.int64) if nos else np.zeros(0, np.int64)
+        if len(numbers) != n(count):
+            raise RuntimeError("a member without a number (members.kpi_no)")
+        cohort_of[(int(str(month)[:4]), int(str(month)[5:7]))] = numbers
     if not cohort_of:
         return []
     bought: dict[tuple[int, int], NDArray[np.bool_]] = {}
@@ -113,8 +125,8 @@ def _cohorts(tx: Tx, period: Period, buyers: Buyers) -> list[dict[str, Any]]:
     end = (period.end.year, period.end.month)
     out = []
     for cohort in sorted(cohort_of):
-        nos = np.asarray([x for x in cohort_of[cohort] if x is not None], dtype=np.int64)
-        size = len(cohort_of[cohort])
+        nos = cohort_of[cohort]
+        size = len(nos)
         row = []
         for offset in range(months_between(cohort, end) + 1):
             y, mo = divmod(cohort[0] * 12 + cohort[1] - 1 + offset, 12)

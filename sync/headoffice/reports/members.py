@@ -5,7 +5,6 @@ their money value. Definitions: docs/kpis.md."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -101,28 +100,38 @@ def outstanding(tx: Tx, program: Program | None, now: dt.datetime) -> dict[str, 
     (spendable; pending points whose return window has closed count here), pending, the
     overdrawn total, and the next expiring batch due within 30/90 days; each with its money
     value at the program's points-payment rate."""
+    stamp = to_text(now)
+    horizons = [to_text(now + dt.timedelta(days=d)) for d in EXPIRING_DAYS]
     row = tx.one(
         "SELECT SUM(CASE WHEN balance > 0 THEN balance ELSE 0 END), "
         "SUM(CASE WHEN balance < 0 THEN -balance ELSE 0 END), "
-        "SUM(CASE WHEN balance < 0 THEN 1 ELSE 0 END) FROM members WHERE erased = 0"
+        "SUM(CASE WHEN balance < 0 THEN 1 ELSE 0 END), "
+        + ", ".join(
+            "SUM(CASE WHEN (pending_json <> '[]' OR expiring_points > 0) AND expiring_at > ? "
+            "AND expiring_at <= ? THEN expiring_points ELSE 0 END)"
+            for _ in EXPIRING_DAYS
+        )
+        + " FROM members WHERE erased = 0",
+        [x for h in horizons for x in (stamp, h)],
     )
-    available, overdrawn, overdrawn_members = (n(x) for x in row) if row else (0, 0, 0)
-    pending = 0
-    stamp = to_text(now)
-    horizons = [to_text(now + dt.timedelta(days=d)) for d in EXPIRING_DAYS]
-    expiring = [0 for _ in EXPIRING_DAYS]
-    for pending_json, points, at in tx.all(
-        "SELECT pending_json, expiring_points, expiring_at FROM members WHERE erased = 0 "
-        "AND (pending_json <> '[]' OR expiring_points > 0)"
-    ):
-        for lot, release in json.loads(pending_json):
-            if release <= stamp:
-                available += int(lot)
-            else:
-                pending += int(lot)
-        for i, horizon in enumerate(horizons):
-            if at is not None and stamp < at <= horizon:
-                expiring[i] += n(points)
+    available, overdrawn, overdrawn_members, *expiring = (
+        (n(x) for x in row) if row else (0,) * (3 + len(EXPIRING_DAYS))
+    )
+    # Each pending lot ([points, release time]) in the database: released ones are available.
+    lots = (
+        "jsonb_array_elements(m.pending_json::jsonb) l", "(l->>0)::bigint", "(l->>1)"
+    ) if tx.dialect == "postgresql" else (
+        "json_each(m.pending_json) l", "json_extract(l.value, '$[0]')",
+        "json_extract(l.value, '$[1]')",
+    )  # fmt: skip
+    row = tx.one(
+        f"SELECT SUM(CASE WHEN {lots[2]} <= ? THEN {lots[1]} ELSE 0 END), "
+        f"SUM(CASE WHEN {lots[2]} > ? THEN {lots[1]} ELSE 0 END) FROM members m "
+        f"CROSS JOIN {lots[0]} WHERE m.erased = 0 AND m.pending_json <> '[]'",
+        (stamp, stamp),
+    )
+    released, pending = (n(x) for x in row) if row else (0, 0)
+    available += released
     figures = {"available": available, "pending": pending, "overdrawn": overdrawn}
     figures.update({f"expiring_{d}d": x for d, x in zip(EXPIRING_DAYS, expiring, strict=True)})
     rate = program.points_payment if program else None
