@@ -137,3 +137,19 @@ async def test_the_panel_shows_what_the_member_did_online(services: TillServices
         assert lines == ["Points used online — points: 300",
                          "Thank you: Review written — points: 50",
                          "Bought online, €25.00 — points: 150"]  # fmt: skip
+
+
+async def test_the_panel_shows_the_member_s_referral_code_to_give_to_friends(
+    services: TillServices,
+) -> None:
+    """A member enrolled here has a referral code at once (loyalty/referrals.py): the panel
+    shows it as printed, in two groups of four."""
+    enrolled = services.till.enroll("Zofia Nowak", "anna", True, "pl").member
+    code = enrolled.referral_code
+    assert code is not None
+    app = make_app(services)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await sign_in(pilot)
+        await type_in(pilot, enrolled.member_id)
+        await settle(pilot)
+        assert f"Referral code: {code[:4]}-{code[4:]}" in text_of(app, "#member")
