@@ -16,7 +16,10 @@ and on with 50 more clients on its stream, all in one run.
 * raw SSE round trip: Hub.publish() of a ready view to a raw socket client receiving its event
   (no till, no browser): what the transport alone costs.
 
-Target (issue 15): scan to DOM p95 < 100 ms; the till's scan-to-screen unchanged within noise.
+Target (issue 15): the till's state change to the page's DOM p95 < 100 ms; the till's
+scan-to-screen unchanged within noise. The state change to the DOM is split where its time
+goes: the feed building the view, the server's loop sending it, the socket and chromium up to
+the page's handler (a JSON.parse hook), and the handler to the DOM.
 Needs Debian's chromium and chromium-driver (./dev test installs them).
 """
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import socket
 import sys
 import tempfile
@@ -44,6 +48,16 @@ new MutationObserver(() => {
   if (name) window.seen.push([name.textContent, performance.timeOrigin + performance.now()]);
 }).observe(document.getElementById('greeting'), {childList: true, subtree: true,
                                                  characterData: true});
+// The event's arrival: the page's handler parses it first thing.
+window.arrived = [];
+const parse = JSON.parse;
+JSON.parse = function (text) {
+  const view = parse.apply(this, arguments);
+  if (view && view.member) {
+    window.arrived.push([view.member.first_name, performance.timeOrigin + performance.now()]);
+  }
+  return view;
+};
 """
 
 
@@ -91,8 +105,50 @@ def services_for(data: Path, display: bool) -> Any:
     return build_services(dataclasses.replace(config, raw=raw))
 
 
-async def scans(services: Any, n: int, browser: Any = None) -> tuple[list[float], list[float]]:
-    """Scan to member on the till's screen; and, with a browser, scan to the page's DOM."""
+class Stamps:
+    """Where a scan's time goes on its way to the page, stamped on the wall clock (ms, as the
+    browser's stamps): the till's state change (the app tells the feed of the member), and the
+    feed's publish of the built view to the hub."""
+
+    def __init__(self, feed: Any) -> None:
+        self.changed: dict[str, float] = {}
+        self.published: dict[str, float] = {}
+        tell = feed.member_identified
+
+        def member_identified(display_name: str, *args: Any) -> None:
+            self.changed[display_name.split()[0]] = time.time() * 1000
+            tell(display_name, *args)
+
+        feed.member_identified = member_identified
+        feed.hub.listen(self.on_publish)
+        self.sent: dict[str, float] = {}
+        hub = feed.hub
+        changed = hub.changed
+
+        async def woke(since: int) -> tuple[int, bytes]:  # the server's loop, about to send
+            version, body = await changed(since)
+            member = json.loads(body).get("member")
+            if member:
+                self.sent.setdefault(member["first_name"], time.time() * 1000)
+            return version, body
+
+        hub.changed = woke
+
+    def on_publish(self, view: Any) -> None:
+        if view.member is not None:
+            self.published[view.member.first_name] = time.time() * 1000
+
+    def clear(self) -> None:
+        self.changed.clear()
+        self.published.clear()
+        self.sent.clear()
+
+
+async def scans(
+    services: Any, n: int, browser: Any = None, parts: dict[str, list[float]] | None = None
+) -> tuple[list[float], list[float]]:
+    """Scan to member on the till's screen; and, with a browser, scan to the page's DOM (and
+    in ``parts``: state change to DOM, state change to publish, publish to DOM)."""
     from terminal.app import messages as m
     from terminal.app.app import build_app
     from terminal.app.screens.idle import IdleScreen
@@ -103,6 +159,7 @@ async def scans(services: Any, n: int, browser: Any = None) -> tuple[list[float]
     app = build_app(services, "en")
     on_screen: list[float] = []
     to_dom: list[float] = []
+    stamps = Stamps(services.display) if browser is not None else None
     async with app.run_test(size=(120, 40)) as pilot:
         app.cashier = Cashier("anna", "Anna", False, "")
         await app.switch_screen(IdleScreen())
@@ -110,6 +167,8 @@ async def scans(services: Any, n: int, browser: Any = None) -> tuple[list[float]
         for i in range(n + 1):
             code = CARDS[i % len(CARDS)]
             seen = browser.execute_script("return window.seen.length") if browser else 0
+            if stamps is not None:
+                stamps.clear()
             wall = time.time() * 1000
             t0 = time.perf_counter()
             app.screen.post_message(m.MemberScanned(code, "wedge"))
@@ -133,6 +192,21 @@ async def scans(services: Any, n: int, browser: Any = None) -> tuple[list[float]
                 on_screen.append(shown)
                 if browser is not None:
                     to_dom.append((hit[0] - wall) / 1000)
+                if stamps is not None and parts is not None:
+                    first = names[code]
+                    changed, published = stamps.changed[first], stamps.published[first]
+                    parts.setdefault("change", []).append((hit[0] - changed) / 1000)
+                    parts.setdefault("build", []).append((published - changed) / 1000)
+                    parts.setdefault("deliver", []).append((hit[0] - published) / 1000)
+                    sent = stamps.sent[first]
+                    arrived = browser.execute_script(
+                        "return window.arrived.filter((a) => a[0] === arguments[0]).pop()[1]",
+                        first,
+                    )
+                    parts.setdefault("wake", []).append((sent - published) / 1000)
+                    parts.setdefault("wire", []).append((arrived - sent) / 1000)
+                    parts.setdefault("render", []).append((hit[0] - arrived) / 1000)
+                    parts.setdefault("scan", []).append((changed - wall) / 1000)
             app.pop_screen()
             await pilot.pause()
     return on_screen, to_dom
@@ -204,6 +278,7 @@ def main() -> None:
         "dom",
     )
     times: dict[str, list[float]] = {off: [], on: [], on_browser: [], dom: []}
+    parts: dict[str, list[float]] = {}
     published = got = behind = 0
     with tempfile.TemporaryDirectory() as folder:
         data = prepare(Path(folder), "en")
@@ -220,7 +295,7 @@ def main() -> None:
                 clients = open_streams(till.display.server, args.clients)
                 browser.get(till.display.server.url)
                 browser.execute_script(OBSERVE)
-                screen, to_dom = asyncio.run(scans(till, per_round, browser))
+                screen, to_dom = asyncio.run(scans(till, per_round, browser, parts))
                 times[on_browser] += screen
                 times[dom] += to_dom
                 sent = till.display.hub.current()[0] - 1  # views after the one at connect
@@ -240,6 +315,13 @@ def main() -> None:
         (f"till: scan to screen, {on}", times[on]),
         (f"till: scan to screen, {on_browser}", times[on_browser]),
         ("scan to page DOM (chromium's clock stamp)", times[dom]),
+        ("  of which: scan to the till's state change (look-up)", parts["scan"]),
+        ("till's state change to page DOM (the issue's measure)", parts["change"]),
+        ("  of which: state change to publish (feed builds view)", parts["build"]),
+        ("  of which: publish to DOM (SSE, parse, render)", parts["deliver"]),
+        ("    publish to the server's loop sending it", parts["wake"]),
+        ("    sent to the page's handler (socket, chromium)", parts["wire"]),
+        ("    the handler to the DOM (parse, render)", parts["render"]),
         ("raw SSE round trip (Hub.publish to a socket client)", raw),
     ]
     for name, values in rows:

@@ -360,6 +360,14 @@ class TillApp(App[None]):
         from terminal.app.screens.enrol import EnrolScreen
         from terminal.app.screens.sale import SaleScreen
 
+        if self.services.display is not None:
+            # First: the feed's thread builds the shopper's view while this one lays out the
+            # sale screen (told after it, the display waited for the layout: bench/display.py).
+            member = event.view.member
+            self.services.display.member_identified(
+                member.display_name, member.language, event.view.balance, event.view.offers,
+                member.referral_code or "",
+            )  # fmt: skip
         if not self.is_screen_installed("sale"):
             self.install_screen(SaleScreen(), "sale")
         installed = self.get_screen("sale")
@@ -371,12 +379,6 @@ class TillApp(App[None]):
         elif showing is not sale:
             self.push_screen(sale)
         sale.load(event.view)
-        if self.services.display is not None:
-            member = event.view.member
-            self.services.display.member_identified(
-                member.display_name, member.language, event.view.balance, event.view.offers,
-                member.referral_code or "",
-            )  # fmt: skip
 
     # -- what the shopper does on a touch display (display/touch.py) ---------------------------
     def listen_to_shopper(self) -> None:

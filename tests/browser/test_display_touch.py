@@ -229,3 +229,30 @@ const send = () => fetch('/input', {method: 'POST', headers: {'Content-Type': 'a
   .then(async (r) => (await r.json()).answer);
 Promise.all([send(), send()]).then(done);
 """
+
+
+async def test_a_scan_while_the_display_asks_ends_the_ask(browser: Any, till: TillServices) -> None:
+    """The shopper walks off mid-way and the next one scans their code: the till serves the
+    scanned member and the page takes nothing more of the ask it showed."""
+    from tests.ui.test_flows import scan
+
+    browser.get(feed(till).paired_url)
+    app = make_app(till)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pilot.press("f7")
+        until(browser, lambda d: data(d, "ask") == "phone")
+        session = data(browser, "askSession")
+        await scan(pilot, "M000002")
+        await settle(pilot)
+        until(browser, lambda d: data(d, "screen") == "member")
+        late = browser.execute_async_script(POST, TOKEN, session, "phone", "+306940000001")
+        assert late == [409, "not_asking"]
+        await settle(pilot)
+        assert not [e for e in app.seen if isinstance(e, m.ShopperActed)]
+        assert "phone number" not in message_or_empty(app)
+
+
+def message_or_empty(app: Any) -> str:
+    found = app.screen.query("#message")
+    return str(found.first(Static).render()) if found else ""

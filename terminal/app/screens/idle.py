@@ -88,9 +88,13 @@ class IdleScreen(TillScreen):
         self.post_message(m.MemberIdentified(view))
 
     def on_member_identified(self, _event: m.MemberIdentified) -> None:
-        """The app opens the sale; the idle screen is left clean for the next shopper."""
+        """The app opens the sale; the idle screen is left clean for the next shopper (a
+        scan while the display asked for a phone ends the ask: the feed's desk stops too)."""
         self.query_one("#code", Input).value = ""
         self.tell("message", None)
+        if self.asking:
+            self.asking, self.shopper_phone = False, ""
+            self.refresh_bindings()
 
     def on_lookup_failed(self, event: m.LookupFailed) -> None:
         error, reason = event.error, event.reason
