@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
@@ -79,6 +80,7 @@ def create_app(
     admin_token: str | None = None,
     mint_code: MintCode | None = None,
     words: WordsFor | None = None,
+    fonts: Path | None = None,
 ) -> Starlette:
     """The app over ``headoffice`` (or a new one over ``store_url``: a SQLite path or
     ``postgresql://`` URL). ``mint_code(member_id) -> code`` issues member app codes; the
@@ -308,7 +310,7 @@ def create_app(
         return Response(status_code=204)
 
     document = p.encode(openapi_document())
-    dashboard = Dashboard(ho, words)
+    dashboard = Dashboard(ho, words, fonts)
 
     async def openapi(request: Request) -> Response:
         return Response(document, media_type=JSON)
@@ -353,6 +355,7 @@ def create_app(
         route("/dashboard/sign-in", dashboard.sign_in, "POST"),
         route("/dashboard/sign-out", dashboard.sign_out, "POST"),
         route("/dashboard/kpis.csv", dashboard.csv, "GET"),
+        route("/dashboard/fonts/{name}", dashboard.font, "GET"),
         *(route(path, fn, method) for path, fn, method in channel_http.routes(ho)),
     ]
     app = Starlette(

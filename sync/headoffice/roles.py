@@ -61,6 +61,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/dashboard/sign-in"): PUBLIC,
     ("POST", "/dashboard/sign-out"): PUBLIC,
     ("GET", "/dashboard/kpis.csv"): PUBLIC,
+    ("GET", "/dashboard/fonts/{name}"): PUBLIC,
 }
 
 

@@ -87,8 +87,10 @@ def serve(
     on_ready: Any = None,
     jobs_every: float = EVERY_SECONDS,
     words: WordsFor | None = None,
+    fonts: Path | None = None,
 ) -> None:
-    """Serve until interrupted (``words``: the dashboard's texts, dashboard/).
+    """Serve until interrupted (``words`` and ``fonts``: the dashboard's texts and fonts,
+    dashboard/).
     ``on_ready(url)`` is called once the socket listens. The due
     jobs (expiry, tier review, pending release) run at start and every ``jobs_every`` seconds
     (0: never; run them with ``till headoffice jobs`` instead). glibc's malloc is set for a
@@ -96,7 +98,7 @@ def serve(
     bound_allocator()
     sock = bind(host, port)
     url = f"http://{host}:{sock.getsockname()[1]}"
-    server = uvicorn.Server(_config(create_app(headoffice=headoffice, words=words)))
+    server = uvicorn.Server(_config(create_app(headoffice=headoffice, words=words, fonts=fonts)))
     if on_ready is not None:
         threading.Thread(target=_when_started, args=(server, on_ready, url), daemon=True).start()
     schedule = JobSchedule(headoffice, jobs_every).start() if jobs_every > 0 else None
@@ -127,12 +129,13 @@ class ServerThread:
         body_timeout_s: float = BODY_TIMEOUT_S,
         write_timeout_s: float | None = WRITE_TIMEOUT_S,
         words: WordsFor | None = None,
+        fonts: Path | None = None,
     ) -> None:
         self.headoffice = headoffice
         self.sock = bind("127.0.0.1", port)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(headoffice=headoffice, words=words)
+        app = create_app(headoffice=headoffice, words=words, fonts=fonts)
         self.server = uvicorn.Server(
             _config(app, header_timeout_s, body_timeout_s, write_timeout_s)
         )

@@ -69,6 +69,7 @@ def serve(
     mint_code: MintCode | None = None,
     public_keys: Sequence[tuple[str, bytes]] = (),
 ) -> None:
+    from printer.shaping import FONT_DIR  # the receipts' Noto fonts: the dashboard serves them
     from sync.headoffice.rows import ApiProblem
     from sync.headoffice.serve import make_headoffice
     from sync.headoffice.serve import serve as run_server
@@ -111,7 +112,7 @@ def serve(
 
     try:
         run_server(ho, args.host, args.port, on_ready=ready, jobs_every=args.jobs_every,
-                   words=dashboard_words)  # fmt: skip
+                   words=dashboard_words, fonts=FONT_DIR)  # fmt: skip
     except OSError as exc:
         raise CommandError(
             "sync.headoffice.cannot_listen", exit_code=1, host=args.host, port=args.port,

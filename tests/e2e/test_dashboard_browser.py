@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from loyalty.engagement_at_till import record
+from printer.shaping import FONT_DIR
 from sync.client import SyncClient
 from sync.headoffice.serve import ServerThread
 from terminal.commands.headoffice_serve import dashboard_words
@@ -70,7 +71,7 @@ def test_an_admin_reads_the_dashboard_and_downloads_the_csv(
 ) -> None:
     db = str(tmp_path / "headoffice.sqlite")
     ho = headoffice(db)
-    server = ServerThread(ho, words=dashboard_words)
+    server = ServerThread(ho, words=dashboard_words, fonts=FONT_DIR)
     url = server.start()
     shop = Shop(ho, url, tmp_path)
     try:
@@ -147,6 +148,17 @@ def test_an_admin_reads_the_dashboard_and_downloads_the_csv(
         d.get(f"{url}/dashboard?lang=th&{PERIOD}")  # type: ignore[attr-defined]
         row = find(By.CSS_SELECTOR, "#engagement tr:nth-child(2)").text
         assert row == "กรอกโปรไฟล์ครบถ้วน 2 200 1 100"
+        # Thai is drawn in the font head office serves, not in empty boxes for want of a
+        # system font (this machine has none with Thai).
+        loaded = d.execute_async_script(  # type: ignore[attr-defined]
+            "const done = arguments[arguments.length - 1];"
+            "document.fonts.load(\"16px 'Till Thai'\", 'คะแนน')"
+            ".then(f => done(f.length), () => done(-1));"
+        )
+        assert loaded == 1
+        d.execute_async_script(  # type: ignore[attr-defined]
+            "const done = arguments[arguments.length - 1]; document.fonts.ready.then(() => done());"
+        )
         shot(d, tmp_path, "dashboard-th")
     finally:
         shop.close()

@@ -14,7 +14,13 @@ from sync.headoffice.dashboard import LANGUAGES, Words
 from sync.headoffice.dashboard.svg import bars
 
 STYLE = """
-body{font-family:system-ui,'Noto Sans','Noto Sans Thai','Vazirmatn',sans-serif;margin:0;
+@font-face{font-family:'Till Thai';src:url('/dashboard/fonts/NotoSansThai-Regular.ttf')}
+@font-face{font-family:'Till Thai';font-weight:600 700;
+src:url('/dashboard/fonts/NotoSansThai-Bold.ttf')}
+@font-face{font-family:'Till Naskh';src:url('/dashboard/fonts/NotoNaskhArabic-Regular.ttf')}
+@font-face{font-family:'Till Naskh';font-weight:600 700;
+src:url('/dashboard/fonts/NotoNaskhArabic-Bold.ttf')}
+body{font-family:system-ui,'Noto Sans','Till Thai','Till Naskh',sans-serif;margin:0;
 background:#f6f5f1;color:#222}
 header{background:#2f4f3a;color:#fff;padding:.8rem 1.2rem;display:flex;flex-wrap:wrap;
 gap:1rem;align-items:center;justify-content:space-between}
@@ -25,7 +31,7 @@ label{display:flex;flex-direction:column;font-size:.85rem}
 .card{background:#fff;border-radius:6px;padding:.7rem;box-shadow:0 1px 2px #0002}
 .card .figure{font-size:1.5rem;font-weight:600;margin-top:.2rem}
 .card .label{font-size:.85rem;color:#555}
-section{margin-top:1.4rem}h2{font-size:1.1rem}
+section{margin-top:1.4rem}h2{font-size:1.1rem}button,select,input{font:inherit}
 svg.chart{width:100%;max-width:640px;background:#fff;border-radius:6px}
 .bar.a{fill:#4f7f5a}.bar.b{fill:#c98b2b}.axis{stroke:#999}.tick{font-size:10px;fill:#555}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem}

@@ -4,6 +4,9 @@
   (``from``, ``to``, ``by``, ``shop``, ``lang``); bad input shows its message above the form.
 - ``POST /dashboard/sign-in``: the admin token (a form field) -> a session cookie (HttpOnly,
   SameSite=Strict, 12 hours, kept in this process only: a restart signs everyone out).
+- ``GET /dashboard/fonts/{name}``: the fonts the page names for Thai and Persian, handed in by
+  whoever starts the server (the receipts' Noto fonts), so no browser shows empty boxes for
+  want of a system font.
 - ``POST /dashboard/sign-out``; ``GET /dashboard/kpis.csv``: the buckets as CSV, the very
   table ``till headoffice report --format csv`` prints.
 Without ``Words`` (a server started without texts) the dashboard is off: 404."""
@@ -13,12 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from loyalty.program import localised
 from sync.headoffice.dashboard import LANGUAGES, WordsFor, page
@@ -59,10 +63,19 @@ class Sessions:
 
 
 class Dashboard:
-    def __init__(self, ho: Any, words: WordsFor | None) -> None:
+    def __init__(self, ho: Any, words: WordsFor | None, fonts: Path | None = None) -> None:
         self.ho = ho
         self.words = words
         self.sessions = Sessions()
+        self.fonts = {f.name: f for f in fonts.glob("*.ttf")} if fonts is not None else {}
+
+    async def font(self, request: Request) -> Response:
+        """One of the fonts handed in, by its file name only (no path is ever read)."""
+        found = self.fonts.get(str(request.path_params.get("name", "")))
+        if found is None:
+            raise ApiProblem(404, "not_found")
+        return FileResponse(found, media_type="font/ttf",
+                            headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
     def _words(self, request: Request, lang: str | None = None) -> Any:
         if self.words is None:
