@@ -81,6 +81,8 @@ def test_an_admin_reads_the_dashboard_and_downloads_the_csv(
         find = d.find_element  # type: ignore[attr-defined]
         find(By.ID, "token").send_keys("not-the-token")
         find(By.ID, "sign-in").click()
+        # The click only starts the form's post: wait for the answer's page, not the old one.
+        WebDriverWait(d, 30).until(lambda drv: drv.find_elements(By.ID, "error"))
         assert "not head office's admin token" in find(By.ID, "error").text
         find(By.ID, "token").send_keys(ADMIN)
         find(By.ID, "sign-in").click()

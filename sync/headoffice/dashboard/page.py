@@ -14,13 +14,16 @@ from sync.headoffice.dashboard import LANGUAGES, Words
 from sync.headoffice.dashboard.svg import bars
 
 STYLE = """
+html{font-family:system-ui,'Noto Sans','Till Thai','Till Naskh',sans-serif}
 @font-face{font-family:'Till Thai';src:url('/dashboard/fonts/NotoSansThai-Regular.ttf')}
 @font-face{font-family:'Till Thai';font-weight:600 700;
 src:url('/dashboard/fonts/NotoSansThai-Bold.ttf')}
 @font-face{font-family:'Till Naskh';src:url('/dashboard/fonts/NotoNaskhArabic-Regular.ttf')}
 @font-face{font-family:'Till Naskh';font-weight:600 700;
 src:url('/dashboard/fonts/NotoNaskhArabic-Bold.ttf')}
-body{font-family:system-ui,'Noto Sans','Till Thai','Till Naskh',sans-serif;margin:0;
+html[lang=th]{font-family:'Till Thai',system-ui,sans-serif}
+html[lang=fa]{font-family:'Till Naskh',system-ui,sans-serif}
+body{font-family:inherit;margin:0;
 background:#f6f5f1;color:#222}
 header{background:#2f4f3a;color:#fff;padding:.8rem 1.2rem;display:flex;flex-wrap:wrap;
 gap:1rem;align-items:center;justify-content:space-between}
