@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,25 @@ def test_the_dashboard_is_for_signed_in_admins_only(shop: Shop) -> None:
         assert http.get("/dashboard/kpis.csv").text.startswith("bucket,from,to")
         assert http.post("/dashboard/sign-out").status_code == 303
         assert http.get("/dashboard/kpis.csv").status_code == 303
+
+
+def test_the_dashboard_serves_the_fonts_it_names_and_nothing_else(shop: Shop) -> None:
+    from printer.shaping import FONT_DIR
+    from sync.headoffice.serve import ServerThread
+    from terminal.commands.headoffice_serve import dashboard_words
+
+    with (
+        ServerThread(shop.ho, words=dashboard_words, fonts=FONT_DIR) as url,
+        httpx.Client(base_url=url, trust_env=False, timeout=60) as http,
+    ):
+        page = http.get("/dashboard", params={"lang": "th"}).text
+        named = sorted(set(re.findall(r"/dashboard/fonts/([\w-]+\.ttf)", page)))
+        assert named == [
+            "NotoNaskhArabic-Bold.ttf", "NotoNaskhArabic-Regular.ttf",
+            "NotoSansThai-Bold.ttf", "NotoSansThai-Regular.ttf",
+        ]  # fmt: skip
+        for name in named:
+            font = http.get(f"/dashboard/fonts/{name}")
+            assert font.status_code == 200 and font.content == (FONT_DIR / name).read_bytes()
+        for other in ("OFL.txt", "..%2Fshaping.py", "%2E%2E%2F%2E%2E%2Fpyproject.toml"):
+            assert http.get(f"/dashboard/fonts/{other}").status_code == 404

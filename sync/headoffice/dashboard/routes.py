@@ -72,8 +72,8 @@ class Dashboard:
     async def font(self, request: Request) -> Response:
         """One of the fonts handed in, by its file name only (no path is ever read)."""
         found = self.fonts.get(str(request.path_params.get("name", "")))
-        if found is None:
-            raise ApiProblem(404, "not_found")
+        if found is None:  # a missing asset, not an API answer: no problem document
+            return Response(status_code=404)
         return FileResponse(found, media_type="font/ttf",
                             headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
